@@ -1,0 +1,162 @@
+import { type Context, diag, type SeverityNumber } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
+import { type LevelSpec, LevelTable } from './level-table.ts';
+
+/** Options of {@link Pipeline}. */
+export interface PipelineOptions {
+  /** The stages, in order; each gets every enabled record. Default: none. */
+  stages?: LogRecordProcessor[];
+  /**
+   * The level table: a {@link LevelTable} to share, or a level string such as
+   * `'info,app.db=debug'`. Default: `process.env.STARLOG_LEVEL`, else `'info'`.
+   */
+  levels?: LevelTable | string | LevelSpec;
+  /** Upper bound for `forceFlush()`/`shutdown()` of all stages, ms. Default 30,000. */
+  timeoutMillis?: number;
+}
+
+/** Counters of a {@link Pipeline}. */
+export interface PipelineStats {
+  /** Records handed to `onEmit` and enabled by the level table. */
+  records: number;
+  /** Records handed to `onEmit` but disabled by the level table (e.g. ingested from a child). */
+  filtered: number;
+  /** Exceptions thrown by stages, in total (each also reported through `diag`). */
+  stageErrors: number;
+}
+
+/**
+ * The one root `LogRecordProcessor` starlog gives each process's `LoggerProvider`.
+ *
+ * - Fans every record out to its stages in order. Each stage is isolated: one that throws is
+ *   reported through `diag` and counted in `stats().stageErrors`, and the stages after it still
+ *   run; `logger.emit()` never sees the exception.
+ * - Answers `enabled()` from its {@link LevelTable}, and applies the same table in `onEmit` so that
+ *   records that do not come through an SDK Logger (records ingested from children) obey it too.
+ * - Stages can be added and removed at run time (copy-on-write: a record being fanned out sees
+ *   the stage list as it was when it arrived).
+ */
+export class Pipeline implements LogRecordProcessor {
+  /** The level table consulted by `enabled()` and `onEmit()`. */
+  readonly levels: LevelTable;
+  private stages: readonly LogRecordProcessor[];
+  private readonly timeoutMillis: number;
+  private readonly counters: PipelineStats = { records: 0, filtered: 0, stageErrors: 0 };
+  private shutdownPromise: Promise<void> | undefined;
+
+  /** @throws Error when `levels` is an invalid level string */
+  constructor(options: PipelineOptions = {}) {
+    const levels = options.levels ?? process.env.STARLOG_LEVEL ?? 'info';
+    this.levels = levels instanceof LevelTable ? levels : new LevelTable(levels);
+    this.stages = [...(options.stages ?? [])];
+    this.timeoutMillis = options.timeoutMillis ?? 30_000;
+  }
+
+  /** Appends a stage (it gets records emitted from now on). */
+  addStage(stage: LogRecordProcessor): void {
+    this.stages = [...this.stages, stage];
+  }
+
+  /** Inserts a stage before the others. */
+  prependStage(stage: LogRecordProcessor): void {
+    this.stages = [stage, ...this.stages];
+  }
+
+  /** Removes a stage; returns whether it was there. The stage is not shut down. */
+  removeStage(stage: LogRecordProcessor): boolean {
+    const i = this.stages.indexOf(stage);
+    if (i === -1) return false;
+    this.stages = this.stages.filter((s) => s !== stage);
+    return true;
+  }
+
+  /** The current stages, in order (a copy). */
+  getStages(): LogRecordProcessor[] {
+    return [...this.stages];
+  }
+
+  onEmit(record: ReadWriteLogRecord, context?: Context): void {
+    if (this.shutdownPromise !== undefined) return;
+    if (!this.levels.enabled(record.instrumentationScope.name, record.severityNumber)) {
+      this.counters.filtered++;
+      return;
+    }
+    this.counters.records++;
+    const stages = this.stages;
+    for (let i = 0; i < stages.length; i++) {
+      try {
+        stages[i]!.onEmit(record, context);
+      } catch (err) {
+        this.stageFailed(stages[i]!, 'onEmit', err);
+      }
+    }
+  }
+
+  enabled(options: {
+    context: Context;
+    instrumentationScope: InstrumentationScope;
+    severityNumber?: SeverityNumber;
+    eventName?: string;
+  }): boolean {
+    if (this.shutdownPromise !== undefined) return false;
+    return this.levels.enabled(options.instrumentationScope.name, options.severityNumber);
+  }
+
+  /** Flushes every stage (in parallel); a failing stage is reported, never rethrown. */
+  async forceFlush(): Promise<void> {
+    await this.bounded(
+      Promise.all(
+        this.stages.map((s) =>
+          Promise.resolve()
+            .then(() => s.forceFlush())
+            .catch((err) => this.stageFailed(s, 'forceFlush', err)),
+        ),
+      ),
+      'forceFlush',
+    );
+  }
+
+  /**
+   * Shuts the stages down one after the other, in order (so a stage that reports at shutdown,
+   * like the status processor, reaches the stages after it before they close). Idempotent.
+   * Records emitted after shutdown began are ignored.
+   */
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= this.bounded(
+      (async () => {
+        for (const s of this.stages) {
+          try {
+            await s.shutdown();
+          } catch (err) {
+            this.stageFailed(s, 'shutdown', err);
+          }
+        }
+      })(),
+      'shutdown',
+    );
+    return this.shutdownPromise;
+  }
+
+  /** Counters since construction (a copy). */
+  stats(): PipelineStats {
+    return { ...this.counters };
+  }
+
+  private stageFailed(stage: LogRecordProcessor, where: string, err: unknown): void {
+    this.counters.stageErrors++;
+    diag.error(`starlog: pipeline stage ${stage.constructor?.name ?? '?'}.${where} threw`, err);
+  }
+
+  private bounded(work: Promise<unknown>, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        diag.warn(`starlog: pipeline ${what} did not finish within ${this.timeoutMillis} ms`);
+        resolve();
+      }, this.timeoutMillis);
+      timer.unref();
+    });
+    return Promise.race([work.then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+  }
+}
