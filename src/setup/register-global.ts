@@ -1,4 +1,4 @@
-import { diag, logs as apiLogs, type LoggerProvider } from '@opentelemetry/api';
+import { logs as apiLogs, diag, type LoggerProvider } from '@opentelemetry/api';
 import { logs as apiLogsLegacy } from '@opentelemetry/api-logs';
 
 /**
