@@ -17,13 +17,9 @@
  * ({@link quoteString}) `"` and `\` are escaped as well, so the result reads as a JSON string.
  */
 
-// biome-ignore lint/suspicious/noMisleadingCharacterClass: a plain code point range list
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
-// biome-ignore lint/suspicious/noMisleadingCharacterClass: a plain code point range list
 const UNSAFE_G = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-// biome-ignore lint/suspicious/noMisleadingCharacterClass: a plain code point range list
 const UNSAFE_QUOTED = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069"\\]/;
-// biome-ignore lint/suspicious/noMisleadingCharacterClass: a plain code point range list
 const UNSAFE_QUOTED_G = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069"\\]/g;
 
 const NAMED: Readonly<Record<string, string>> = {

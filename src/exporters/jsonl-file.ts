@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
@@ -142,7 +141,11 @@ export class JsonlFileExporter implements LogRecordExporter {
    */
   export(records: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
     if (this._isShutdown) {
-      this._fail(records.length, new Error('JsonlFileExporter: export after shutdown'), resultCallback);
+      this._fail(
+        records.length,
+        new Error('JsonlFileExporter: export after shutdown'),
+        resultCallback,
+      );
       return;
     }
     if (this._error !== undefined) {

@@ -1,4 +1,10 @@
-import { type AnyValue, type Attributes, type HrTime, isValidSpanId, isValidTraceId } from '@opentelemetry/api';
+import {
+  type AnyValue,
+  type Attributes,
+  type HrTime,
+  isValidSpanId,
+  isValidTraceId,
+} from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 
@@ -36,8 +42,8 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 /** Deepest array/kvlist nesting encoded; deeper values become `{"stringValue":"[MaxDepth]"}`. */
 export const MAX_DEPTH = 32;
 
-const INT64_MIN = -9223372036854775808;
-const INT64_LIMIT = 9223372036854775808; // exclusive
+const INT64_MIN = -(2 ** 63);
+const INT64_LIMIT = 2 ** 63; // exclusive
 const BIGINT64_MIN = -9223372036854775808n;
 const BIGINT64_MAX = 9223372036854775807n;
 
@@ -64,7 +70,11 @@ export function encodeAnyValue(v: unknown): string {
     case 'string':
       return `{"stringValue":${JSON.stringify(v)}}`;
     case 'number':
-      if (Number.isInteger(v) && v >= INT64_MIN && v < INT64_LIMIT) return `{"intValue":"${v}"}`;
+      if (Number.isSafeInteger(v)) return `{"intValue":"${v}"}`;
+      // beyond 2^53 String() gives the shortest round-trip digits, not the double's exact value
+      if (Number.isInteger(v) && v >= INT64_MIN && v < INT64_LIMIT) {
+        return `{"intValue":"${BigInt(v)}"}`;
+      }
       return `{"doubleValue":${doubleJson(v)}}`;
     case 'boolean':
       return v ? '{"boolValue":true}' : '{"boolValue":false}';
@@ -173,7 +183,8 @@ function scopeParts(scope: ScopeLike): { head: string; tail: string } {
   const attrs = scope.attributes === undefined ? '' : encodeKeyValues(scope.attributes);
   if (attrs !== '') fields.push(`"attributes":[${attrs}]`);
   const dropped = scope.droppedAttributesCount;
-  if (dropped !== undefined && dropped > 0) fields.push(`"droppedAttributesCount":${dropped >>> 0}`);
+  if (dropped !== undefined && dropped > 0)
+    fields.push(`"droppedAttributesCount":${dropped >>> 0}`);
   const head = `{"scope":{${fields.join(',')}},"logRecords":[`;
   const tail = scope.schemaUrl ? `],"schemaUrl":${JSON.stringify(scope.schemaUrl)}}` : ']}';
   const parts = { head, tail };

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { type AttributeValue, type Attributes, diag } from '@opentelemetry/api';
+import { type Attributes, type AttributeValue, diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';

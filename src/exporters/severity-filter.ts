@@ -50,8 +50,7 @@ export class SeverityFilterProcessor implements LogRecordProcessor {
   /** @throws TypeError when `minSeverity` is not a known level name or a number 1–24 */
   constructor(next: LogRecordProcessor, options: SeverityFilterOptions) {
     const raw = options?.minSeverity;
-    const min =
-      typeof raw === 'string' || typeof raw === 'number' ? parseLevel(raw) : undefined;
+    const min = typeof raw === 'string' || typeof raw === 'number' ? parseLevel(raw) : undefined;
     if (min === undefined) {
       throw new TypeError(
         `SeverityFilterProcessor: unknown minSeverity ${JSON.stringify(raw)} (expected trace, debug, info, warn, error, fatal, off, or a severity number 1-24)`,
