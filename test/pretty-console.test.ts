@@ -69,6 +69,24 @@ describe('PrettyConsoleExporter', () => {
     );
   });
 
+  it('formats times per record across seconds (millisecond precision, UTC)', async () => {
+    const { sink } = await run(
+      [
+        rec({ hrTime: [1795255200, 999999999] }),
+        rec({ hrTime: [1795255201, 5_000_000] }),
+        rec({ hrTime: [1795255200, 0] }),
+        rec({ hrTime: [0, 1_000_000] }),
+      ],
+      { template: '{time}' },
+    );
+    assert.deepEqual(sink.text.split('\n').slice(0, -1), [
+      '2026-11-21T10:00:00.999Z',
+      '2026-11-21T10:00:01.005Z',
+      '2026-11-21T10:00:00.000Z',
+      '1970-01-01T00:00:00.001Z',
+    ]);
+  });
+
   it('leaves out empty parts: no pid, no scope, no body', async () => {
     const r = new PlainLogRecord({
       resource: resourceFromAttributes({}),

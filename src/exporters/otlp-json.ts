@@ -125,9 +125,24 @@ export function encodeKeyValues(map: Attributes | Record<string, unknown>): stri
     if (!Object.hasOwn(map, key)) continue;
     const value = (map as Record<string, unknown>)[key];
     if (value === undefined) continue;
-    s += `${s === '' ? '' : ','}{"key":${JSON.stringify(key)},"value":${encodeAnyValue(value)}}`;
+    s += `${s === '' ? '' : ','}${keyHead(key)}${encodeAnyValue(value)}}`;
   }
   return s;
+}
+
+/** Bound of the cache of encoded attribute keys (keys repeat across records). */
+const KEY_CACHE_MAX = 4096;
+const keyHeads = new Map<string, string>();
+
+/** `{"key":<key>,"value":` for an attribute key, cached. */
+function keyHead(key: string): string {
+  let head = keyHeads.get(key);
+  if (head === undefined) {
+    head = `{"key":${JSON.stringify(key)},"value":`;
+    if (keyHeads.size >= KEY_CACHE_MAX) keyHeads.clear();
+    keyHeads.set(key, head);
+  }
+  return head;
 }
 
 /**

@@ -175,12 +175,23 @@ function renderAttributes(attrs: Attributes, stripCountPrefix: boolean, key: Pai
   return out === '' ? '' : `{${out}}`;
 }
 
+/** `YYYY-MM-DDTHH:MM:SS.` of the last second formatted (records of a batch share seconds). */
+let lastSecond = Number.NaN;
+let lastSecondPrefix = '';
+
 function isoTime(r: ReadableLogRecord): string {
   const t = r.hrTime;
   const ms = t[0] * 1000 + Math.floor(t[1] / 1e6);
   if (!Number.isFinite(ms)) return '-';
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? '-' : d.toISOString();
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    const d = new Date(second * 1000);
+    if (Number.isNaN(d.getTime())) return '-';
+    const iso = d.toISOString(); // 2026-11-21T10:00:00.000Z (or ±YYYYYY-… outside 0000–9999)
+    lastSecondPrefix = iso.slice(0, -4);
+    lastSecond = second;
+  }
+  return `${lastSecondPrefix}${String(ms - second * 1000 + 1000).slice(1)}Z`;
 }
 
 interface ResourceInfo {
