@@ -1,0 +1,84 @@
+/**
+ * The main job (`npm start`): a node:cluster primary with 2 HTTP workers under a bounded load.
+ *
+ * - The primary runs setupLogging(): a receiver for its children, the pipeline (status records
+ *   every second, lookback buffering per request trace), and the embedded default exporters
+ *   (a JSON-lines file and the console, which shows WARN and above plus the status records).
+ * - Workers (and the pricing process each of them forks) ship their records to the primary.
+ * - autocannon sends a few thousand requests over about 5 seconds; 1 in 20 goes to /fail.
+ * - At the end: a summary (records per process, the log file, drops) and `starlog tree --failed`.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { getLogger, renderTree, setupLogging } from 'starlog';
+
+if (!cluster.isPrimary) {
+  await import('./worker.ts');
+} else {
+  const logFile = process.env.STARLOG_FILE ?? 'logs/cluster-http.jsonl';
+  const handle = await setupLogging({
+    serviceName: 'cluster-http',
+    levels: 'debug',
+    status: {
+      interval: '1s',
+      template:
+        '{time} requests={requests} 2xx={2xx} 5xx={5xx} | info={INFO} debug={DEBUG} warn={WARN} error={ERROR} | lookback held={LOOKBACK-HELD} flushed={LOOKBACK-FLUSHED} dropped={LOOKBACK-DROPPED}',
+    },
+    lookback: { capacity: 200, maxAge: '30s', followFor: '2s' },
+    file: { path: logFile },
+    console: { minSeverity: 'warn' },
+  });
+  const log = getLogger('main');
+  const timeout = setTimeout(() => {
+    log.fatal('main job did not finish within 30 s');
+    process.exit(1);
+  }, 30_000);
+  timeout.unref();
+
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.ts', import.meta.url)) });
+  const workers: Worker[] = [cluster.fork(), cluster.fork()];
+  const [address] = (await once(workers[0]!, 'listening')) as [{ port: number }];
+  await Promise.all(workers.slice(1).map((w) => once(w, 'listening')));
+  log.info('2 workers listening on 127.0.0.1:%d', address.port);
+
+  const paths = Array.from({ length: 20 }, (_, i) => (i === 13 ? `/fail/${i}` : `/orders/${i}`));
+  const result = await autocannon({
+    url: `http://127.0.0.1:${address.port}`,
+    connections: 8,
+    amount: 3000,
+    overallRate: 600,
+    requests: paths.map((path) => ({ method: 'GET', path })),
+  });
+  log.info(
+    'load done: %d requests, %d non-2xx, %d errors, p99 %d ms',
+    result.requests.total,
+    result.non2xx,
+    result.errors,
+    result.latency.p99,
+  );
+
+  for (const w of workers) w.disconnect();
+  await Promise.all(workers.map((w) => once(w, 'exit')));
+  const stats = handle.stats();
+  await handle.shutdown();
+
+  const lines = [
+    '',
+    'summary',
+    `  log file: ${logFile}`,
+    `  records received from children, per process:`,
+    ...Object.entries(stats.receiver?.children ?? {}).map(
+      ([pid, c]) => `    pid ${pid} (${c.serviceName ?? '?'}): ${c.records} records`,
+    ),
+    `  records in the primary's pipeline: ${stats.pipeline.records}`,
+    `  lookback: held ${stats.lookback?.held ?? 0}, flushed ${stats.lookback?.flushed ?? 0}, dropped ${JSON.stringify(stats.lookback?.dropped ?? {})}`,
+    `  dropped: ${stats.dropped} (expected: 0)`,
+    '',
+    'starlog tree --failed',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  await renderTree([logFile], { failed: true, out: process.stdout, maxTraces: 3 });
+  clearTimeout(timeout);
+}

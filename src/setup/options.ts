@@ -1,0 +1,103 @@
+import type { Attributes } from '@opentelemetry/api';
+import type { Duration } from '../util/duration.ts';
+
+/** Where a destination's records stop: a level name (`'warn'`) or a severity number 1–24. */
+export type MinSeverity = string | number;
+
+/** Status records in the primary (see `StatusProcessor`). `false` turns them off. */
+export interface StatusSetupOptions {
+  /** How often, ms or `'15s'`. Default `'15s'`. */
+  interval?: Duration;
+  /** Body template with `{NAME}` placeholders. Default: the StatusProcessor's. */
+  template?: string;
+}
+
+/** Lookback buffering in the primary (see `LookbackProcessor`). Off unless given. */
+export interface LookbackSetupOptions {
+  /** Records held per key (trace). Default 100. */
+  capacity?: number;
+  /** Oldest record age kept, ms or `'5m'`. Default `'5m'`. */
+  maxAge?: Duration;
+  /** Records at or above this severity flush their key. Default `'error'`. */
+  flushSeverity?: MinSeverity;
+  /** Most buffers (keys) at once. Default 10,000. */
+  maxKeys?: number;
+  /** Bytes held by all buffers together (estimated). Default 64 MiB. */
+  maxBytes?: number;
+  /** How long a flushed key's later records pass straight through, ms or `'30s'`. Default `'30s'`. */
+  followFor?: Duration;
+  /** What shutdown does with what is still held. Default `'drop'`. */
+  onShutdown?: 'drop' | 'flush';
+}
+
+/** The JSON-lines file of the embedded default. `false` turns it off. */
+export interface FileSetupOptions {
+  /** Default `./logs/starlog.jsonl`. */
+  path?: string;
+  /** Rotate at this many bytes (no rotation by default). */
+  maxSize?: number;
+  /** Rotated files kept (with `maxSize`). Default 5. */
+  maxFiles?: number;
+  /** Only records at or above this severity. Default: all. */
+  minSeverity?: MinSeverity;
+}
+
+/** The pretty console of the embedded default. `false` turns it off. */
+export interface ConsoleSetupOptions {
+  /** Line template (see `PrettyConsoleExporter`). */
+  template?: string;
+  /** Colours; default: on for a TTY unless `NO_COLOR`. */
+  colors?: boolean;
+  /** Only records at or above this severity (status records always show). Default: all. */
+  minSeverity?: MinSeverity;
+}
+
+/** Forwarding to an OpenTelemetry Collector over OTLP/gRPC (primary). */
+export interface CollectorSetupOptions {
+  /**
+   * The collector's gRPC endpoint, e.g. `http://127.0.0.1:4317`. Default: the
+   * `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` the process started with;
+   * without either, the embedded default (file + console) is used instead.
+   */
+  endpoint?: string;
+  /** gRPC metadata sent with every export, e.g. `{ 'api-key': '...' }`. */
+  headers?: Record<string, string>;
+  /** `'gzip'` or `'none'`. Default `'none'`. */
+  compression?: 'gzip' | 'none';
+  /** Plaintext (no TLS). Default: true for `http://` endpoints. */
+  insecure?: boolean;
+}
+
+/** Options of `setupLogging()`. Every field is optional. */
+export interface SetupOptions {
+  /**
+   * `'primary'`, `'child'`, or `'auto'` (default): a process whose environment holds a primary's
+   * `STARLOG_ENDPOINT` (from another process, or another thread) is a child; otherwise a primary.
+   */
+  role?: 'auto' | 'primary' | 'child';
+  /** Resource `service.name`. Default: `OTEL_SERVICE_NAME`, else the main script's name. */
+  serviceName?: string;
+  /** More resource attributes (`OTEL_RESOURCE_ATTRIBUTES` is read too). */
+  resourceAttributes?: Attributes;
+  /**
+   * The level table, e.g. `'info,app.db=debug'`. Default: `STARLOG_LEVEL`, else `'info'`.
+   * A primary passes its table to its children through `STARLOG_LEVEL`.
+   */
+  levels?: string;
+  /** Primary: the receiver endpoint: a unix socket (default, in a private directory) or `'127.0.0.1:0'`. */
+  endpoint?: string;
+  /** Primary: status records. Default on, every 15 s, to the destinations. */
+  status?: StatusSetupOptions | false;
+  /** Primary: lookback buffering. Default off. */
+  lookback?: LookbackSetupOptions | false;
+  /** Primary, embedded default: the JSON-lines file. */
+  file?: FileSetupOptions | false;
+  /** Primary, embedded default: the console. */
+  console?: ConsoleSetupOptions | false;
+  /** Primary: forward to an OpenTelemetry Collector instead of the embedded default. */
+  collector?: CollectorSetupOptions | false;
+  /** Child: flush on every exit path (beforeExit, process.exit, signals, crashes). Default true. */
+  exitHooks?: boolean;
+  /** Upper bound for flushes at exit and shutdown, ms. Default 5,000. */
+  shutdownTimeoutMs?: number;
+}
