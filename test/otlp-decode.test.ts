@@ -10,7 +10,11 @@ import {
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { IngestedLogRecord } from '../src/multiprocess/ingested-log-record.ts';
-import { hrTimeFromNanos, OtlpDecodeError, OtlpLogsDecoder } from '../src/multiprocess/otlp-decode.ts';
+import {
+  hrTimeFromNanos,
+  OtlpDecodeError,
+  OtlpLogsDecoder,
+} from '../src/multiprocess/otlp-decode.ts';
 import { emittedRecord, expectedRecord, SCHEMA_URL } from './fixtures/receiver-records.ts';
 
 // ---- a tiny protobuf writer for hand-made (and broken) messages --------------------------------
@@ -27,10 +31,13 @@ function varint(value: number | bigint): Buffer {
 }
 const tag = (field: number, wireType: number): Buffer => varint((field << 3) | wireType);
 const ld = (field: number, ...parts: (Buffer | string)[]): Buffer => {
-  const body = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+  const body = Buffer.concat(
+    parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)),
+  );
   return Buffer.concat([tag(field, 2), varint(body.length), body]);
 };
-const vi = (field: number, value: number | bigint): Buffer => Buffer.concat([tag(field, 0), varint(value)]);
+const vi = (field: number, value: number | bigint): Buffer =>
+  Buffer.concat([tag(field, 0), varint(value)]);
 const f64 = (field: number, ns: bigint): Buffer => {
   const b = Buffer.alloc(8);
   b.writeBigUInt64LE(ns);
@@ -45,10 +52,17 @@ const kv = (key: string, anyValue: Buffer): Buffer => Buffer.concat([ld(1, key),
 
 async function sdkRecords(
   emit: (provider: LoggerProvider) => void,
-  resource = resourceFromAttributes({ 'service.name': 'decoder-test', 'process.pid': 4242, 'starlog.role': 'child' }),
+  resource = resourceFromAttributes({
+    'service.name': 'decoder-test',
+    'process.pid': 4242,
+    'starlog.role': 'child',
+  }),
 ): Promise<ReadableLogRecord[]> {
   const exporter = new InMemoryLogRecordExporter();
-  const provider = new LoggerProvider({ resource, processors: [new SimpleLogRecordProcessor({ exporter })] });
+  const provider = new LoggerProvider({
+    resource,
+    processors: [new SimpleLogRecordProcessor({ exporter })],
+  });
   emit(provider);
   await provider.forceFlush();
   const records = exporter.getFinishedLogRecords();
@@ -111,7 +125,10 @@ function decodeOrTypedError(decoder: OtlpLogsDecoder, bytes: Uint8Array): 'ok' |
 describe('OtlpLogsDecoder against the official serializer', () => {
   it('round-trips every field of SDK records: all AnyValue types, attributes, timestamps, trace context', async () => {
     const records = await sdkRecords((provider) => {
-      const logger = provider.getLogger('fixture.child', '1.0.0', { schemaUrl: SCHEMA_URL, attributes: { 'scope.k': 'v' } });
+      const logger = provider.getLogger('fixture.child', '1.0.0', {
+        schemaUrl: SCHEMA_URL,
+        attributes: { 'scope.k': 'v' },
+      });
       for (let i = 0; i < 70; i++) logger.emit(emittedRecord(3, i));
     });
     assert.equal(records.length, 70);
@@ -132,7 +149,11 @@ describe('OtlpLogsDecoder against the official serializer', () => {
       schemaUrl: SCHEMA_URL,
       attributes: { 'scope.k': 'v' },
     });
-    assert.deepEqual(decoded[0].resource.attributes, { 'service.name': 'decoder-test', 'process.pid': 4242, 'starlog.role': 'child' });
+    assert.deepEqual(decoded[0].resource.attributes, {
+      'service.name': 'decoder-test',
+      'process.pid': 4242,
+      'starlog.role': 'child',
+    });
     assert.deepEqual(
       perResource.map((p) => [p.entry.pid, p.entry.serviceName, p.records]),
       [['4242', 'decoder-test', 70]],
@@ -173,14 +194,20 @@ describe('OtlpLogsDecoder against the official serializer', () => {
     });
     const { records: decoded } = new OtlpLogsDecoder().decode(serialize(records));
     assert.equal(decoded.length, bodies.length);
-    for (let i = 0; i < bodies.length; i++) assert.deepEqual(decoded[i].body, bodies[i], `body #${i}`);
+    for (let i = 0; i < bodies.length; i++)
+      assert.deepEqual(decoded[i].body, bodies[i], `body #${i}`);
     assert.ok(Number.isNaN((await decodeBody(Number.NaN)) as number));
   });
 
   it('leaves absent fields undefined and keeps empty ones', async () => {
     const records = await sdkRecords((provider) => {
       provider.getLogger('empty').emit({ timestamp: [1, 2], observedTimestamp: [3, 4] });
-      provider.getLogger('empty').emit({ timestamp: [5, 6], body: '', attributes: { s: '', l: [] }, severityNumber: SeverityNumber.UNSPECIFIED });
+      provider.getLogger('empty').emit({
+        timestamp: [5, 6],
+        body: '',
+        attributes: { s: '', l: [] },
+        severityNumber: SeverityNumber.UNSPECIFIED,
+      });
     });
     const { records: decoded } = new OtlpLogsDecoder().decode(serialize(records));
     const [a, b] = decoded;
@@ -204,14 +231,23 @@ describe('OtlpLogsDecoder against the official serializer', () => {
       processors: [new SimpleLogRecordProcessor({ exporter })],
       logRecordLimits: { attributeCountLimit: 2 },
     });
-    const ctx = trace.setSpanContext(ROOT_CONTEXT, { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1 });
+    const ctx = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      traceFlags: 1,
+    });
     provider.getLogger('limits').emit({ attributes: { a: 1, b: 2, c: 3, d: 4 }, context: ctx });
     await provider.forceFlush();
     const [sdk] = exporter.getFinishedLogRecords();
     assert.equal(sdk.droppedAttributesCount, 2);
     const [rec] = new OtlpLogsDecoder().decode(serialize([sdk])).records;
     assert.equal(rec.droppedAttributesCount, 2);
-    assert.deepEqual(rec.spanContext, { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1, isRemote: true });
+    assert.deepEqual(rec.spanContext, {
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      traceFlags: 1,
+      isRemote: true,
+    });
     assert.equal(rec.flags, 1);
   });
 
@@ -227,13 +263,18 @@ describe('OtlpLogsDecoder against the official serializer', () => {
     const decoder = new OtlpLogsDecoder();
     const first = decoder.decode(serialize([...fromA, ...fromB]));
     const second = decoder.decode(serialize([...fromB, ...fromA]));
-    const byBody = (records: IngestedLogRecord[], body: number) => records.find((r) => r.body === body) as IngestedLogRecord;
+    const byBody = (records: IngestedLogRecord[], body: number) =>
+      records.find((r) => r.body === body) as IngestedLogRecord;
     const [a1, a2, a3, b4] = [1, 2, 3, 4].map((n) => byBody(first.records, n));
     assert.equal(a1.resource, a2.resource);
     assert.notEqual(a1.resource, b4.resource);
     assert.equal(a1.instrumentationScope, a3.instrumentationScope);
     assert.notEqual(a1.instrumentationScope, a2.instrumentationScope);
-    assert.notEqual(a1.instrumentationScope, b4.instrumentationScope, 'same scope bytes under another resource');
+    assert.notEqual(
+      a1.instrumentationScope,
+      b4.instrumentationScope,
+      'same scope bytes under another resource',
+    );
     // identity is stable across requests
     assert.equal(byBody(second.records, 1).resource, a1.resource);
     assert.equal(byBody(second.records, 4).resource, b4.resource);
@@ -267,18 +308,37 @@ describe('OtlpLogsDecoder value mapping (hand-made bytes)', () => {
   const scope = ld(1, 'hand.scope');
 
   it('splits fixed64 nanoseconds exactly into HrTime', () => {
-    const cases = [0n, 1n, 999_999_999n, 1_000_000_000n, 1_700_000_000_123_456_789n, 2n ** 62n - 1n, 2n ** 62n, 2n ** 64n - 1n];
+    const cases = [
+      0n,
+      1n,
+      999_999_999n,
+      1_000_000_000n,
+      1_700_000_000_123_456_789n,
+      2n ** 62n - 1n,
+      2n ** 62n,
+      2n ** 64n - 1n,
+    ];
     const random = prng(7);
     for (let i = 0; i < 2000; i++) {
-      cases.push(BigInt(Math.floor(random() * 2 ** 32)) * 2n ** 32n + BigInt(Math.floor(random() * 2 ** 32)));
+      cases.push(
+        BigInt(Math.floor(random() * 2 ** 32)) * 2n ** 32n + BigInt(Math.floor(random() * 2 ** 32)),
+      );
     }
     for (const ns of cases) {
       const lo = Number(ns & 0xffffffffn);
       const hi = Number(ns >> 32n);
-      assert.deepEqual(hrTimeFromNanos(lo, hi), [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)], `ns=${ns}`);
+      assert.deepEqual(
+        hrTimeFromNanos(lo, hi),
+        [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)],
+        `ns=${ns}`,
+      );
     }
     const [rec] = new OtlpLogsDecoder().decode(
-      request(res, scope, Buffer.concat([f64(1, 1_700_000_000_123_456_789n), f64(11, 1_700_000_001_000_000_001n)])),
+      request(
+        res,
+        scope,
+        Buffer.concat([f64(1, 1_700_000_000_123_456_789n), f64(11, 1_700_000_001_000_000_001n)]),
+      ),
     ).records;
     assert.deepEqual(rec.hrTime, [1_700_000_000, 123_456_789]);
     assert.deepEqual(rec.hrTimeObserved, [1_700_000_001, 1]);
@@ -297,7 +357,8 @@ describe('OtlpLogsDecoder value mapping (hand-made bytes)', () => {
     ];
     const attrs = ints.map(([v], i) => ld(6, kv(`i${i}`, vi(3, v))));
     const [rec] = new OtlpLogsDecoder().decode(request(res, scope, Buffer.concat(attrs))).records;
-    ints.forEach(([, expected], i) => assert.equal(rec.attributes[`i${i}`], expected, `i${i}`));
+    for (const [i, [, expected]] of ints.entries())
+      assert.equal(rec.attributes[`i${i}`], expected, `i${i}`);
   });
 
   it('decodes invalid UTF-8 leniently (U+FFFD), and enum/flags/unknown fields', () => {
@@ -319,10 +380,18 @@ describe('OtlpLogsDecoder value mapping (hand-made bytes)', () => {
     assert.equal(rec.severityNumber, 17);
     assert.equal(rec.severityText, 'ERROR');
     assert.equal(rec.flags, 0x0201);
-    assert.deepEqual(rec.spanContext, { traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), traceFlags: 1, isRemote: true });
+    assert.deepEqual(rec.spanContext, {
+      traceId: 'ab'.repeat(16),
+      spanId: 'cd'.repeat(8),
+      traceFlags: 1,
+      isRemote: true,
+    });
     assert.equal(rec.eventName, 'my.event');
     assert.deepEqual(rec.hrTime, [0, 0], 'absent time_unix_nano stays unknown');
-    assert.ok(rec.hrTimeObserved[0] > 1_600_000_000, 'absent observed time becomes the receive time');
+    assert.ok(
+      rec.hrTimeObserved[0] > 1_600_000_000,
+      'absent observed time becomes the receive time',
+    );
   });
 
   it('sets no spanContext for wrong-length or all-zero ids', () => {
@@ -334,11 +403,14 @@ describe('OtlpLogsDecoder value mapping (hand-made bytes)', () => {
       Buffer.concat([ld(9, Buffer.alloc(16, 1)), ld(10, Buffer.alloc(8, 0))]),
       ld(9, Buffer.alloc(16, 1)),
     ];
-    for (const v of variants) assert.equal(decoder.decode(request(res, scope, v)).records[0].spanContext, undefined);
+    for (const v of variants)
+      assert.equal(decoder.decode(request(res, scope, v)).records[0].spanContext, undefined);
   });
 
   it('stores a __proto__ key as an own property without touching the prototype', () => {
-    const record = Buffer.concat([ld(6, kv('__proto__', ld(6, ld(1, kv('polluted', ld(1, 'yes'))))))]);
+    const record = Buffer.concat([
+      ld(6, kv('__proto__', ld(6, ld(1, kv('polluted', ld(1, 'yes')))))),
+    ]);
     const [rec] = new OtlpLogsDecoder().decode(request(res, scope, record)).records;
     assert.equal(Object.getPrototypeOf(rec.attributes), Object.prototype);
     assert.ok(Object.hasOwn(rec.attributes, '__proto__'));
@@ -347,7 +419,12 @@ describe('OtlpLogsDecoder value mapping (hand-made bytes)', () => {
   });
 
   it('merges a resource split over several fields and handles missing resource/scope', () => {
-    const split = ld(1, ld(1, ld(1, kv('a', ld(1, 'x')))), ld(1, ld(1, kv('b', ld(1, 'y')))), ld(2, ld(2, f64(1, 5n))));
+    const split = ld(
+      1,
+      ld(1, ld(1, kv('a', ld(1, 'x')))),
+      ld(1, ld(1, kv('b', ld(1, 'y')))),
+      ld(2, ld(2, f64(1, 5n))),
+    );
     const [rec] = new OtlpLogsDecoder().decode(split).records;
     assert.deepEqual(rec.resource.attributes, { a: 'x', b: 'y' });
     assert.deepEqual(rec.instrumentationScope, { name: '' });
@@ -366,14 +443,17 @@ describe('OtlpLogsDecoder limits and malformed input', () => {
     const bytes = request(res, scope, ld(5, value));
     assert.throws(
       () => new OtlpLogsDecoder().decode(bytes),
-      (err: unknown) => err instanceof OtlpDecodeError && err.kind === 'limit' && /maxDepth/.test(err.message),
+      (err: unknown) =>
+        err instanceof OtlpDecodeError && err.kind === 'limit' && /maxDepth/.test(err.message),
     );
     assert.doesNotThrow(() => new OtlpLogsDecoder({ maxDepth: 64 }).decode(bytes));
   });
 
   it('drops attributes beyond maxAttributes and counts them', () => {
     const attrs = Array.from({ length: 6 }, (_, i) => ld(6, kv(`k${i}`, vi(3, i))));
-    const [rec] = new OtlpLogsDecoder({ maxAttributes: 4 }).decode(request(res, scope, Buffer.concat([...attrs, vi(7, 3)]))).records;
+    const [rec] = new OtlpLogsDecoder({ maxAttributes: 4 }).decode(
+      request(res, scope, Buffer.concat([...attrs, vi(7, 3)])),
+    ).records;
     assert.deepEqual(rec.attributes, { k0: 0, k1: 1, k2: 2, k3: 3 });
     assert.equal(rec.droppedAttributesCount, 5);
   });
@@ -381,7 +461,8 @@ describe('OtlpLogsDecoder limits and malformed input', () => {
   it('rejects collections longer than maxCollectionLength and messages over maxMessageBytes', () => {
     const list = ld(5, ...Array.from({ length: 11 }, () => ld(1, vi(2, 1))));
     assert.throws(
-      () => new OtlpLogsDecoder({ maxCollectionLength: 10 }).decode(request(res, scope, ld(5, list))),
+      () =>
+        new OtlpLogsDecoder({ maxCollectionLength: 10 }).decode(request(res, scope, ld(5, list))),
       (err: unknown) => err instanceof OtlpDecodeError && err.kind === 'limit',
     );
     const bytes = request(res, scope, ld(5, ld(1, 'x'.repeat(2000))));
@@ -397,7 +478,8 @@ describe('OtlpLogsDecoder limits and malformed input', () => {
     for (const bytes of [hugeLength, hugerLength]) {
       assert.throws(
         () => new OtlpLogsDecoder().decode(bytes),
-        (err: unknown) => err instanceof OtlpDecodeError && err.kind === 'malformed' && /length/.test(err.message),
+        (err: unknown) =>
+          err instanceof OtlpDecodeError && err.kind === 'malformed' && /length/.test(err.message),
       );
     }
     // an 11-byte varint, a group wire type, field number 0, a wrong wire type for a known field
@@ -443,7 +525,8 @@ describe('OtlpLogsDecoder limits and malformed input', () => {
     for (let n = 0; n < 3000; n++) {
       const mutated = Buffer.from(valid);
       const flips = 1 + Math.floor(random() * 4);
-      for (let f = 0; f < flips; f++) mutated[Math.floor(random() * mutated.length)] = Math.floor(random() * 256);
+      for (let f = 0; f < flips; f++)
+        mutated[Math.floor(random() * mutated.length)] = Math.floor(random() * 256);
       decodeOrTypedError(decoder, mutated);
     }
   });

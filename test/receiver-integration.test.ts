@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import type { ChildExportStats } from '../src/multiprocess/child-exporter.ts';
 import { IngestedLogRecord } from '../src/multiprocess/ingested-log-record.ts';
@@ -38,7 +38,9 @@ function runChild(child: ChildProcess): { ready: Promise<void>; done: Promise<Do
 }
 
 describe('receiver with real child processes', () => {
-  it(`receives ${CHILDREN} × ${PER_CHILD} records from forked children, complete and exact`, { timeout: 120_000 }, async () => {
+  it(`receives ${CHILDREN} × ${PER_CHILD} records from forked children, complete and exact`, {
+    timeout: 120_000,
+  }, async () => {
     const received: IngestedLogRecord[] = [];
     const processor: LogRecordProcessor = {
       onEmit(record: ReadWriteLogRecord) {
@@ -114,7 +116,11 @@ describe('receiver with real child processes', () => {
 
       const stats = receiver.stats();
       assert.equal(stats.records, CHILDREN * PER_CHILD);
-      assert.deepEqual(stats.rejected, { unauthenticated: 0, invalidArgument: 0, resourceExhausted: 0 });
+      assert.deepEqual(stats.rejected, {
+        unauthenticated: 0,
+        invalidArgument: 0,
+        resourceExhausted: 0,
+      });
       assert.equal(stats.processorErrors, 0);
       for (let c = 0; c < CHILDREN; c++) {
         const child = stats.children[String(pidOf[c])];

@@ -10,15 +10,19 @@ import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   InMemoryLogRecordExporter,
-  type LogRecordProcessor,
   LoggerProvider,
+  type LogRecordProcessor,
   type ReadableLogRecord,
   type ReadWriteLogRecord,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { createChildExport } from '../src/multiprocess/child-exporter.ts';
 import { IngestedLogRecord } from '../src/multiprocess/ingested-log-record.ts';
-import { OTLP_LOGS_EXPORT_PATH, type Receiver, startReceiver } from '../src/multiprocess/receiver.ts';
+import {
+  OTLP_LOGS_EXPORT_PATH,
+  type Receiver,
+  startReceiver,
+} from '../src/multiprocess/receiver.ts';
 import { generateToken, tokenMatches } from '../src/multiprocess/token.ts';
 import { emittedRecord, expectedRecord } from './fixtures/receiver-records.ts';
 
@@ -32,7 +36,11 @@ class Collecting implements LogRecordProcessor {
 }
 
 /** Sends raw bytes to the receiver's Export method, like any gRPC client would. */
-function rawExport(target: string, body: Uint8Array, token: string | undefined): Promise<ServiceError | null> {
+function rawExport(
+  target: string,
+  body: Uint8Array,
+  token: string | undefined,
+): Promise<ServiceError | null> {
   const client = new Client(target, credentials.createInsecure());
   const metadata = new Metadata();
   if (token !== undefined) metadata.set('x-starlog-token', token);
@@ -51,7 +59,11 @@ function rawExport(target: string, body: Uint8Array, token: string | undefined):
   });
 }
 
-async function sdkRequest(count: number, child = 0, pid = 777): Promise<{ bytes: Uint8Array; records: ReadableLogRecord[] }> {
+async function sdkRequest(
+  count: number,
+  child = 0,
+  pid = 777,
+): Promise<{ bytes: Uint8Array; records: ReadableLogRecord[] }> {
   const exporter = new InMemoryLogRecordExporter();
   const provider = new LoggerProvider({
     resource: resourceFromAttributes({ 'service.name': `svc-${child}`, 'process.pid': pid }),
@@ -80,7 +92,10 @@ async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): P
   }
 }
 
-function exportWith(exporter: OTLPLogExporter, records: ReadableLogRecord[]): Promise<{ code: number; error?: Error }> {
+function exportWith(
+  exporter: OTLPLogExporter,
+  records: ReadableLogRecord[],
+): Promise<{ code: number; error?: Error }> {
   return new Promise((resolve) => exporter.export(records, resolve));
 }
 
@@ -138,7 +153,11 @@ describe('startReceiver on its default private unix socket', () => {
 
   it('answers garbage with INVALID_ARGUMENT and still ingests the next valid request', async () => {
     const token = receiver.env.STARLOG_TOKEN;
-    const garbage = await rawExport(receiver.endpoint, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]), token);
+    const garbage = await rawExport(
+      receiver.endpoint,
+      Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]),
+      token,
+    );
     assert.equal(garbage?.code, status.INVALID_ARGUMENT);
     assert.match(garbage?.details ?? '', /length|truncated/);
     assert.equal(receiver.stats().rejected.invalidArgument, 1);
@@ -234,8 +253,19 @@ describe('startReceiver limits, processors and TCP', () => {
   });
 
   it('binds loopback TCP only, and the official exporter reaches it from the environment', async () => {
-    for (const bad of ['0.0.0.0:0', '192.168.1.10:4317', 'example.com:4317', 'http://10.0.0.1:0', 'https://127.0.0.1:0', 'unix:relative.sock']) {
-      await assert.rejects(startReceiver({ processor: new Collecting(), endpoint: bad }), TypeError, bad);
+    for (const bad of [
+      '0.0.0.0:0',
+      '192.168.1.10:4317',
+      'example.com:4317',
+      'http://10.0.0.1:0',
+      'https://127.0.0.1:0',
+      'unix:relative.sock',
+    ]) {
+      await assert.rejects(
+        startReceiver({ processor: new Collecting(), endpoint: bad }),
+        TypeError,
+        bad,
+      );
     }
     await assert.rejects(startReceiver({ processor: new Collecting(), token: 'short' }), /token/);
     for (const endpoint of ['tcp', '127.0.0.1:0', 'localhost:0']) {
@@ -244,14 +274,17 @@ describe('startReceiver limits, processors and TCP', () => {
       try {
         assert.match(receiver.endpoint, /^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
         const { records } = await sdkRequest(3);
-        const result = await withEnv(receiver.env as unknown as Record<string, string>, async () => {
-          const exporter = new OTLPLogExporter();
-          try {
-            return await exportWith(exporter, records);
-          } finally {
-            await exporter.shutdown();
-          }
-        });
+        const result = await withEnv(
+          receiver.env as unknown as Record<string, string>,
+          async () => {
+            const exporter = new OTLPLogExporter();
+            try {
+              return await exportWith(exporter, records);
+            } finally {
+              await exporter.shutdown();
+            }
+          },
+        );
         assert.equal(result.code, 0, String(result.error));
         assert.equal(processor.records.length, 3);
       } finally {
@@ -292,7 +325,13 @@ describe('createChildExport', () => {
     const receiver = await startReceiver({ processor: new Collecting() });
     const warnings: unknown[][] = [];
     diag.setLogger(
-      { error: () => {}, warn: (...a: unknown[]) => warnings.push(a), info: () => {}, debug: () => {}, verbose: () => {} },
+      {
+        error: () => {},
+        warn: (...a: unknown[]) => warnings.push(a),
+        info: () => {},
+        debug: () => {},
+        verbose: () => {},
+      },
       DiagLogLevel.WARN,
     );
     try {
@@ -318,9 +357,16 @@ describe('createChildExport', () => {
 
   it('refuses to start without STARLOG_ENDPOINT or with bad options', () => {
     assert.throws(() => createChildExport({}), /STARLOG_ENDPOINT/);
-    assert.throws(() => createChildExport({ STARLOG_ENDPOINT: 'unix:///x' }, { maxQueueSize: 0 }), /maxQueueSize/);
     assert.throws(
-      () => createChildExport({ STARLOG_ENDPOINT: 'unix:///x' }, { maxQueueSize: 10, maxExportBatchSize: 20 }),
+      () => createChildExport({ STARLOG_ENDPOINT: 'unix:///x' }, { maxQueueSize: 0 }),
+      /maxQueueSize/,
+    );
+    assert.throws(
+      () =>
+        createChildExport(
+          { STARLOG_ENDPOINT: 'unix:///x' },
+          { maxQueueSize: 10, maxExportBatchSize: 20 },
+        ),
       /maxExportBatchSize/,
     );
   });
@@ -336,7 +382,13 @@ describe('token', () => {
     const expected = Buffer.from(t);
     assert.equal(tokenMatches(expected, t), true);
     assert.equal(tokenMatches(expected, `${t}0`), false);
-    assert.equal(tokenMatches(expected, t.replace(/.$/, (c) => (c === '0' ? '1' : '0'))), false);
+    assert.equal(
+      tokenMatches(
+        expected,
+        t.replace(/.$/, (c) => (c === '0' ? '1' : '0')),
+      ),
+      false,
+    );
     assert.equal(tokenMatches(expected, undefined), false);
     assert.equal(tokenMatches(expected, ''), false);
   });

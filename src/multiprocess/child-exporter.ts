@@ -121,7 +121,8 @@ function createWatchingMeterProvider(): { provider: MeterProvider; stats(): Chil
     },
   };
   const meter: Meter = {
-    createCounter: (name, options) => (name === PROCESSED ? (processed as never) : noop.createCounter(name, options)),
+    createCounter: (name, options) =>
+      name === PROCESSED ? (processed as never) : noop.createCounter(name, options),
     createObservableUpDownCounter: (name, options) =>
       name === QUEUE_SIZE ? (queue as never) : noop.createObservableUpDownCounter(name, options),
     createGauge: (name, options) => noop.createGauge(name, options),
@@ -150,7 +151,9 @@ function createWatchingMeterProvider(): { provider: MeterProvider; stats(): Chil
 
 function checkPositive(value: number, what: string): number {
   if (!Number.isInteger(value) || value <= 0) {
-    throw new TypeError(`starlog: ${what} must be a positive integer; got ${JSON.stringify(value)}`);
+    throw new TypeError(
+      `starlog: ${what} must be a positive integer; got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -177,13 +180,17 @@ export function createChildExport(
 ): ChildExport {
   const endpoint = env.STARLOG_ENDPOINT?.trim();
   if (!endpoint) {
-    throw new Error('starlog: STARLOG_ENDPOINT is not set; a child needs the environment of its primary (receiver.env)');
+    throw new Error(
+      'starlog: STARLOG_ENDPOINT is not set; a child needs the environment of its primary (receiver.env)',
+    );
   }
   const settings = { ...CHILD_EXPORT_DEFAULTS, ...options };
   const maxQueueSize = checkPositive(settings.maxQueueSize, 'maxQueueSize');
   const maxExportBatchSize = checkPositive(settings.maxExportBatchSize, 'maxExportBatchSize');
   if (maxExportBatchSize > maxQueueSize) {
-    throw new TypeError(`starlog: maxExportBatchSize (${maxExportBatchSize}) must not exceed maxQueueSize (${maxQueueSize})`);
+    throw new TypeError(
+      `starlog: maxExportBatchSize (${maxExportBatchSize}) must not exceed maxQueueSize (${maxQueueSize})`,
+    );
   }
   const scheduledDelayMillis = checkPositive(settings.scheduledDelayMillis, 'scheduledDelayMillis');
   const exportTimeoutMillis = checkPositive(settings.exportTimeoutMillis, 'exportTimeoutMillis');

@@ -136,7 +136,9 @@ class Lru<V> {
 function checkPositiveInt(value: number | undefined, fallback: number, what: string): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value <= 0) {
-    throw new TypeError(`starlog: ${what} must be a positive integer; got ${JSON.stringify(value)}`);
+    throw new TypeError(
+      `starlog: ${what} must be a positive integer; got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -185,10 +187,18 @@ export class OtlpLogsDecoder {
 
   /** @throws TypeError naming the option when a limit is not a positive integer */
   constructor(options: OtlpDecoderOptions = {}) {
-    this.maxMessageBytes = checkPositiveInt(options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES, 'maxMessageBytes');
+    this.maxMessageBytes = checkPositiveInt(
+      options.maxMessageBytes,
+      DEFAULT_MAX_MESSAGE_BYTES,
+      'maxMessageBytes',
+    );
     this.maxDepth = checkPositiveInt(options.maxDepth, 32, 'maxDepth');
     this.maxAttributes = checkPositiveInt(options.maxAttributes, 1024, 'maxAttributes');
-    this.maxCollectionLength = checkPositiveInt(options.maxCollectionLength, 65_536, 'maxCollectionLength');
+    this.maxCollectionLength = checkPositiveInt(
+      options.maxCollectionLength,
+      65_536,
+      'maxCollectionLength',
+    );
     this.#resources = new Lru(checkPositiveInt(options.maxResources, 1024, 'maxResources'));
     this.#scopes = new Lru(checkPositiveInt(options.maxScopes, 4096, 'maxScopes'));
   }
@@ -206,7 +216,11 @@ export class OtlpLogsDecoder {
    */
   decode(bytes: Uint8Array): OtlpDecodeResult {
     if (bytes.length > this.maxMessageBytes) {
-      throw new OtlpDecodeError('limit', `request of ${bytes.length} bytes exceeds maxMessageBytes ${this.maxMessageBytes}`, 0);
+      throw new OtlpDecodeError(
+        'limit',
+        `request of ${bytes.length} bytes exceeds maxMessageBytes ${this.maxMessageBytes}`,
+        0,
+      );
     }
     const buf = (
       Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -259,7 +273,10 @@ export class OtlpLogsDecoder {
         else if (resStart < 0) {
           resStart = s;
           resEnd = s + len;
-        } else (extra ??= []).push(s, s + len);
+        } else {
+          extra ??= [];
+          extra.push(s, s + len);
+        }
       } else {
         this.#skip(tag, end);
       }
@@ -283,10 +300,16 @@ export class OtlpLogsDecoder {
     result.perResource.push({ entry, records: result.records.length - before });
   }
 
-  #resourceEntry(start: number, end: number, extra: number[] | undefined, schemaUrl: string): IngestedResource {
+  #resourceEntry(
+    start: number,
+    end: number,
+    extra: number[] | undefined,
+    schemaUrl: string,
+  ): IngestedResource {
     const buf = this.#buf;
     let key = start < 0 ? '' : buf.latin1Slice(start, end);
-    if (extra !== undefined) for (let i = 0; i < extra.length; i += 2) key += buf.latin1Slice(extra[i], extra[i + 1]);
+    if (extra !== undefined)
+      for (let i = 0; i < extra.length; i += 2) key += buf.latin1Slice(extra[i], extra[i + 1]);
     key += `\u0000${schemaUrl}`;
     const cached = this.#resources.get(key);
     if (cached !== undefined) return cached;
@@ -296,10 +319,14 @@ export class OtlpLogsDecoder {
     const saved = this.#pos;
     if (start >= 0) this.#resourceAttributes(start, end, attributes, counter);
     if (extra !== undefined) {
-      for (let i = 0; i < extra.length; i += 2) this.#resourceAttributes(extra[i], extra[i + 1], attributes, counter);
+      for (let i = 0; i < extra.length; i += 2)
+        this.#resourceAttributes(extra[i], extra[i + 1], attributes, counter);
     }
     this.#pos = saved;
-    const resource = resourceFromAttributes(attributes, schemaUrl === '' ? undefined : { schemaUrl });
+    const resource = resourceFromAttributes(
+      attributes,
+      schemaUrl === '' ? undefined : { schemaUrl },
+    );
     const pid = attributes['process.pid'];
     const service = attributes['service.name'];
     const entry: IngestedResource = {
@@ -312,7 +339,12 @@ export class OtlpLogsDecoder {
     return entry;
   }
 
-  #resourceAttributes(start: number, end: number, into: Attributes, counter: { n: number; dropped: number }): void {
+  #resourceAttributes(
+    start: number,
+    end: number,
+    into: Attributes,
+    counter: { n: number; dropped: number },
+  ): void {
     this.#pos = start;
     while (this.#pos < end) {
       const tag = this.#varint32(end);
@@ -388,7 +420,8 @@ export class OtlpLogsDecoder {
             break;
           case 3:
             this.#expect(tag, WT_LEN);
-            this.#attribute(end, (attributes ??= {}), counter);
+            attributes ??= {};
+            this.#attribute(end, attributes, counter);
             break;
           case 4:
             this.#expect(tag, WT_VARINT);
@@ -408,7 +441,12 @@ export class OtlpLogsDecoder {
     return scope;
   }
 
-  #logRecord(resource: Resource, scope: IngestedScope, start: number, end: number): IngestedLogRecord {
+  #logRecord(
+    resource: Resource,
+    scope: IngestedScope,
+    start: number,
+    end: number,
+  ): IngestedLogRecord {
     let hrTime = EMPTY_HRTIME;
     let observed: HrTime | undefined;
     let severityNumber: number | undefined;
@@ -487,7 +525,12 @@ export class OtlpLogsDecoder {
       }
     }
     let spanContext: SpanContext | undefined;
-    if (traceId !== undefined && spanId !== undefined && traceId !== ZERO_TRACE_ID && spanId !== ZERO_SPAN_ID) {
+    if (
+      traceId !== undefined &&
+      spanId !== undefined &&
+      traceId !== ZERO_TRACE_ID &&
+      spanId !== ZERO_SPAN_ID
+    ) {
       spanContext = { traceId, spanId, traceFlags: flags & 0xff, isRemote: true };
     }
     if (observed === undefined) observed = this.#now ??= nowHrTime();
@@ -508,7 +551,11 @@ export class OtlpLogsDecoder {
   }
 
   /** Reads one length-delimited KeyValue at #pos into `into`, honouring maxAttributes. */
-  #attribute(end: number, into: Attributes | Record<string, AnyValue>, counter: { n: number; dropped: number }): void {
+  #attribute(
+    end: number,
+    into: Attributes | Record<string, AnyValue>,
+    counter: { n: number; dropped: number },
+  ): void {
     const len = this.#length(end);
     const s = this.#pos;
     const e = s + len;
@@ -544,7 +591,12 @@ export class OtlpLogsDecoder {
       }
     }
     if (key === '__proto__') {
-      Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(into, key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     } else {
       into[key] = value;
     }
@@ -553,7 +605,11 @@ export class OtlpLogsDecoder {
   /** Decodes an AnyValue message [start, end). The oneof's last field wins; none → null. */
   #anyValue(start: number, end: number, depth: number): AnyValue {
     if (depth > this.maxDepth) {
-      throw new OtlpDecodeError('limit', `AnyValue nested deeper than maxDepth ${this.maxDepth}`, start);
+      throw new OtlpDecodeError(
+        'limit',
+        `AnyValue nested deeper than maxDepth ${this.maxDepth}`,
+        start,
+      );
     }
     let value: AnyValue = null;
     this.#pos = start;
@@ -621,7 +677,11 @@ export class OtlpLogsDecoder {
         const len = this.#length(end);
         const s = this.#pos;
         if (out.length >= this.maxCollectionLength) {
-          throw new OtlpDecodeError('limit', `array longer than maxCollectionLength ${this.maxCollectionLength}`, s);
+          throw new OtlpDecodeError(
+            'limit',
+            `array longer than maxCollectionLength ${this.maxCollectionLength}`,
+            s,
+          );
         }
         out.push(this.#anyValue(s, s + len, depth + 1));
         this.#pos = s + len;
@@ -643,7 +703,11 @@ export class OtlpLogsDecoder {
         const len = this.#length(end);
         const s = this.#pos;
         if (++n > this.maxCollectionLength) {
-          throw new OtlpDecodeError('limit', `kvlist longer than maxCollectionLength ${this.maxCollectionLength}`, s);
+          throw new OtlpDecodeError(
+            'limit',
+            `kvlist longer than maxCollectionLength ${this.maxCollectionLength}`,
+            s,
+          );
         }
         this.#keyValue(s, s + len, out, depth + 1);
         this.#pos = s + len;
@@ -675,7 +739,7 @@ export class OtlpLogsDecoder {
     const buf = this.#buf;
     let p = this.#pos;
     if (p >= end) throw this.#truncated();
-    let c = buf[p++];
+    const c = buf[p++];
     if (c < 0x80) {
       this.#pos = p;
       this.#hi = 0;
@@ -724,7 +788,11 @@ export class OtlpLogsDecoder {
   #length(end: number): number {
     const len = this.#varint32(end);
     if (this.#hi !== 0 || len > end - this.#pos) {
-      throw new OtlpDecodeError('malformed', `length ${this.#hi !== 0 ? '>= 2^32' : len} exceeds the enclosing message`, this.#pos);
+      throw new OtlpDecodeError(
+        'malformed',
+        `length ${this.#hi !== 0 ? '>= 2^32' : len} exceeds the enclosing message`,
+        this.#pos,
+      );
     }
     return len;
   }

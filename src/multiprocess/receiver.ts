@@ -10,16 +10,21 @@ import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import {
-  type sendUnaryData,
   Server,
   ServerCredentials,
   type ServerUnaryCall,
   type ServiceDefinition,
+  type sendUnaryData,
   status,
 } from '@grpc/grpc-js';
 import { diag, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { OtlpDecodeError, type OtlpDecodeLimits, OtlpLogsDecoder, type OtlpDecodeResult } from './otlp-decode.ts';
+import {
+  OtlpDecodeError,
+  type OtlpDecodeLimits,
+  type OtlpDecodeResult,
+  OtlpLogsDecoder,
+} from './otlp-decode.ts';
 import { generateToken, TOKEN_METADATA_KEY, tokenMatches } from './token.ts';
 
 /** The gRPC method the official OTLP exporters call (`logs_service.proto`, service `LogsService`). */
@@ -161,12 +166,18 @@ function isLoopback(host: string): boolean {
 function parseEndpoint(endpoint: string | undefined): Bind {
   if (endpoint === undefined || endpoint === 'unix') return { kind: 'private-unix' };
   if (typeof endpoint !== 'string' || endpoint.trim() === '') {
-    throw new TypeError(`starlog: receiver endpoint must be a non-empty string; got ${JSON.stringify(endpoint)}`);
+    throw new TypeError(
+      `starlog: receiver endpoint must be a non-empty string; got ${JSON.stringify(endpoint)}`,
+    );
   }
   if (endpoint.startsWith('unix:')) {
-    const path = endpoint.startsWith('unix://') ? endpoint.slice('unix://'.length) : endpoint.slice('unix:'.length);
+    const path = endpoint.startsWith('unix://')
+      ? endpoint.slice('unix://'.length)
+      : endpoint.slice('unix:'.length);
     if (!isAbsolute(path)) {
-      throw new TypeError(`starlog: receiver endpoint ${JSON.stringify(endpoint)} must name an absolute socket path`);
+      throw new TypeError(
+        `starlog: receiver endpoint ${JSON.stringify(endpoint)} must name an absolute socket path`,
+      );
     }
     return { kind: 'unix', path };
   }
@@ -175,10 +186,18 @@ function parseEndpoint(endpoint: string | undefined): Bind {
   try {
     url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
   } catch {
-    throw new TypeError(`starlog: receiver endpoint ${JSON.stringify(endpoint)} is not 'unix:/path', 'tcp' or 'HOST:PORT'`);
+    throw new TypeError(
+      `starlog: receiver endpoint ${JSON.stringify(endpoint)} is not 'unix:/path', 'tcp' or 'HOST:PORT'`,
+    );
   }
-  if (url.protocol !== 'http:' || (url.pathname !== '/' && url.pathname !== '') || url.port === '') {
-    throw new TypeError(`starlog: receiver endpoint ${JSON.stringify(endpoint)} must be 'HOST:PORT' or 'http://HOST:PORT'`);
+  if (
+    url.protocol !== 'http:' ||
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.port === ''
+  ) {
+    throw new TypeError(
+      `starlog: receiver endpoint ${JSON.stringify(endpoint)} must be 'HOST:PORT' or 'http://HOST:PORT'`,
+    );
   }
   let host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === 'localhost') host = '127.0.0.1';
@@ -192,7 +211,9 @@ function parseEndpoint(endpoint: string | undefined): Bind {
 
 function bindAsync(server: Server, address: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    );
   });
 }
 
@@ -211,22 +232,35 @@ function bindAsync(server: Server, address: string): Promise<number> {
  */
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
   const { processor } = options;
-  if (processor === null || typeof processor !== 'object' || typeof processor.onEmit !== 'function') {
-    throw new TypeError('starlog: startReceiver needs a processor (a LogRecordProcessor with onEmit)');
+  if (
+    processor === null ||
+    typeof processor !== 'object' ||
+    typeof processor.onEmit !== 'function'
+  ) {
+    throw new TypeError(
+      'starlog: startReceiver needs a processor (a LogRecordProcessor with onEmit)',
+    );
   }
   const bind = parseEndpoint(options.endpoint);
-  if (options.token !== undefined && (typeof options.token !== 'string' || !/^[0-9a-fA-F]{32,}$/.test(options.token))) {
+  if (
+    options.token !== undefined &&
+    (typeof options.token !== 'string' || !/^[0-9a-fA-F]{32,}$/.test(options.token))
+  ) {
     throw new TypeError('starlog: receiver token must be at least 32 hex digits (128 bits)');
   }
   const token = options.token ?? generateToken();
   const expected = Buffer.from(token, 'utf8');
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   if (!Number.isInteger(maxMessageBytes) || maxMessageBytes <= 0 || maxMessageBytes > 2 ** 31 - 1) {
-    throw new TypeError(`starlog: maxMessageBytes must be a positive integer below 2 GiB; got ${JSON.stringify(maxMessageBytes)}`);
+    throw new TypeError(
+      `starlog: maxMessageBytes must be a positive integer below 2 GiB; got ${JSON.stringify(maxMessageBytes)}`,
+    );
   }
   const closeTimeoutMs = options.closeTimeoutMs ?? 2000;
   if (!Number.isFinite(closeTimeoutMs) || closeTimeoutMs < 0) {
-    throw new TypeError(`starlog: closeTimeoutMs must be a number of ms >= 0; got ${JSON.stringify(closeTimeoutMs)}`);
+    throw new TypeError(
+      `starlog: closeTimeoutMs must be a number of ms >= 0; got ${JSON.stringify(closeTimeoutMs)}`,
+    );
   }
   const decoder = new OtlpLogsDecoder({
     maxMessageBytes,
@@ -279,12 +313,18 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     }
   }
 
-  function handleExport(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void {
+  function handleExport(
+    call: ServerUnaryCall<Buffer, Buffer>,
+    callback: sendUnaryData<Buffer>,
+  ): void {
     counters.requests++;
     const presented = call.metadata.get(TOKEN_METADATA_KEY)[0];
     if (!tokenMatches(expected, presented)) {
       counters.unauthenticated++;
-      callback({ code: status.UNAUTHENTICATED, details: `starlog receiver: missing or wrong ${TOKEN_METADATA_KEY}` });
+      callback({
+        code: status.UNAUTHENTICATED,
+        details: `starlog receiver: missing or wrong ${TOKEN_METADATA_KEY}`,
+      });
       return;
     }
     let result: OtlpDecodeResult;

@@ -11,7 +11,9 @@ export const TOKEN_METADATA_KEY = 'x-starlog-token';
  */
 export function generateToken(bytes = 16): string {
   if (!Number.isInteger(bytes) || bytes < 16) {
-    throw new TypeError(`starlog: token bytes must be an integer >= 16 (128 bits); got ${JSON.stringify(bytes)}`);
+    throw new TypeError(
+      `starlog: token bytes must be an integer >= 16 (128 bits); got ${JSON.stringify(bytes)}`,
+    );
   }
   return randomBytes(bytes).toString('hex');
 }
