@@ -53,7 +53,9 @@ class Counts implements CountMethods {
 
   update(attributes: Attributes): CountAttributes {
     if (attributes === null || typeof attributes !== 'object') {
-      diag.warn(`starlog inc().update(): attributes must be an object; got ${describe(attributes)}`);
+      diag.warn(
+        `starlog inc().update(): attributes must be an object; got ${describe(attributes)}`,
+      );
     } else {
       const bag = this as unknown as Bag;
       for (const key of Object.keys(attributes)) {

@@ -151,6 +151,8 @@ export class StatusProcessor implements LogRecordProcessor {
   private _intervalStart: number;
   private _timer: ReturnType<typeof setInterval> | undefined;
   private _shutdownPromise: Promise<void> | undefined;
+  private _flushing = false;
+  private _shuttingDownProcessor = false;
 
   /** @throws TypeError naming the option when an option is invalid */
   constructor(options: StatusProcessorOptions = {}) {
@@ -259,9 +261,23 @@ export class StatusProcessor implements LogRecordProcessor {
     };
   }
 
-  /** Forwards to the processor status records go through. */
+  /**
+   * Forwards to the processor status records go through. A call made while that flush is still
+   * in progress (the processor is a pipeline that contains this StatusProcessor and flushes its
+   * stages) resolves at once instead of recursing.
+   */
   forceFlush(): Promise<void> {
-    return this._processor.forceFlush();
+    if (this._flushing) return Promise.resolve();
+    this._flushing = true;
+    let flushed: Promise<void>;
+    try {
+      flushed = Promise.resolve(this._processor.forceFlush());
+    } catch (err) {
+      flushed = Promise.reject(err);
+    }
+    return flushed.finally(() => {
+      this._flushing = false;
+    });
   }
 
   /**
@@ -270,6 +286,8 @@ export class StatusProcessor implements LogRecordProcessor {
    * shuts it down. Later calls return the same promise; records after shutdown are not counted.
    */
   shutdown(): Promise<void> {
+    // Re-entered from processor.shutdown() (a pipeline containing us): don't wait on ourselves.
+    if (this._shuttingDownProcessor) return Promise.resolve();
     this._shutdownPromise ??= this._shutdown();
     return this._shutdownPromise;
   }
@@ -279,11 +297,18 @@ export class StatusProcessor implements LogRecordProcessor {
     this._timer = undefined;
     this._report();
     try {
-      await this._processor.forceFlush();
+      await this.forceFlush();
     } catch (err) {
       diag.error('starlog StatusProcessor: forceFlush of the status processor failed', err);
     }
-    if (this._shutdownProcessor) await this._processor.shutdown();
+    if (this._shutdownProcessor) {
+      this._shuttingDownProcessor = true;
+      try {
+        await this._processor.shutdown();
+      } finally {
+        this._shuttingDownProcessor = false;
+      }
+    }
   }
 
   /** Emits one status record for the current counts and resets them. Never throws. */
