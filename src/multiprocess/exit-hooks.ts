@@ -1,5 +1,5 @@
-import { diag } from '@opentelemetry/api';
 import { isMainThread } from 'node:worker_threads';
+import { diag } from '@opentelemetry/api';
 import { type Duration, parseDuration } from '../util/duration.ts';
 import type { ShippingProcessor } from './shipping-processor.ts';
 import { SyncExporter, type SyncExportResult } from './sync-export.ts';
@@ -55,15 +55,30 @@ export interface ExitHooks {
  * Not covered: `SIGKILL`, crashes of the runtime, `worker.terminate()` of a worker thread
  * (no event runs), records emitted by `exit` listeners that run after starlog's.
  */
-export function installExitHooks(processor: ShippingProcessor, options: ExitHooksOptions = {}): ExitHooks {
+export function installExitHooks(
+  processor: ShippingProcessor,
+  options: ExitHooksOptions = {},
+): ExitHooks {
   const timeoutMs = parseDuration(options.timeout ?? 2000, 'timeout');
   const endpoint =
-    options.endpoint ?? process.env.STARLOG_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ?? undefined;
+    options.endpoint ??
+    process.env.STARLOG_ENDPOINT ??
+    process.env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ??
+    undefined;
   const token = options.token ?? process.env.STARLOG_TOKEN;
   const signals = options.signals ?? (['SIGTERM', 'SIGINT'] as NodeJS.Signals[]);
   let syncExporter: SyncExporter | undefined;
-  if (endpoint) syncExporter = new SyncExporter({ endpoint, token, timeoutMs, worker: options.worker ?? 'lazy' });
-  else diag.warn('starlog installExitHooks: no endpoint (STARLOG_ENDPOINT); records pending at process.exit() will be lost');
+  if (endpoint)
+    syncExporter = new SyncExporter({
+      endpoint,
+      token,
+      timeoutMs,
+      worker: options.worker ?? 'lazy',
+    });
+  else
+    diag.warn(
+      'starlog installExitHooks: no endpoint (STARLOG_ENDPOINT); records pending at process.exit() will be lost',
+    );
 
   let installed = true;
   let lastSyncExport: SyncExportResult | undefined;

@@ -60,6 +60,11 @@ export interface ShippingStats {
   pending: number;
   /** Records now in flight (a gauge, part of `pending`). */
   inFlight: number;
+  /**
+   * Batches the receiver refused as too large (gRPC RESOURCE_EXHAUSTED) and that were sent again
+   * in two halves (not records; a one-record batch that is too large counts in `exportFailed`).
+   */
+  splitBatches: number;
 }
 
 /** A batch of records, numbered in the order it was opened (`id` 0, 1, 2, ...). */
@@ -77,7 +82,9 @@ interface FlushWaiter {
 function positiveInt(value: number | undefined, fallback: number, what: string): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1) {
-    throw new TypeError(`starlog: ${what} must be a positive integer; got ${JSON.stringify(value)}`);
+    throw new TypeError(
+      `starlog: ${what} must be a positive integer; got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -120,10 +127,13 @@ export class ShippingProcessor implements LogRecordProcessor {
   private _queueFull = 0;
   private _exportFailed = 0;
   private _afterShutdown = 0;
+  private _splits = 0;
 
   constructor(options: ShippingProcessorOptions) {
     if (!options || typeof options.exporter?.export !== 'function') {
-      throw new TypeError('starlog: ShippingProcessor needs options.exporter (a LogRecordExporter)');
+      throw new TypeError(
+        'starlog: ShippingProcessor needs options.exporter (a LogRecordExporter)',
+      );
     }
     this._exporter = options.exporter;
     this._maxQueueSize = positiveInt(options.maxQueueSize, 65_536, 'maxQueueSize');
@@ -183,7 +193,9 @@ export class ShippingProcessor implements LogRecordProcessor {
   shutdown(): Promise<void> {
     this._shutdownPromise ??= this.forceFlush()
       .then(() => this._exporter.shutdown())
-      .catch((err: unknown) => diag.error('starlog ShippingProcessor: exporter shutdown failed', err));
+      .catch((err: unknown) =>
+        diag.error('starlog ShippingProcessor: exporter shutdown failed', err),
+      );
     return this._shutdownPromise;
   }
 
@@ -197,6 +209,7 @@ export class ShippingProcessor implements LogRecordProcessor {
       afterShutdown: this._afterShutdown,
       pending: this._waiting + this._inFlightRecords,
       inFlight: this._inFlightRecords,
+      splitBatches: this._splits,
     };
   }
 
@@ -234,8 +247,9 @@ export class ShippingProcessor implements LogRecordProcessor {
   }
 
   /**
-   * Sends one batch. The place where retries or spilling to disk will go; today a failed export
-   * counts the batch in `exportFailed` (the gRPC exporter does not retry either).
+   * Sends one batch. The place where retries or spilling to disk will go; today a batch refused
+   * as too large (RESOURCE_EXHAUSTED) is sent again in two halves, and any other failure counts
+   * the batch in `exportFailed` (the gRPC exporter does not retry either).
    */
   protected send(batch: ShippingBatch): void {
     const n = batch.records.length;
@@ -251,14 +265,29 @@ export class ShippingProcessor implements LogRecordProcessor {
       this._inFlightRecords -= n;
       if (ok) {
         this._exported += n;
+      } else if (isTooLarge(error) && n > 1) {
+        // the receiver's message size limit (grpc-js: 4 MiB by default): send it in two halves
+        const half = n >> 1;
+        this._sealed.unshift(
+          { id: batch.id, records: batch.records.slice(0, half) },
+          { id: batch.id, records: batch.records.slice(half) },
+        );
+        this._waiting += n;
+        this._splits++;
       } else {
         this._exportFailed += n;
-        diag.warn(`starlog ShippingProcessor: export of ${n} records failed; counted in stats().exportFailed`, error);
+        diag.warn(
+          `starlog ShippingProcessor: export of ${n} records failed; counted in stats().exportFailed`,
+          error,
+        );
       }
       this._settle();
       this._schedulePump();
     };
-    const timer = setTimeout(() => finish(false, new Error(`export timed out after ${this._timeoutMs} ms`)), this._timeoutMs);
+    const timer = setTimeout(
+      () => finish(false, new Error(`export timed out after ${this._timeoutMs} ms`)),
+      this._timeoutMs,
+    );
     timer.unref();
     const exportNow = (): void => {
       try {
@@ -348,6 +377,11 @@ export class ShippingProcessor implements LogRecordProcessor {
     }
     this._waiters = still;
   }
+}
+
+/** gRPC status RESOURCE_EXHAUSTED (8): the request was larger than the server accepts. */
+function isTooLarge(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 8;
 }
 
 /** Promises for the resources of `records` whose async attributes are still pending, if any. */

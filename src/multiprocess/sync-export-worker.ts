@@ -6,8 +6,9 @@
  * Started without execArgv and with an empty env, so preload hooks (`--import`) of the parent
  * do not run here.
  */
-import { Client, credentials, Metadata } from '@grpc/grpc-js';
+
 import { parentPort, workerData } from 'node:worker_threads';
+import { Client, credentials, Metadata } from '@grpc/grpc-js';
 
 /** What the main thread hands to the worker. */
 export interface SyncExportJob {
@@ -34,7 +35,10 @@ function run(job: SyncExportJob): void {
     Atomics.store(cells, 0, 1);
     Atomics.notify(cells, 0);
   };
-  if (left === 0) return finish();
+  if (left === 0) {
+    finish();
+    return;
+  }
   try {
     let client = clients.get(job.target);
     if (client === undefined) {

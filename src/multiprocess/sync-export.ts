@@ -1,7 +1,7 @@
-import { diag } from '@opentelemetry/api';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { Worker } from 'node:worker_threads';
+import { diag } from '@opentelemetry/api';
+import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { SyncExportJob } from './sync-export-worker.ts';
 
 /** Options of {@link SyncExporter}. */
@@ -92,7 +92,13 @@ export class SyncExporter {
   /** Sends `records` and blocks until acknowledged or `timeoutMs`; see {@link SyncExportResult}. */
   export(records: ReadableLogRecord[]): SyncExportResult {
     const t0 = performance.now();
-    const result: SyncExportResult = { exported: 0, failed: 0, requests: 0, timedOut: false, elapsedMs: 0 };
+    const result: SyncExportResult = {
+      exported: 0,
+      failed: 0,
+      requests: 0,
+      timedOut: false,
+      elapsedMs: 0,
+    };
     if (records.length === 0) return result;
     try {
       const requests: Uint8Array[] = [];
@@ -105,7 +111,13 @@ export class SyncExporter {
       const sab = new SharedArrayBuffer(4 * (1 + requests.length));
       const cells = new Int32Array(sab);
       const deadline = Date.now() + this._timeoutMs;
-      const job: SyncExportJob = { target: this._target, token: this._token, requests, deadline, sab };
+      const job: SyncExportJob = {
+        target: this._target,
+        token: this._token,
+        requests,
+        deadline,
+        sab,
+      };
       if (this._worker) this._worker.postMessage(job);
       else startWorker({ job });
       for (;;) {
