@@ -1,0 +1,405 @@
+/**
+ * The primary's OTLP/gRPC logs receiver: children (or any OpenTelemetry SDK process) export
+ * `ExportLogsServiceRequest`s to it; every record is handed to the primary's processor as an
+ * {@link IngestedLogRecord}.
+ *
+ * @module
+ */
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import {
+  type sendUnaryData,
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  status,
+} from '@grpc/grpc-js';
+import { diag, ROOT_CONTEXT } from '@opentelemetry/api';
+import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { OtlpDecodeError, type OtlpDecodeLimits, OtlpLogsDecoder, type OtlpDecodeResult } from './otlp-decode.ts';
+import { generateToken, TOKEN_METADATA_KEY, tokenMatches } from './token.ts';
+
+/** The gRPC method the official OTLP exporters call (`logs_service.proto`, service `LogsService`). */
+export const OTLP_LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+
+/** Default largest request, in bytes (16 MiB). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** Options of {@link startReceiver}. */
+export interface ReceiverOptions extends Omit<OtlpDecodeLimits, 'maxMessageBytes'> {
+  /**
+   * Where to listen. Default (`undefined` or `'unix'`): a unix socket `receiver.sock` in a fresh
+   * private directory `fs.mkdtemp(os.tmpdir()/starlog-)` (directory mode 0700, socket 0600),
+   * removed by `close()`.
+   * - `'unix:/abs/path.sock'` or `'unix:///abs/path.sock'`: a socket at that path (chmod 0600;
+   *   the socket file is removed by `close()`, its directory is left alone).
+   * - `'tcp'`: shorthand for `'127.0.0.1:0'`.
+   * - `'HOST:PORT'` or `'http://HOST:PORT'`: TCP on a *loopback* host only (`127.x.x.x`, `::1`
+   *   written `[::1]`, or `localhost`, which means 127.0.0.1); port 0 picks a free port.
+   *   Any other host is rejected: the receiver speaks plain-text gRPC and must not be reachable
+   *   from the network.
+   */
+  endpoint?: string;
+  /** Every decoded record goes to `processor.onEmit(record, ROOT_CONTEXT)`. */
+  processor: LogRecordProcessor;
+  /**
+   * The shared secret children send as gRPC metadata `x-starlog-token`: hex, at least 32 hex
+   * digits (128 bits). Default: 16 fresh random bytes (`crypto.randomBytes`).
+   */
+  token?: string;
+  /** Largest request accepted, in bytes; larger ones get `RESOURCE_EXHAUSTED`. Default 16 MiB. */
+  maxMessageBytes?: number;
+  /** How long `close()` waits for in-flight calls before cutting them off, in ms. Default 2000. */
+  closeTimeoutMs?: number;
+}
+
+/** Per-child counters in {@link ReceiverStats}. */
+export interface ReceiverChildStats {
+  /** records received from this child */
+  records: number;
+  /** accepted requests that carried records of this child */
+  requests: number;
+  /** when the last records of this child arrived, `Date.now()` ms */
+  lastSeenMs: number;
+  /** `service.name` of the child's resource, if any */
+  serviceName: string | undefined;
+}
+
+/** Counters of a {@link Receiver}; all counts since start. */
+export interface ReceiverStats {
+  /** Export calls that reached the handler (accepted or rejected) */
+  requests: number;
+  /** records decoded and handed to the processor */
+  records: number;
+  rejected: {
+    /** calls without the right `x-starlog-token` (nothing ingested) */
+    unauthenticated: number;
+    /** calls whose body is not a valid ExportLogsServiceRequest (nothing ingested) */
+    invalidArgument: number;
+    /**
+     * calls that exceeded a decoder limit (nesting depth, collection length; nothing ingested).
+     * Requests larger than `maxMessageBytes` are refused by grpc-js itself with RESOURCE_EXHAUSTED
+     * before starlog sees them and are *not* counted here.
+     */
+    resourceExhausted: number;
+  };
+  /** `processor.onEmit` calls that threw (the record is lost for the processor; the receiver goes on) */
+  processorErrors: number;
+  /** per child, keyed by the resource's `process.pid` (as a string) or `'unknown'`; at most 1024 children (least recently seen dropped) */
+  children: Record<string, ReceiverChildStats>;
+}
+
+/**
+ * The environment a child needs to export to the receiver (the "Environment" contract):
+ * starlog's own variables plus the standard OTLP exporter variables, so that *any*
+ * OpenTelemetry SDK (configured purely from the environment) ships its logs here.
+ */
+export interface ReceiverEnv {
+  /** gRPC target: `unix:///abs/path/receiver.sock` or `http://127.0.0.1:PORT` */
+  STARLOG_ENDPOINT: string;
+  /** the token, hex */
+  STARLOG_TOKEN: string;
+  /** `process.pid` of the primary */
+  STARLOG_PRIMARY_PID: string;
+  /** same as STARLOG_ENDPOINT */
+  OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: string;
+  /** `'grpc'` */
+  OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: string;
+  /** `'true'`: plain-text gRPC (the socket is private, or TCP is loopback only) */
+  OTEL_EXPORTER_OTLP_LOGS_INSECURE: string;
+  /** `'x-starlog-token=<token>'` */
+  OTEL_EXPORTER_OTLP_LOGS_HEADERS: string;
+}
+
+/** A running receiver (see {@link startReceiver}). */
+export interface Receiver {
+  /** the gRPC target children dial (same as `env.STARLOG_ENDPOINT`) */
+  readonly endpoint: string;
+  /** the environment to give children (a fresh copy on every read) */
+  readonly env: ReceiverEnv;
+  /** a snapshot of the counters */
+  stats(): ReceiverStats;
+  /**
+   * Stops accepting calls, waits up to `closeTimeoutMs` for in-flight calls (`tryShutdown`),
+   * then cuts off the rest (`forceShutdown`), and removes the private socket directory.
+   * Idempotent; never rejects.
+   */
+  close(): Promise<void>;
+}
+
+type Bind =
+  | { kind: 'private-unix' }
+  | { kind: 'unix'; path: string }
+  | { kind: 'tcp'; host: string; port: number };
+
+const MAX_CHILDREN = 1024;
+const EMPTY_RESPONSE = Buffer.alloc(0); // an ExportLogsServiceResponse without partial_success
+const identity = (value: Buffer): Buffer => value;
+
+/** The hand-made service definition: bytes in, bytes out (we decode in the handler). */
+const LOGS_SERVICE: ServiceDefinition = {
+  Export: {
+    path: OTLP_LOGS_EXPORT_PATH,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+    originalName: 'export',
+  },
+};
+
+function isLoopback(host: string): boolean {
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+function parseEndpoint(endpoint: string | undefined): Bind {
+  if (endpoint === undefined || endpoint === 'unix') return { kind: 'private-unix' };
+  if (typeof endpoint !== 'string' || endpoint.trim() === '') {
+    throw new TypeError(`starlog: receiver endpoint must be a non-empty string; got ${JSON.stringify(endpoint)}`);
+  }
+  if (endpoint.startsWith('unix:')) {
+    const path = endpoint.startsWith('unix://') ? endpoint.slice('unix://'.length) : endpoint.slice('unix:'.length);
+    if (!isAbsolute(path)) {
+      throw new TypeError(`starlog: receiver endpoint ${JSON.stringify(endpoint)} must name an absolute socket path`);
+    }
+    return { kind: 'unix', path };
+  }
+  if (endpoint === 'tcp') return { kind: 'tcp', host: '127.0.0.1', port: 0 };
+  let url: URL;
+  try {
+    url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
+  } catch {
+    throw new TypeError(`starlog: receiver endpoint ${JSON.stringify(endpoint)} is not 'unix:/path', 'tcp' or 'HOST:PORT'`);
+  }
+  if (url.protocol !== 'http:' || (url.pathname !== '/' && url.pathname !== '') || url.port === '') {
+    throw new TypeError(`starlog: receiver endpoint ${JSON.stringify(endpoint)} must be 'HOST:PORT' or 'http://HOST:PORT'`);
+  }
+  let host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === 'localhost') host = '127.0.0.1';
+  if (!isLoopback(host)) {
+    throw new TypeError(
+      `starlog: receiver endpoint ${JSON.stringify(endpoint)} is not a loopback address; the receiver speaks plain-text gRPC and only binds 127.0.0.1, ::1 or a unix socket`,
+    );
+  }
+  return { kind: 'tcp', host, port: Number(url.port) };
+}
+
+function bindAsync(server: Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+/**
+ * Starts the OTLP/gRPC logs receiver of the primary.
+ *
+ * Every `Export` call must carry the token as metadata `x-starlog-token` (compared in constant
+ * time), else it gets `UNAUTHENTICATED` and nothing is ingested. The body is decoded by
+ * {@link OtlpLogsDecoder} (all or nothing): malformed → `INVALID_ARGUMENT` with the reason;
+ * over a limit → `RESOURCE_EXHAUSTED`. Each record then goes to `processor.onEmit(record,
+ * ROOT_CONTEXT)` inside a try/catch (a throwing processor is counted and reported through `diag`);
+ * the answer is an empty `ExportLogsServiceResponse`.
+ *
+ * @throws TypeError for a bad `endpoint` (e.g. a non-loopback host), `token` or limit;
+ *   the bind error when the address cannot be bound
+ */
+export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
+  const { processor } = options;
+  if (processor === null || typeof processor !== 'object' || typeof processor.onEmit !== 'function') {
+    throw new TypeError('starlog: startReceiver needs a processor (a LogRecordProcessor with onEmit)');
+  }
+  const bind = parseEndpoint(options.endpoint);
+  if (options.token !== undefined && (typeof options.token !== 'string' || !/^[0-9a-fA-F]{32,}$/.test(options.token))) {
+    throw new TypeError('starlog: receiver token must be at least 32 hex digits (128 bits)');
+  }
+  const token = options.token ?? generateToken();
+  const expected = Buffer.from(token, 'utf8');
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes <= 0 || maxMessageBytes > 2 ** 31 - 1) {
+    throw new TypeError(`starlog: maxMessageBytes must be a positive integer below 2 GiB; got ${JSON.stringify(maxMessageBytes)}`);
+  }
+  const closeTimeoutMs = options.closeTimeoutMs ?? 2000;
+  if (!Number.isFinite(closeTimeoutMs) || closeTimeoutMs < 0) {
+    throw new TypeError(`starlog: closeTimeoutMs must be a number of ms >= 0; got ${JSON.stringify(closeTimeoutMs)}`);
+  }
+  const decoder = new OtlpLogsDecoder({
+    maxMessageBytes,
+    maxDepth: options.maxDepth,
+    maxAttributes: options.maxAttributes,
+    maxCollectionLength: options.maxCollectionLength,
+  });
+
+  const counters = {
+    requests: 0,
+    records: 0,
+    unauthenticated: 0,
+    invalidArgument: 0,
+    resourceExhausted: 0,
+    processorErrors: 0,
+  };
+  const children = new Map<string, ReceiverChildStats>();
+  let lastProcessorReport = 0;
+  let unreportedProcessorErrors = 0;
+
+  function reportProcessorError(err: unknown): void {
+    counters.processorErrors++;
+    unreportedProcessorErrors++;
+    const now = Date.now();
+    if (now - lastProcessorReport >= 10_000) {
+      diag.error(
+        `starlog receiver: processor.onEmit threw for ${unreportedProcessorErrors} record(s) (${counters.processorErrors} in all); last error:`,
+        err,
+      );
+      lastProcessorReport = now;
+      unreportedProcessorErrors = 0;
+    }
+  }
+
+  function tally(result: OtlpDecodeResult): void {
+    const now = Date.now();
+    for (const { entry, records } of result.perResource) {
+      let child = children.get(entry.pid);
+      if (child === undefined) {
+        child = { records: 0, requests: 0, lastSeenMs: now, serviceName: entry.serviceName };
+        if (children.size >= MAX_CHILDREN) children.delete(children.keys().next().value as string);
+      } else {
+        children.delete(entry.pid); // re-insert: Map order = least recently seen first
+      }
+      children.set(entry.pid, child);
+      child.records += records;
+      child.requests++;
+      child.lastSeenMs = now;
+      if (entry.serviceName !== undefined) child.serviceName = entry.serviceName;
+    }
+  }
+
+  function handleExport(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void {
+    counters.requests++;
+    const presented = call.metadata.get(TOKEN_METADATA_KEY)[0];
+    if (!tokenMatches(expected, presented)) {
+      counters.unauthenticated++;
+      callback({ code: status.UNAUTHENTICATED, details: `starlog receiver: missing or wrong ${TOKEN_METADATA_KEY}` });
+      return;
+    }
+    let result: OtlpDecodeResult;
+    try {
+      result = decoder.decode(call.request);
+    } catch (err) {
+      const limit = err instanceof OtlpDecodeError && err.kind === 'limit';
+      if (limit) counters.resourceExhausted++;
+      else counters.invalidArgument++;
+      const message = err instanceof Error ? err.message : String(err);
+      diag.warn(`starlog receiver: rejected an Export request: ${message}`);
+      callback({
+        code: limit ? status.RESOURCE_EXHAUSTED : status.INVALID_ARGUMENT,
+        details: `starlog receiver: ${message}`,
+      });
+      return;
+    }
+    const records = result.records;
+    for (let i = 0; i < records.length; i++) {
+      try {
+        processor.onEmit(records[i], ROOT_CONTEXT);
+      } catch (err) {
+        reportProcessorError(err);
+      }
+    }
+    counters.records += records.length;
+    tally(result);
+    callback(null, EMPTY_RESPONSE);
+  }
+
+  const server = new Server({
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': 1024 * 1024,
+  });
+  server.addService(LOGS_SERVICE, { Export: handleExport });
+
+  let dir: string | undefined;
+  let socketPath: string | undefined;
+  let target: string;
+  try {
+    if (bind.kind === 'tcp') {
+      const hostPart = bind.host.includes(':') ? `[${bind.host}]` : bind.host;
+      const port = await bindAsync(server, `${hostPart}:${bind.port}`);
+      target = `http://${hostPart}:${port}`;
+    } else {
+      if (bind.kind === 'private-unix') {
+        dir = await mkdtemp(join(tmpdir(), 'starlog-'));
+        await chmod(dir, 0o700);
+        socketPath = join(dir, 'receiver.sock');
+      } else {
+        socketPath = bind.path;
+      }
+      await bindAsync(server, `unix://${socketPath}`);
+      await chmod(socketPath, 0o600);
+      target = `unix://${socketPath}`;
+    }
+  } catch (err) {
+    server.forceShutdown();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const env: ReceiverEnv = {
+    STARLOG_ENDPOINT: target,
+    STARLOG_TOKEN: token,
+    STARLOG_PRIMARY_PID: String(process.pid),
+    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: target,
+    OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'grpc',
+    OTEL_EXPORTER_OTLP_LOGS_INSECURE: 'true',
+    OTEL_EXPORTER_OTLP_LOGS_HEADERS: `${TOKEN_METADATA_KEY}=${token}`,
+  };
+
+  let closing: Promise<void> | undefined;
+  async function doClose(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, closeTimeoutMs);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    try {
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+      else if (socketPath !== undefined) await rm(socketPath, { force: true });
+    } catch (err) {
+      diag.warn('starlog receiver: could not remove the socket', err);
+    }
+  }
+
+  return {
+    endpoint: target,
+    get env() {
+      return { ...env };
+    },
+    stats(): ReceiverStats {
+      const perChild: Record<string, ReceiverChildStats> = {};
+      for (const [pid, child] of children) perChild[pid] = { ...child };
+      return {
+        requests: counters.requests,
+        records: counters.records,
+        rejected: {
+          unauthenticated: counters.unauthenticated,
+          invalidArgument: counters.invalidArgument,
+          resourceExhausted: counters.resourceExhausted,
+        },
+        processorErrors: counters.processorErrors,
+        children: perChild,
+      };
+    },
+    close(): Promise<void> {
+      closing ??= doClose();
+      return closing;
+    },
+  };
+}
