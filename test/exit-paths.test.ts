@@ -196,8 +196,10 @@ describe('exit paths', { concurrency: 2 }, () => {
         // a generous exit budget: the test is about completeness, not speed (bench/shipping.ts)
         const env = { ...receiver.env, N: String(n), SHIP_TIMEOUT: '10s', ...c.env };
         const file = c.file ?? 'exit-child';
-        const on = await run(file, c.args, env, { signal: c.signal });
-        const off = await run(file, c.args, env, { signal: c.signal, disabled: true });
+        const [on, off] = await Promise.all([
+          run(file, c.args, env, { signal: c.signal }),
+          run(file, c.args, env, { signal: c.signal, disabled: true }),
+        ]);
         assertBodies(receiver, n, c.exactlyOnce ?? true);
         assert.equal(on.code, off.code, `exit code with starlog ${on.code}, without ${off.code}`);
         assert.equal(

@@ -147,7 +147,11 @@ export function installExitHooks(
         .then(() => {
           clearTimeout(timer);
           signalsHandling.delete(sig);
-          if (!alone || !installed || process.listenerCount(sig) !== 1) return;
+          if (!alone) return;
+          // re-raise unless the application started listening meanwhile (never swallow the signal,
+          // even if the hooks were uninstalled during the flush)
+          const ours = signalListeners.has(sig) ? 1 : 0;
+          if (process.listenerCount(sig) - ours > 0) return;
           exportRestSync();
           raise(sig);
         })
