@@ -1,0 +1,196 @@
+import { isMainThread } from 'node:worker_threads';
+import { diag } from '@opentelemetry/api';
+import { type Duration, parseDuration } from '../util/duration.ts';
+import type { ShippingProcessor } from './shipping-processor.ts';
+import { SyncExporter, type SyncExportResult } from './sync-export.ts';
+
+/** Options of {@link installExitHooks}. */
+export interface ExitHooksOptions {
+  /**
+   * Budget of each flush at exit, in ms or a duration string: the asynchronous flush on a signal,
+   * and the synchronous export in `process.on('exit')` (which blocks the thread that long at
+   * most). Default 2,000 ms.
+   */
+  timeout?: Duration;
+  /** Receiver for the synchronous export. Default `STARLOG_ENDPOINT`, then `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`. */
+  endpoint?: string;
+  /** Token sent as gRPC metadata `x-starlog-token` by the synchronous export. Default `STARLOG_TOKEN`. */
+  token?: string;
+  /** Signals to flush on (main thread only). Default `['SIGTERM', 'SIGINT']`. */
+  signals?: NodeJS.Signals[];
+  /** When the synchronous export's worker thread starts; see `SyncExporterOptions.worker`. Default `'lazy'`. */
+  worker?: 'lazy' | 'eager';
+}
+
+/** Handle returned by {@link installExitHooks}. */
+export interface ExitHooks {
+  /** Removes every listener installed (and stops an eager worker). Idempotent. */
+  uninstall(): void;
+  /** Outcome of the last synchronous export, if one ran (for tests and diagnostics). */
+  readonly lastSyncExport: SyncExportResult | undefined;
+}
+
+/**
+ * Makes sure the records a {@link ShippingProcessor} holds reach the receiver before the process
+ * (or worker thread) goes:
+ *
+ * - `beforeExit` (the event loop ran dry): `forceFlush()`; beforeExit fires again afterwards, and
+ *   flushes again only if new records arrived.
+ * - `exit` (after `process.exit()`, an uncaught exception or unhandled rejection, or the end
+ *   of a worker thread): the records still queued or in flight are exported synchronously
+ *   ({@link SyncExporter}, at most `timeout`). Records that were in flight may arrive twice.
+ * - signals (`SIGTERM`, `SIGINT`; main thread only): the listener is prepended. If it is the
+ *   only listener, it flushes (at most `timeout`, then the rest synchronously), removes itself
+ *   and raises the signal again, so the process ends exactly as without starlog; a second
+ *   signal during the flush raises at once. If the application listens too, it only flushes
+ *   and leaves the exit to the application.
+ * - `disconnect` (IPC channel closed, e.g. a cluster worker disconnected by the primary):
+ *   `forceFlush()` at once.
+ *
+ * Node's own behaviour is unchanged otherwise: no listener for `uncaughtException` or
+ * `unhandledRejection` is added (the `exit` event covers them), so the printed error and exit
+ * code stay Node's. Never throws from a listener; failures are reported through `diag` and
+ * counted in the processor's `exportFailed`.
+ *
+ * Not covered: `SIGKILL`, crashes of the runtime, `worker.terminate()` of a worker thread
+ * (no event runs), records emitted by `exit` listeners that run after starlog's.
+ */
+export function installExitHooks(
+  processor: ShippingProcessor,
+  options: ExitHooksOptions = {},
+): ExitHooks {
+  const timeoutMs = parseDuration(options.timeout ?? 2000, 'timeout');
+  const endpoint =
+    options.endpoint ??
+    process.env.STARLOG_ENDPOINT ??
+    process.env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ??
+    undefined;
+  const token = options.token ?? process.env.STARLOG_TOKEN;
+  const signals = options.signals ?? (['SIGTERM', 'SIGINT'] as NodeJS.Signals[]);
+  let syncExporter: SyncExporter | undefined;
+  if (endpoint)
+    syncExporter = new SyncExporter({
+      endpoint,
+      token,
+      timeoutMs,
+      worker: options.worker ?? 'lazy',
+    });
+  else
+    diag.warn(
+      'starlog installExitHooks: no endpoint (STARLOG_ENDPOINT); records pending at process.exit() will be lost',
+    );
+
+  let installed = true;
+  let lastSyncExport: SyncExportResult | undefined;
+  let beforeExitFlush: Promise<void> | undefined;
+  const signalsHandling = new Set<NodeJS.Signals>();
+
+  const exportRestSync = (): void => {
+    if (processor.pending === 0) return;
+    const records = processor.takeAllPending();
+    if (syncExporter === undefined) {
+      processor.countExitResult(0, records.length);
+      return;
+    }
+    const result = syncExporter.export(records);
+    lastSyncExport = result;
+    processor.countExitResult(result.exported, result.failed);
+    if (result.failed > 0) {
+      diag.error(
+        `starlog: ${result.failed} of ${records.length} records not delivered at exit${result.timedOut ? ` (timeout ${timeoutMs} ms)` : ''}`,
+      );
+    }
+  };
+
+  const onBeforeExit = (): void => {
+    try {
+      if (beforeExitFlush !== undefined || processor.pending === 0) return;
+      beforeExitFlush = processor.forceFlush().finally(() => {
+        beforeExitFlush = undefined;
+      });
+    } catch (err) {
+      diag.error('starlog: flush at beforeExit failed', err);
+    }
+  };
+
+  const onExit = (): void => {
+    try {
+      exportRestSync();
+    } catch (err) {
+      diag.error('starlog: synchronous export at exit failed', err);
+    }
+  };
+
+  const onDisconnect = (): void => {
+    processor.forceFlush().catch(() => {});
+  };
+
+  const raise = (sig: NodeJS.Signals): void => {
+    uninstallSignal(sig);
+    process.kill(process.pid, sig);
+  };
+
+  const onSignal = (sig: NodeJS.Signals): void => {
+    try {
+      // prepended, so every other listener (`once` ones too) is still registered here
+      const alone = process.listenerCount(sig) === 1;
+      if (signalsHandling.has(sig)) {
+        if (alone) raise(sig);
+        return;
+      }
+      signalsHandling.add(sig);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      Promise.race([processor.forceFlush(), timedOut])
+        .then(() => {
+          clearTimeout(timer);
+          signalsHandling.delete(sig);
+          if (!alone) return;
+          // re-raise unless the application started listening meanwhile (never swallow the signal,
+          // even if the hooks were uninstalled during the flush)
+          const ours = signalListeners.has(sig) ? 1 : 0;
+          if (process.listenerCount(sig) - ours > 0) return;
+          exportRestSync();
+          raise(sig);
+        })
+        .catch((err: unknown) => diag.error(`starlog: flush on ${sig} failed`, err));
+    } catch (err) {
+      diag.error(`starlog: flush on ${sig} failed`, err);
+    }
+  };
+
+  const signalListeners = new Map<NodeJS.Signals, () => void>();
+  const uninstallSignal = (sig: NodeJS.Signals): void => {
+    const l = signalListeners.get(sig);
+    if (l) process.removeListener(sig, l);
+    signalListeners.delete(sig);
+  };
+
+  process.on('beforeExit', onBeforeExit);
+  process.on('exit', onExit);
+  if (isMainThread) {
+    for (const sig of signals) {
+      const l = (): void => onSignal(sig);
+      signalListeners.set(sig, l);
+      process.prependListener(sig, l);
+    }
+    if (typeof process.send === 'function') process.on('disconnect', onDisconnect);
+  }
+
+  return {
+    uninstall(): void {
+      if (!installed) return;
+      installed = false;
+      process.removeListener('beforeExit', onBeforeExit);
+      process.removeListener('exit', onExit);
+      process.removeListener('disconnect', onDisconnect);
+      for (const sig of [...signalListeners.keys()]) uninstallSignal(sig);
+      syncExporter?.close();
+    },
+    get lastSyncExport() {
+      return lastSyncExport;
+    },
+  };
+}
