@@ -72,7 +72,7 @@ function estimateValue(value: AnyValue, depth: number): number {
       if (depth >= MAX_DEPTH) return CONTAINER_BYTES;
       if (Array.isArray(value)) {
         const n = value.length;
-        const seen = n < MAX_ITEMS ? n : MAX_ITEMS;
+        const seen = Math.min(n, MAX_ITEMS);
         let items = 0;
         for (let i = 0; i < seen; i++) items += 8 + estimateValue(value[i] as AnyValue, depth + 1);
         return CONTAINER_BYTES + (seen === n ? items : Math.round((items / seen) * n));
