@@ -142,9 +142,11 @@ describe('LookbackProcessor.spanProcessor() with a real sdk-trace TracerProvider
       log(DEBUG, 'detail');
       span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
+      assert.deepEqual(await exported(), []);
+      assert.equal(lookback.stats().buffered, 1);
+      log(ERROR, 'failed');
     });
-    assert.deepEqual(await exported(), []);
-    assert.equal(lookback.stats().buffered, 1);
+    assert.deepEqual(await exported(), ['detail', 'failed']);
     await close();
   });
 });
