@@ -15,10 +15,16 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  InMemoryLogRecordExporter,
+  LoggerProvider,
+  SimpleLogRecordProcessor,
+} from '@opentelemetry/sdk-logs';
 import { hasWorkingContextManager } from '../src/tasks/context-manager.ts';
 import { parseForeignId, parseTraceParent } from '../src/tasks/ids.ts';
 import { currentTask, importTask, task, to } from '../src/tasks/scope.ts';
 import { Task } from '../src/tasks/task.ts';
+import { TaskAttributesProcessor } from '../src/tasks/task-attributes-processor.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
 import { type Row, setupRecording } from './fixtures/tasks-setup.ts';
 
@@ -510,6 +516,37 @@ test('TaskAttributesProcessor leaves records of another trace and records withou
   assert.equal(other.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
   assert.deepEqual(other.attributes, {});
   assert.equal(processor.enabled(), false);
+});
+
+test('task attributes respect the SDK attribute limits exactly like setAttribute', () => {
+  const limited = new InMemoryLogRecordExporter();
+  const provider = new LoggerProvider({
+    logRecordLimits: { attributeCountLimit: 4, attributeValueLengthLimit: 5 },
+    processors: [
+      new TaskAttributesProcessor(),
+      new SimpleLogRecordProcessor({ exporter: limited }),
+    ],
+  });
+  const attributes = { a: 'abcdefgh', b: 1, c: true, d: 'xy', e: [1, 2] };
+  task('limits', attributes, () =>
+    provider.getLogger('lim').emit({ body: 'r', attributes: { r: 1 } }),
+  );
+  // The same record with every attribute set through the SDK's own setAttribute.
+  const reference = new InMemoryLogRecordExporter();
+  const refProvider = new LoggerProvider({
+    logRecordLimits: { attributeCountLimit: 4, attributeValueLengthLimit: 5 },
+    processors: [new SimpleLogRecordProcessor({ exporter: reference })],
+  });
+  refProvider
+    .getLogger('lim')
+    .emit({ body: 'r', attributes: { r: 1, ...attributes, 'task.id': 'whatever' } });
+  const [got] = limited.getFinishedLogRecords();
+  const [want] = reference.getFinishedLogRecords();
+  assert.deepEqual(got!.attributes, { r: 1, a: 'abcde', b: 1, c: true });
+  assert.deepEqual(got!.attributes, want!.attributes);
+  assert.equal(got!.droppedAttributesCount, 3);
+  assert.equal(got!.droppedAttributesCount, want!.droppedAttributesCount);
+  take();
 });
 
 test('winston through @opentelemetry/winston-transport carries the task', async () => {

@@ -4,34 +4,31 @@
  *
  * Sources: W3C Trace Context Level 1, §3.2 (traceparent) and §3.3 (tracestate).
  */
+
+import { randomFillSync } from 'node:crypto';
 import type { SpanContext } from '@opentelemetry/api';
 
 const HEX: string[] = [];
 for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'));
 
-// Random bytes come from one pooled buffer refilled by crypto.getRandomValues: one call per
-// 4096 bytes instead of one per id.
+// Random bytes come from one pooled buffer refilled by crypto.randomFillSync: one call per
+// 4096 bytes instead of one per id; hex encoding is native (Buffer#toString).
 const POOL_SIZE = 4096;
-const pool = new Uint8Array(POOL_SIZE);
+const pool = Buffer.allocUnsafe(POOL_SIZE);
 let poolOffset = POOL_SIZE;
 
 function randomHex(bytes: number): string {
   for (;;) {
     if (poolOffset + bytes > POOL_SIZE) {
-      crypto.getRandomValues(pool);
+      randomFillSync(pool);
       poolOffset = 0;
     }
-    let out = '';
-    let nonZero = 0;
-    const end = poolOffset + bytes;
-    for (let i = poolOffset; i < end; i++) {
-      const b = pool[i]!;
-      nonZero |= b;
-      out += HEX[b];
-    }
-    poolOffset = end;
+    const start = poolOffset;
+    poolOffset += bytes;
     // All-zero ids are invalid (W3C Trace Context §3.2.2.3/§3.2.2.4); draw again.
-    if (nonZero !== 0) return out;
+    for (let i = start; i < poolOffset; i++) {
+      if (pool[i] !== 0) return pool.toString('hex', start, poolOffset);
+    }
   }
 }
 

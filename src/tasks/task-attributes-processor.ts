@@ -1,4 +1,4 @@
-import { type Context, diag } from '@opentelemetry/api';
+import { type Attributes, type AttributeValue, type Context, diag } from '@opentelemetry/api';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import { ATTR_TASK_ID, getProcessTask, type Task, taskInContext } from './task.ts';
 
@@ -41,12 +41,7 @@ export class TaskAttributesProcessor implements LogRecordProcessor {
       } else if (sc === undefined || sc.traceId !== t.traceId) {
         return;
       }
-      const own = record.attributes;
-      const attributes = t.attributes;
-      for (const key in attributes) {
-        if (!(key in own)) record.setAttribute(key, attributes[key]);
-      }
-      if (!(ATTR_TASK_ID in own)) record.setAttribute(ATTR_TASK_ID, t.id);
+      addAttributes(record, t._attributeKeys, t.attributes, t.id);
     } catch (err) {
       this.errors++;
       diag.error('starlog: TaskAttributesProcessor failed to enrich a record', err);
@@ -67,5 +62,54 @@ export class TaskAttributesProcessor implements LogRecordProcessor {
 
   shutdown(): Promise<void> {
     return Promise.resolve();
+  }
+}
+
+/**
+ * The sdk-logs 3.x `LogRecordImpl` internals the fast path relies on (both present, or the
+ * slow path is taken): its attribute limits and its count of attributes set.
+ */
+interface SdkLogRecordInternals {
+  _logRecordLimits?: { attributeCountLimit?: number; attributeValueLengthLimit?: number };
+  _attributesCount?: number;
+}
+
+/**
+ * Adds the task attributes and `task.id` (last) the record does not have. `setAttribute()` of the SDK's record
+ * validates each value with a fresh `WeakSet` (sdk-logs 3.1 / core `isAnyValue`), which made a
+ * record inside a task ~1.5x as costly as one outside. For an SDK record whose limits and
+ * attribute count are visible, a string within the value length limit, a number or a boolean is
+ * written directly, and the record's count is kept: exactly what `setAttribute()` would do for
+ * such a value. Any other value, a full record, or a record of another kind goes through
+ * `setAttribute()`.
+ */
+function addAttributes(
+  record: ReadWriteLogRecord,
+  keys: readonly string[],
+  attributes: Readonly<Attributes>,
+  taskId: string,
+): void {
+  const own = record.attributes as Record<string, AttributeValue | undefined>;
+  const internals = record as unknown as SdkLogRecordInternals;
+  const limits = internals._logRecordLimits;
+  const fast = limits !== undefined && typeof internals._attributesCount === 'number';
+  const countLimit = fast ? (limits.attributeCountLimit ?? Number.POSITIVE_INFINITY) : 0;
+  const lengthLimit = fast ? (limits.attributeValueLengthLimit ?? Number.POSITIVE_INFINITY) : 0;
+  for (let i = 0; i <= keys.length; i++) {
+    const key = i < keys.length ? keys[i]! : ATTR_TASK_ID;
+    if (key in own) continue;
+    const value = i < keys.length ? attributes[key] : taskId;
+    if (
+      fast &&
+      internals._attributesCount! < countLimit &&
+      (typeof value === 'string'
+        ? value.length <= lengthLimit
+        : typeof value === 'number' || typeof value === 'boolean')
+    ) {
+      own[key] = value;
+      internals._attributesCount!++;
+    } else {
+      record.setAttribute(key, value);
+    }
   }
 }

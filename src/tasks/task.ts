@@ -104,6 +104,7 @@ export class Task {
   readonly _recording: boolean;
   #own: Attributes;
   #effective: Readonly<Attributes> | undefined;
+  #keys: readonly string[] = [];
   #epoch = -1;
   #children = 0;
   #message: string | undefined;
@@ -118,7 +119,7 @@ export class Task {
     this._span = init.span;
     this._recording = init.recording;
     this.spanContext = init.span.spanContext();
-    this.#own = init.attributes;
+    this.#own = Object.freeze(init.attributes);
     this.context = trace.setSpan(init.parentContext, init.span).setValue(TASK_KEY, this);
   }
 
@@ -137,12 +138,27 @@ export class Task {
    * task's own (given at start or added by {@link bind}). Frozen; inner values win.
    */
   get attributes(): Readonly<Attributes> {
-    if (this.#epoch !== bindEpoch || this.#effective === undefined) {
-      const inherited = this.parent === undefined ? EMPTY : this.parent.attributes;
-      this.#effective = Object.freeze({ ...inherited, ...this.#own });
-      this.#epoch = bindEpoch;
-    }
+    if (this.#epoch !== bindEpoch || this.#effective === undefined) return this.#refresh();
     return this.#effective;
+  }
+
+  #refresh(): Readonly<Attributes> {
+    const inherited = this.parent === undefined ? EMPTY : this.parent.attributes;
+    const own = this.#own;
+    let effective: Readonly<Attributes>;
+    if (inherited === EMPTY) effective = own;
+    else if (own === EMPTY) effective = inherited;
+    else effective = Object.freeze({ ...inherited, ...own });
+    this.#effective = effective;
+    this.#keys = Object.keys(effective);
+    this.#epoch = bindEpoch;
+    return effective;
+  }
+
+  /** @internal the keys of {@link attributes} (kept with it, for the per-record processor) */
+  get _attributeKeys(): readonly string[] {
+    if (this.#epoch !== bindEpoch || this.#effective === undefined) this.#refresh();
+    return this.#keys;
   }
 
   /** Whether the task has finished (its exit or failure record was emitted). */
@@ -166,7 +182,7 @@ export class Task {
   bind(attributes: Attributes): this {
     const clean = cleanAttributes(attributes);
     if (clean === EMPTY) return this;
-    this.#own = { ...this.#own, ...clean };
+    this.#own = Object.freeze({ ...this.#own, ...clean });
     bindEpoch++;
     if (this._recording) this._span.setAttributes(clean);
     return this;
