@@ -161,15 +161,18 @@ export class TreeModel implements RecordSink {
     if (r.traceId === undefined && r.taskId === undefined) {
       this.untaskedCount++;
       if (this.options.keepUntasked) {
-        let list = this.untasked.get(proc);
-        if (!list) this.untasked.set(proc, (list = []));
-        list.push(new Rec(r, proc));
+        const list = this.untasked.get(proc);
+        if (list) list.push(new Rec(r, proc));
+        else this.untasked.set(proc, [new Rec(r, proc)]);
       }
       return;
     }
     const traceId = r.traceId ?? '';
     let trace = this.traces.get(traceId);
-    if (!trace) this.traces.set(traceId, (trace = new Trace(traceId)));
+    if (!trace) {
+      trace = new Trace(traceId);
+      this.traces.set(traceId, trace);
+    }
     const rec = new Rec(r, proc);
     trace.records++;
     trace.procs.add(proc);
@@ -191,9 +194,9 @@ export class TreeModel implements RecordSink {
       const node = trace.spanToTask.get(r.spanId);
       if (node) node.add(rec);
       else {
-        let list = trace.pendingSpans.get(r.spanId);
-        if (!list) trace.pendingSpans.set(this.intern(r.spanId), (list = []));
-        list.push(rec);
+        const list = trace.pendingSpans.get(r.spanId);
+        if (list) list.push(rec);
+        else trace.pendingSpans.set(this.intern(r.spanId), [rec]);
       }
     } else {
       if (!trace.traceLevel) {
