@@ -207,19 +207,32 @@ export class TreeModel implements RecordSink {
     }
   }
 
-  /** The node for a task id, creating it and placeholder ancestors as needed. */
+  /**
+   * The node for a task id, creating it and placeholder ancestors as needed (iterative: a
+   * malicious id with a million `/` must not overflow the stack).
+   */
   private task(trace: Trace, taskId: string): TaskNode {
-    let node = trace.tasks.get(taskId);
-    if (node) return node;
+    const found = trace.tasks.get(taskId);
+    if (found) return found;
     const id = this.intern(taskId);
-    node = new TaskNode('task', id);
+    const node = new TaskNode('task', id);
     trace.tasks.set(id, node);
-    const slash = id.lastIndexOf('/');
-    if (slash > 0) {
-      const parent = this.task(trace, id.slice(0, slash));
-      node.parent = parent;
-      parent.children.push(node);
-    } else trace.roots.push(node);
+    let child = node;
+    for (;;) {
+      const slash = child.id.lastIndexOf('/');
+      if (slash <= 0) {
+        trace.roots.push(child);
+        break;
+      }
+      const parentId = child.id.slice(0, slash);
+      const existing = trace.tasks.get(parentId);
+      const parent = existing ?? new TaskNode('task', this.intern(parentId));
+      child.parent = parent;
+      parent.children.push(child);
+      if (existing) break;
+      trace.tasks.set(parent.id, parent);
+      child = parent;
+    }
     return node;
   }
 

@@ -73,7 +73,7 @@ export function* renderHtml(model: TreeModel, options: HtmlRenderOptions = {}): 
     if (roots.length === 0) continue;
     traces++;
     yield `<details class="trace" open data-trace-id="${escapeHtml(trace.id)}"><summary>${escapeHtml(traceTitle(trace))} <span class="meta">· ${escapeHtml(traceSummary(trace))}</span></summary>\n`;
-    for (const root of roots) yield* renderNode(model, trace, root, failedOnly);
+    yield* renderBranches(model, trace, roots, failedOnly);
     yield '</details>\n';
   }
   for (const [proc, records] of model.untasked) {
@@ -87,12 +87,44 @@ export function* renderHtml(model: TreeModel, options: HtmlRenderOptions = {}): 
   yield `</main>\n<script>${SCRIPT}</script>\n</body>\n</html>\n`;
 }
 
-function* renderNode(
+/** Depth-first with an explicit stack: task paths from untrusted input can be arbitrarily deep. */
+function* renderBranches(
   model: TreeModel,
   trace: Trace,
-  node: TaskNode,
+  roots: TaskNode[],
   failedOnly: boolean,
 ): Generator<string> {
+  const stack: (TaskNode | string)[] = [...roots].reverse();
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (typeof node === 'string') {
+      yield node;
+      continue;
+    }
+    yield openTask(model, node);
+    if (node.records.length > 0) {
+      yield '<ol class="records">\n';
+      for (const rec of node.records) {
+        yield recordItem(
+          rec,
+          formatOffset(rec.time, trace.start),
+          foreignProcess(model, node, rec),
+        );
+      }
+      yield '</ol>\n';
+    }
+    const { shown, hidden } = visibleChildren(node, failedOnly);
+    stack.push('</details>\n');
+    if (hidden > 0) {
+      stack.push(
+        `<p class="hidden">${hidden} subtask${hidden === 1 ? '' : 's'} without failure hidden</p>\n`,
+      );
+    }
+    for (let i = shown.length - 1; i >= 0; i--) stack.push(shown[i]!);
+  }
+}
+
+function openTask(model: TreeModel, node: TaskNode): string {
   const state = nodeState(node);
   const open = node.leadsToFailure || node.parent === undefined ? ' open' : '';
   let summary = `<span class="mark">${STATE_MARK[state]}</span> <span class="name">${escapeHtml(nodeTitle(node))}</span>`;
@@ -106,20 +138,7 @@ function* renderNode(
     const cls = outcome === 'FAILED' ? 'outcome-failed' : 'dim';
     summary += ` <span class="${cls}">${escapeHtml(outcome)}</span>`;
   }
-  yield `<details class="task ${state}"${open} data-task-id="${escapeHtml(node.id)}"><summary>${summary}</summary>\n`;
-  if (node.records.length > 0) {
-    yield '<ol class="records">\n';
-    for (const rec of node.records) {
-      yield recordItem(rec, formatOffset(rec.time, trace.start), foreignProcess(model, node, rec));
-    }
-    yield '</ol>\n';
-  }
-  const { shown, hidden } = visibleChildren(node, failedOnly);
-  for (const child of shown) yield* renderNode(model, trace, child, failedOnly);
-  if (hidden > 0) {
-    yield `<p class="hidden">${hidden} subtask${hidden === 1 ? '' : 's'} without failure hidden</p>\n`;
-  }
-  yield '</details>\n';
+  return `<details class="task ${state}"${open} data-task-id="${escapeHtml(node.id)}"><summary>${summary}</summary>\n`;
 }
 
 function recordItem(rec: Rec, when: string, otherProcess: string | undefined): string {

@@ -45,9 +45,7 @@ export function* renderText(model: TreeModel, options: TextRenderOptions = {}): 
     if (!first) yield '\n';
     first = false;
     yield `${c.bold(traceTitle(trace))} ${c.dim(`· ${traceSummary(trace)}`)}\n`;
-    for (let i = 0; i < roots.length; i++) {
-      yield* renderNode(model, trace, roots[i]!, '', i === roots.length - 1, c, options);
-    }
+    yield* renderBranches(model, trace, roots, c, options);
   }
   if (model.untasked.size > 0) {
     for (const [proc, records] of model.untasked) {
@@ -62,15 +60,59 @@ export function* renderText(model: TreeModel, options: TextRenderOptions = {}): 
   }
 }
 
-function* renderNode(
+type Item = { node: TaskNode; prefix: string; last: boolean } | string;
+
+/** Depth-first with an explicit stack: task paths from untrusted input can be arbitrarily deep. */
+function* renderBranches(
   model: TreeModel,
   trace: Trace,
+  roots: TaskNode[],
+  c: Colors,
+  options: TextRenderOptions,
+): Generator<string> {
+  const stack: Item[] = [];
+  for (let i = roots.length - 1; i >= 0; i--) {
+    stack.push({ node: roots[i]!, prefix: '', last: i === roots.length - 1 });
+  }
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (typeof item === 'string') {
+      yield item;
+      continue;
+    }
+    const { node, prefix, last } = item;
+    yield nodeLine(model, node, prefix, last, c);
+    const inner = prefix + (last ? '   ' : c.dim('│  '));
+    const { shown, hidden } = visibleChildren(node, options.failedOnly ?? false);
+    const recPrefix = inner + (shown.length > 0 || hidden > 0 ? c.dim('│ ') : '  ');
+    for (const rec of node.records) {
+      let text = `${recPrefix}${c.dim(formatOffset(rec.time, trace.start))} ${recordText(rec, c)}`;
+      const other = foreignProcess(model, node, rec);
+      if (other !== undefined) text += `  ${c.cyan(`[${escapeText(other)}]`)}`;
+      yield `${text}\n`;
+      if (options.stack && rec.stack !== undefined) {
+        for (const frame of rec.stack.split('\n')) {
+          yield `${recPrefix}    ${c.dim(escapeText(frame))}\n`;
+        }
+      }
+    }
+    if (hidden > 0) {
+      const what = `(${hidden} subtask${hidden === 1 ? '' : 's'} without failure hidden)`;
+      stack.push(`${inner}${c.dim(`└─ ${what}`)}\n`);
+    }
+    for (let i = shown.length - 1; i >= 0; i--) {
+      stack.push({ node: shown[i]!, prefix: inner, last: i === shown.length - 1 && hidden === 0 });
+    }
+  }
+}
+
+function nodeLine(
+  model: TreeModel,
   node: TaskNode,
   prefix: string,
   last: boolean,
   c: Colors,
-  options: TextRenderOptions,
-): Generator<string> {
+): string {
   const state = nodeState(node);
   const paint =
     state === 'ok' ? c.green : state === 'failed' || state === 'error' ? c.red : c.yellow;
@@ -81,39 +123,10 @@ function* renderNode(
   const duration = nodeDuration(node);
   if (duration !== undefined) line += `  ${duration}`;
   const outcome = outcomeText(node);
-  if (outcome !== undefined)
+  if (outcome !== undefined) {
     line += `  ${outcome === 'FAILED' ? c.red(outcome) : c.dim(escapeText(outcome))}`;
-  yield `${line}\n`;
-
-  const inner = prefix + (last ? '   ' : c.dim('│  '));
-  const { shown, hidden } = visibleChildren(node, options.failedOnly ?? false);
-  const hasMore = shown.length > 0 || hidden > 0;
-  const recPrefix = inner + (hasMore ? c.dim('│ ') : '  ');
-  for (const rec of node.records) {
-    let text = `${recPrefix}${c.dim(formatOffset(rec.time, trace.start))} ${recordText(rec, c)}`;
-    const other = foreignProcess(model, node, rec);
-    if (other !== undefined) text += `  ${c.cyan(`[${escapeText(other)}]`)}`;
-    yield `${text}\n`;
-    if (options.stack && rec.stack !== undefined) {
-      for (const frame of rec.stack.split('\n')) {
-        yield `${recPrefix}    ${c.dim(escapeText(frame))}\n`;
-      }
-    }
   }
-  for (let i = 0; i < shown.length; i++) {
-    yield* renderNode(
-      model,
-      trace,
-      shown[i]!,
-      inner,
-      i === shown.length - 1 && hidden === 0,
-      c,
-      options,
-    );
-  }
-  if (hidden > 0) {
-    yield `${inner}${c.dim(`└─ (${hidden} subtask${hidden === 1 ? '' : 's'} without failure hidden)`)}\n`;
-  }
+  return `${line}\n`;
 }
 
 function recordText(rec: Rec, c: Colors): string {
