@@ -75,16 +75,16 @@ test('numbers for int64, base64 ids, all-zero ids, severityText only', async () 
   assert.ok(trace, 'base64 and upper-case hex ids map to the same trace');
   const root = trace.tasks.get('r')!;
   assert.equal(root.name, 'root');
-  assert.equal(root.records[0]!.time, 1700000000001);
+  assert.equal([...model.recordsOf(root)][0]!.time, 1700000000001);
   assert.equal(trace.tasks.get('r/1')!.parent, root);
   assert.equal(
-    trace.tasks.get('r/1')!.records[0]!.time,
+    [...model.recordsOf(trace.tasks.get('r/1')!)][0]!.time,
     1700000000005,
     'observed time when time is 0',
   );
   const untasked = model.untasked.get(0)!;
   assert.equal(untasked.length, 1, 'all-zero trace id counts as absent');
-  assert.equal(untasked[0]!.severity, 13);
+  assert.equal(model.store.rec(untasked[0]!).severity, 13);
   assert.equal(model.processes[0]!.label, 'pid 7');
 });
 
@@ -117,7 +117,7 @@ test('records of a span seen before its task joins it; deep orphan chains; no re
     ['R'],
   );
   assert.deepEqual(
-    trace.tasks.get('R')!.records.map((r) => r.body),
+    [...model.recordsOf(trace.tasks.get('R')!)].map((r) => r.body),
     ['early', 'x'],
   );
   assert.equal(trace.tasks.size, 3001);

@@ -1,6 +1,6 @@
 /** Display helpers shared by the text and HTML renderers (all return unescaped text). */
 import { severityName } from '../severity.ts';
-import type { Rec, TaskNode, Trace, TreeModel } from './model.ts';
+import { childrenOf, type Rec, type TaskNode, type Trace, type TreeModel } from './model.ts';
 
 /** `0.42ms`, `12.3ms`, `1.23s`, `2m03s`, `1h02m` */
 export function formatDuration(ms: number): string {
@@ -55,15 +55,15 @@ export function nodeTitle(node: TaskNode): string {
   if (node.kind === 'trace') return '(records with a trace id but no task or span)';
   if (node.kind === 'span') return `(span ${node.id}: records without task.id)`;
   if (node.name !== undefined) return node.name;
-  if (node.records.length === 0) return `(missing task ${node.id}: no records of its own)`;
+  if (node.recordCount === 0) return `(missing task ${node.id}: no records of its own)`;
   return `(task ${node.id}: entry record missing)`;
 }
 
 /** Duration text: `task.duration_ms` if recorded, else `≥` the span of its own records. */
 export function nodeDuration(node: TaskNode): string | undefined {
   if (node.durationMs !== undefined) return formatDuration(node.durationMs);
-  if (node.records.length > 1 && node.end > 0) {
-    return `≥${formatDuration(node.end - node.records[0]!.time)}`;
+  if (node.recordCount > 1 && node.end > 0) {
+    return `≥${formatDuration(node.end - node.start)}`;
   }
   return undefined;
 }
@@ -81,10 +81,11 @@ export function outcomeText(node: TaskNode): string | undefined {
 export function visibleChildren(
   node: TaskNode,
   failedOnly: boolean,
-): { shown: TaskNode[]; hidden: number } {
-  if (!failedOnly) return { shown: node.children, hidden: 0 };
-  const shown = node.children.filter((c) => c.leadsToFailure);
-  return { shown, hidden: node.children.length - shown.length };
+): { shown: readonly TaskNode[]; hidden: number } {
+  const children = childrenOf(node);
+  if (!failedOnly) return { shown: children, hidden: 0 };
+  const shown = children.filter((c) => c.leadsToFailure);
+  return { shown, hidden: children.length - shown.length };
 }
 
 export function visibleRoots(trace: Trace, failedOnly: boolean): TaskNode[] {
@@ -101,7 +102,7 @@ export interface TraceCounts {
 export function traceCounts(trace: Trace): TraceCounts {
   let failed = 0;
   for (const t of trace.tasks.values()) if (t.failedHere) failed++;
-  return { tasks: trace.tasks.size, failed, processes: trace.procs.size, records: trace.records };
+  return { tasks: trace.tasks.size, failed, processes: trace.procs.length, records: trace.records };
 }
 
 export function traceSummary(trace: Trace): string {

@@ -6,14 +6,15 @@
  * trace. A task whose own records are missing (rotated file, lost process) becomes a placeholder so
  * that its descendants are never dropped.
  *
- * Memory: per record one {@link Rec} (time, severity, process, body of at most `maxBody`
- * characters, exception text for errors); task and process strings are shared.
+ * Memory: records are kept column-wise in a {@link RecordStore} (25 bytes per record plus the body
+ * string of at most `maxBody` characters; an entry record's body shares the task name), one
+ * {@link TaskNode} per task, one {@link Trace} per trace. Nothing else of the input is retained.
  */
 import type { ParsedRecord, RecordSink, ResourceInfo } from './read.ts';
 
-/** One record as kept for display. */
-export class Rec {
-  /** ms since epoch */
+/** One record as handed to the renderers (a transient view of the {@link RecordStore}). */
+export interface Rec {
+  /** ms since epoch; 0 when the record had no time */
   readonly time: number;
   /** severity number 0–24 */
   readonly severity: number;
@@ -24,14 +25,57 @@ export class Rec {
   /** `type: message` of an exception, if any */
   readonly exception: string | undefined;
   readonly stack: string | undefined;
+}
 
-  constructor(r: ParsedRecord, proc: number) {
-    this.time = r.timeMs;
-    this.severity = r.severity;
-    this.proc = proc;
-    this.body = r.body;
-    this.exception = r.exception;
-    this.stack = r.stack;
+/**
+ * Column-wise record storage: time (Float64), severity (Uint8), process (Uint32), next record of
+ * the same task (Int32, -1 = none), body (string). Exceptions (rare) live in a side map.
+ */
+export class RecordStore {
+  size = 0;
+  time = new Float64Array(1024);
+  severity = new Uint8Array(1024);
+  proc = new Uint32Array(1024);
+  next = new Int32Array(1024);
+  readonly body: string[] = [];
+  readonly exceptions = new Map<number, { exception?: string; stack?: string }>();
+
+  add(r: ParsedRecord, proc: number, body: string): number {
+    const i = this.size++;
+    if (i === this.time.length) this.grow();
+    this.time[i] = r.timeMs;
+    this.severity[i] = r.severity;
+    this.proc[i] = proc;
+    this.next[i] = -1;
+    this.body.push(body);
+    if (r.exception !== undefined || r.stack !== undefined) {
+      this.exceptions.set(i, { exception: r.exception, stack: r.stack });
+    }
+    return i;
+  }
+
+  rec(i: number): Rec {
+    const e = this.exceptions.get(i);
+    return {
+      time: this.time[i]!,
+      severity: this.severity[i]!,
+      proc: this.proc[i]!,
+      body: this.body[i]!,
+      exception: e?.exception,
+      stack: e?.stack,
+    };
+  }
+
+  private grow(): void {
+    const n = this.time.length * 2;
+    const grow = <T extends Float64Array | Uint8Array | Uint32Array | Int32Array>(a: T, b: T) => {
+      b.set(a);
+      return b;
+    };
+    this.time = grow(this.time, new Float64Array(n));
+    this.severity = grow(this.severity, new Uint8Array(n));
+    this.proc = grow(this.proc, new Uint32Array(n));
+    this.next = grow(this.next, new Int32Array(n));
   }
 }
 
@@ -51,15 +95,18 @@ export class TaskNode {
   /** `task.id`, the span id, or '' for trace-level records */
   readonly id: string;
   /** `task.name`; undefined for placeholders (no record named the task) */
-  name: string | undefined;
-  spanId: string | undefined;
-  parent: TaskNode | undefined;
-  readonly children: TaskNode[] = [];
-  readonly records: Rec[] = [];
+  name: string | undefined = undefined;
+  spanId: string | undefined = undefined;
+  parent: TaskNode | undefined = undefined;
+  children: TaskNode[] | undefined = undefined;
+  /** first/last own record (index into the {@link RecordStore}, -1 = none); time order after finish */
+  head = -1;
+  tail = -1;
+  recordCount = 0;
   /** process of the record that named the task, else of its first record; -1 if none */
   proc = -1;
-  outcome: string | undefined;
-  durationMs: number | undefined;
+  outcome: string | undefined = undefined;
+  durationMs: number | undefined = undefined;
   /** earliest record time in this subtree (ms) */
   start = Number.POSITIVE_INFINITY;
   /** latest record time of the node's own records (ms) */
@@ -81,16 +128,21 @@ export class TaskNode {
 
   /** No record of this task was found, only records of its descendants. */
   get isPlaceholder(): boolean {
-    return this.kind === 'task' && this.records.length === 0;
+    return this.kind === 'task' && this.recordCount === 0;
   }
 
-  add(rec: Rec): void {
-    this.records.push(rec);
-    if (rec.time < this.start) this.start = rec.time;
-    if (rec.time > this.end) this.end = rec.time;
-    if (rec.severity > this.worst) this.worst = rec.severity;
-    if (this.proc === -1) this.proc = rec.proc;
+  addChild(child: TaskNode): void {
+    child.parent = this;
+    if (this.children === undefined) this.children = [child];
+    else this.children.push(child);
   }
+}
+
+const NO_CHILDREN: readonly TaskNode[] = Object.freeze([]);
+
+/** The children of a node (an empty array when it has none). */
+export function childrenOf(node: TaskNode): readonly TaskNode[] {
+  return node.children ?? NO_CHILDREN;
 }
 
 export class Trace {
@@ -98,13 +150,12 @@ export class Trace {
   readonly id: string;
   readonly tasks = new Map<string, TaskNode>();
   readonly roots: TaskNode[] = [];
-  /** span id → task with that span id (from records carrying both) */
-  readonly spanToTask = new Map<string, TaskNode>();
   /** records with a span id but no task id, until {@link TreeModel.finish} places them */
-  readonly pendingSpans = new Map<string, Rec[]>();
-  traceLevel: TaskNode | undefined;
+  pendingSpans: Map<string, number[]> | undefined = undefined;
+  traceLevel: TaskNode | undefined = undefined;
   start = Number.POSITIVE_INFINITY;
-  readonly procs = new Set<number>();
+  /** process indexes seen in this trace */
+  readonly procs: number[] = [];
   records = 0;
 
   constructor(id: string) {
@@ -127,8 +178,9 @@ export interface TreeModelOptions {
 export class TreeModel implements RecordSink {
   readonly processes: ProcessEntry[] = [];
   readonly traces = new Map<string, Trace>();
-  /** per process index: records without trace id and task id (only with `keepUntasked`) */
-  readonly untasked = new Map<number, Rec[]>();
+  readonly store = new RecordStore();
+  /** per process index: records (store indexes) without trace id and task id (with `keepUntasked`) */
+  readonly untasked = new Map<number, number[]>();
   untaskedCount = 0;
   /** records skipped by `tracePrefix` */
   filteredOut = 0;
@@ -161,9 +213,10 @@ export class TreeModel implements RecordSink {
     if (r.traceId === undefined && r.taskId === undefined) {
       this.untaskedCount++;
       if (this.options.keepUntasked) {
+        const i = this.store.add(r, proc, r.body);
         const list = this.untasked.get(proc);
-        if (list) list.push(new Rec(r, proc));
-        else this.untasked.set(proc, [new Rec(r, proc)]);
+        if (list) list.push(i);
+        else this.untasked.set(proc, [i]);
       }
       return;
     }
@@ -173,38 +226,50 @@ export class TreeModel implements RecordSink {
       trace = new Trace(traceId);
       this.traces.set(traceId, trace);
     }
-    const rec = new Rec(r, proc);
+    // the entry record's body is the task name: share the interned string
+    const body =
+      r.taskName !== undefined && r.body === r.taskName ? this.intern(r.taskName) : r.body;
+    const i = this.store.add(r, proc, body);
     trace.records++;
-    trace.procs.add(proc);
-    if (rec.time > 0 && rec.time < trace.start) trace.start = rec.time;
+    if (!trace.procs.includes(proc)) trace.procs.push(proc);
+    if (r.timeMs > 0 && r.timeMs < trace.start) trace.start = r.timeMs;
     if (r.taskId !== undefined) {
       const node = this.task(trace, r.taskId);
-      node.add(rec);
+      this.link(node, i);
       if (r.taskName !== undefined && node.name === undefined) {
         node.name = this.intern(r.taskName);
         node.proc = proc;
       }
       if (r.outcome !== undefined) node.outcome = this.intern(r.outcome);
       if (r.durationMs !== undefined) node.durationMs = r.durationMs;
-      if (r.spanId !== undefined && node.spanId === undefined) {
-        node.spanId = this.intern(r.spanId);
-        if (!trace.spanToTask.has(node.spanId)) trace.spanToTask.set(node.spanId, node);
-      }
+      if (r.spanId !== undefined && node.spanId === undefined) node.spanId = r.spanId;
     } else if (r.spanId !== undefined) {
-      const node = trace.spanToTask.get(r.spanId);
-      if (node) node.add(rec);
-      else {
-        const list = trace.pendingSpans.get(r.spanId);
-        if (list) list.push(rec);
-        else trace.pendingSpans.set(this.intern(r.spanId), [rec]);
-      }
+      // placed in finish(), when every task's span id is known
+      trace.pendingSpans ??= new Map();
+      const list = trace.pendingSpans.get(r.spanId);
+      if (list) list.push(i);
+      else trace.pendingSpans.set(r.spanId, [i]);
     } else {
       if (!trace.traceLevel) {
         trace.traceLevel = new TaskNode('trace', '');
         trace.roots.push(trace.traceLevel);
       }
-      trace.traceLevel.add(rec);
+      this.link(trace.traceLevel, i);
     }
+  }
+
+  /** Appends record `i` to the node's list and updates its times/severity. */
+  private link(node: TaskNode, i: number): void {
+    const s = this.store;
+    if (node.tail === -1) node.head = i;
+    else s.next[node.tail] = i;
+    node.tail = i;
+    node.recordCount++;
+    const time = s.time[i]!;
+    if (time < node.start) node.start = time;
+    if (time > node.end) node.end = time;
+    if (s.severity[i]! > node.worst) node.worst = s.severity[i]!;
+    if (node.proc === -1) node.proc = s.proc[i]!;
   }
 
   /**
@@ -214,9 +279,8 @@ export class TreeModel implements RecordSink {
   private task(trace: Trace, taskId: string): TaskNode {
     const found = trace.tasks.get(taskId);
     if (found) return found;
-    const id = this.intern(taskId);
-    const node = new TaskNode('task', id);
-    trace.tasks.set(id, node);
+    const node = new TaskNode('task', taskId);
+    trace.tasks.set(taskId, node);
     let child = node;
     for (;;) {
       const slash = child.id.lastIndexOf('/');
@@ -226,25 +290,30 @@ export class TreeModel implements RecordSink {
       }
       const parentId = child.id.slice(0, slash);
       const existing = trace.tasks.get(parentId);
-      const parent = existing ?? new TaskNode('task', this.intern(parentId));
-      child.parent = parent;
-      parent.children.push(child);
+      const parent = existing ?? new TaskNode('task', parentId);
+      parent.addChild(child);
       if (existing) break;
-      trace.tasks.set(parent.id, parent);
+      trace.tasks.set(parentId, parent);
       child = parent;
     }
     return node;
   }
 
+  /** Shares repeated strings (task names, outcomes); bounded to 10 000 distinct ones. */
   private intern(s: string): string {
     const known = this.strings.get(s);
     if (known !== undefined) return known;
-    if (this.strings.size < 1_000_000) this.strings.set(s, s);
+    if (this.strings.size < 10_000) this.strings.set(s, s);
     return s;
   }
 
+  /** The node's own records in order (time order after {@link finish}). */
+  *recordsOf(node: TaskNode): Generator<Rec> {
+    for (let i = node.head; i !== -1; i = this.store.next[i]!) yield this.store.rec(i);
+  }
+
   /**
-   * Places pending span records, sorts children and records by time, computes subtree start times,
+   * Places span records, sorts children and records by time, computes subtree start times,
    * failure paths and process labels. Idempotent.
    */
   finish(): this {
@@ -252,21 +321,71 @@ export class TreeModel implements RecordSink {
     this.finished = true;
     this.labelProcesses();
     for (const trace of this.traces.values()) {
-      for (const [spanId, recs] of trace.pendingSpans) {
-        let node = trace.spanToTask.get(spanId);
-        if (!node) {
-          node = new TaskNode('span', spanId);
-          node.spanId = spanId;
-          trace.roots.push(node);
+      if (trace.pendingSpans !== undefined) {
+        const bySpan = new Map<string, TaskNode>();
+        for (const t of trace.tasks.values()) {
+          if (t.spanId !== undefined && !bySpan.has(t.spanId)) bySpan.set(t.spanId, t);
         }
-        for (const rec of recs) node.add(rec);
+        for (const [spanId, list] of trace.pendingSpans) {
+          let node = bySpan.get(spanId);
+          if (!node) {
+            node = new TaskNode('span', spanId);
+            node.spanId = spanId;
+            trace.roots.push(node);
+          }
+          for (const i of list) this.link(node, i);
+        }
+        trace.pendingSpans = undefined;
       }
-      trace.pendingSpans.clear();
-      for (const root of trace.roots) finishNode(root);
+      for (const root of trace.roots) this.finishTree(root);
       trace.roots.sort(byStart);
     }
-    for (const list of this.untasked.values()) sortRecords(list);
+    const time = this.store.time;
+    for (const list of this.untasked.values()) list.sort((a, b) => time[a]! - time[b]! || a - b);
     return this;
+  }
+
+  /** Post-order without recursion (task paths can be deep). */
+  private finishTree(root: TaskNode): void {
+    const stack: [TaskNode, number][] = [[root, 0]];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const [node, i] = top;
+      const children = childrenOf(node);
+      if (i < children.length) {
+        top[1]++;
+        stack.push([children[i]!, 0]);
+        continue;
+      }
+      stack.pop();
+      this.sortRecords(node);
+      node.children?.sort(byStart);
+      let failure = node.failedHere;
+      for (const child of children) {
+        if (child.start < node.start) node.start = child.start;
+        if (child.leadsToFailure) failure = true;
+      }
+      node.leadsToFailure = failure;
+    }
+  }
+
+  /** Sorts a task's record list by time (stable), relinking only when it is out of order. */
+  private sortRecords(node: TaskNode): void {
+    const { next, time } = this.store;
+    let sorted = true;
+    for (let i = node.head; i !== -1 && next[i] !== -1; i = next[i]!) {
+      if (time[next[i]!]! < time[i]!) {
+        sorted = false;
+        break;
+      }
+    }
+    if (sorted) return;
+    const list: number[] = [];
+    for (let i = node.head; i !== -1; i = next[i]!) list.push(i);
+    list.sort((a, b) => time[a]! - time[b]! || a - b);
+    for (let k = 0; k < list.length; k++) next[list[k]!] = list[k + 1] ?? -1;
+    node.head = list[0]!;
+    node.tail = list[list.length - 1]!;
   }
 
   /** Traces in order of their first record. */
@@ -292,36 +411,4 @@ function cmp(a: string, b: string): number {
 
 function byStart(a: TaskNode, b: TaskNode): number {
   return a.start - b.start || cmp(a.id, b.id);
-}
-
-function sortRecords(records: Rec[]): void {
-  for (let i = 1; i < records.length; i++) {
-    if (records[i]!.time < records[i - 1]!.time) {
-      records.sort((a, b) => a.time - b.time); // stable
-      return;
-    }
-  }
-}
-
-/** Post-order without recursion (task paths can be deep). */
-function finishNode(root: TaskNode): void {
-  const stack: [TaskNode, number][] = [[root, 0]];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
-    const [node, i] = top;
-    if (i < node.children.length) {
-      top[1]++;
-      stack.push([node.children[i]!, 0]);
-      continue;
-    }
-    stack.pop();
-    sortRecords(node.records);
-    node.children.sort(byStart);
-    let failure = node.failedHere;
-    for (const child of node.children) {
-      if (child.start < node.start) node.start = child.start;
-      if (child.leadsToFailure) failure = true;
-    }
-    node.leadsToFailure = failure;
-  }
 }

@@ -80,7 +80,10 @@ export function* renderHtml(model: TreeModel, options: HtmlRenderOptions = {}): 
     traces++;
     const label = model.processes[proc]?.label ?? '?';
     yield `<details class="trace untasked"><summary>no task · ${escapeHtml(label)} <span class="meta">· ${records.length} record${records.length === 1 ? '' : 's'}</span></summary>\n<ol class="records">\n`;
-    for (const rec of records) yield recordItem(rec, formatTime(rec.time), undefined);
+    for (const i of records) {
+      const rec = model.store.rec(i);
+      yield recordItem(rec, formatTime(rec.time), undefined);
+    }
     yield '</ol>\n</details>\n';
   }
   if (traces === 0) yield '<p class="hidden">no task trees to show</p>\n';
@@ -91,7 +94,7 @@ export function* renderHtml(model: TreeModel, options: HtmlRenderOptions = {}): 
 function* renderBranches(
   model: TreeModel,
   trace: Trace,
-  roots: TaskNode[],
+  roots: readonly TaskNode[],
   failedOnly: boolean,
 ): Generator<string> {
   const stack: (TaskNode | string)[] = [...roots].reverse();
@@ -102,9 +105,9 @@ function* renderBranches(
       continue;
     }
     yield openTask(model, node);
-    if (node.records.length > 0) {
+    if (node.recordCount > 0) {
       yield '<ol class="records">\n';
-      for (const rec of node.records) {
+      for (const rec of model.recordsOf(node)) {
         yield recordItem(
           rec,
           formatOffset(rec.time, trace.start),

@@ -53,7 +53,8 @@ export function* renderText(model: TreeModel, options: TextRenderOptions = {}): 
       first = false;
       const label = model.processes[proc]?.label ?? '?';
       yield `${c.bold(`no task · ${escapeText(label)}`)} ${c.dim(`· ${records.length} record${records.length === 1 ? '' : 's'}`)}\n`;
-      for (const rec of records) {
+      for (const i of records) {
+        const rec = model.store.rec(i);
         yield `  ${c.dim(formatTime(rec.time))} ${recordText(rec, c)}\n`;
       }
     }
@@ -66,7 +67,7 @@ type Item = { node: TaskNode; prefix: string; last: boolean } | string;
 function* renderBranches(
   model: TreeModel,
   trace: Trace,
-  roots: TaskNode[],
+  roots: readonly TaskNode[],
   c: Colors,
   options: TextRenderOptions,
 ): Generator<string> {
@@ -85,7 +86,7 @@ function* renderBranches(
     const inner = prefix + (last ? '   ' : c.dim('│  '));
     const { shown, hidden } = visibleChildren(node, options.failedOnly ?? false);
     const recPrefix = inner + (shown.length > 0 || hidden > 0 ? c.dim('│ ') : '  ');
-    for (const rec of node.records) {
+    for (const rec of model.recordsOf(node)) {
       let text = `${recPrefix}${c.dim(formatOffset(rec.time, trace.start))} ${recordText(rec, c)}`;
       const other = foreignProcess(model, node, rec);
       if (other !== undefined) text += `  ${c.cyan(`[${escapeText(other)}]`)}`;
