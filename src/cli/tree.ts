@@ -5,6 +5,7 @@
 import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
 import { type Command, InvalidArgumentError } from 'commander';
 import { TreeModel } from '../tree/model.ts';
 import { readOtlpJsonLines } from '../tree/read.ts';
@@ -202,6 +203,9 @@ export function registerTree(program: Command): Command {
     .option('--color', 'force colours (default: when stdout is a terminal and NO_COLOR is unset)')
     .option('--no-color', 'no colours')
     .action(async (files: string[], options: TreeCommandOptions) => {
+      // V8 then keeps the heap close to the live set instead of growing it generously: for a
+      // 200 MB input this halves peak RSS (bench/tree.ts). The flag only tunes GC heuristics.
+      setFlagsFromString('--optimize-for-size');
       process.exitCode = await runTree(files, options);
     });
 }
