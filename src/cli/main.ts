@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+/** The `starlog` command. Each subcommand lives in its own file and registers itself here. */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerTree } from './tree.ts';
+
+function version(): string {
+  try {
+    // src/cli/main.ts and dist/cli/main.js are both two levels below package.json
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    return String(pkg.version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+const program = new Command('starlog')
+  .description('OpenTelemetry-native logging for multi-process Node.js services')
+  .version(version());
+registerTree(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,305 @@
+/**
+ * Streaming reader for OTLP/JSON lines: every line is one `ExportLogsServiceRequest` in the
+ * OTLP/JSON encoding (opentelemetry-proto `opentelemetry/proto/collector/logs/v1/logs_service.proto`,
+ * JSON mapping per the OTLP specification "JSON Protobuf Encoding"): lowerCamelCase field names,
+ * int64 as decimal strings (numbers accepted too), trace/span ids as hex, enums as integers. This is
+ * what starlog's `JsonlFileExporter` and the OpenTelemetry Collector's `file` exporter write.
+ *
+ * Lenient: unknown fields are ignored; a line that is not valid JSON (a torn last line after a crash,
+ * a truncated copy) is reported through `onBadLine` and skipped. Only one line is held in memory at a
+ * time; each record is handed over as a compact {@link ParsedRecord} (body truncated).
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseLevel } from '../severity.ts';
+import { truncate } from './escape.ts';
+
+/** The resource attributes the viewer uses to name a process. */
+export interface ResourceInfo {
+  /** `process.pid` (int or string in the source) */
+  pid?: string;
+  /** `service.name` */
+  service?: string;
+  /** `host.name` */
+  host?: string;
+  /** `service.instance.id` */
+  instance?: string;
+}
+
+/** One log record reduced to what the tree viewer shows. */
+export interface ParsedRecord {
+  /** `timeUnixNano`, or `observedTimeUnixNano` when that is 0/absent, in ms since the epoch (0 if neither) */
+  timeMs: number;
+  /** `severityNumber` 0–24; from `severityText` when the number is absent */
+  severity: number;
+  /** the body as text, at most `maxBody` characters (+ `…`), not escaped */
+  body: string;
+  /** lower-case hex, absent when missing, empty or all zero */
+  traceId?: string;
+  spanId?: string;
+  /** attributes `task.id`, `task.name`, `task.outcome`, `task.duration_ms` */
+  taskId?: string;
+  taskName?: string;
+  outcome?: string;
+  durationMs?: number;
+  /** `exception.type: exception.message`, truncated like the body */
+  exception?: string;
+  /** `exception.stacktrace`, at most 4000 characters */
+  stack?: string;
+}
+
+/** Receives what the reader finds, in file order. */
+export interface RecordSink {
+  /** Called once per `resourceLogs` entry; returns a handle passed back with each of its records. */
+  resource(fileIndex: number, info: ResourceInfo): number;
+  record(resource: number, record: ParsedRecord): void;
+}
+
+/** What {@link readOtlpJsonLines} found in one file. */
+export interface ReadStats {
+  lines: number;
+  records: number;
+  /** lines skipped: invalid JSON or not an ExportLogsServiceRequest */
+  badLines: number;
+  bytes: number;
+}
+
+export interface ReadOptions {
+  /** body/exception text limit in characters; default 200 */
+  maxBody?: number;
+  /** called for every skipped line (1-based line number) */
+  onBadLine?: (line: number, reason: string) => void;
+}
+
+const STACK_LIMIT = 4000;
+
+/**
+ * Reads one file of OTLP/JSON lines and feeds `sink`. Rejects only if the file cannot be opened
+ * or read (ENOENT, EACCES, EISDIR); malformed content never throws.
+ */
+export async function readOtlpJsonLines(
+  path: string,
+  fileIndex: number,
+  sink: RecordSink,
+  options: ReadOptions = {},
+): Promise<ReadStats> {
+  const maxBody = options.maxBody ?? 200;
+  const stats: ReadStats = { lines: 0, records: 0, badLines: 0, bytes: 0 };
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const rl = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  // readline does not forward stream errors to the async iterator in every Node version.
+  let streamError: Error | undefined;
+  stream.on('error', (err) => {
+    streamError = err;
+    rl.close();
+  });
+  for await (const line of rl) {
+    stats.lines++;
+    stats.bytes += line.length + 1;
+    if (line.trim() === '') continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch (err) {
+      stats.badLines++;
+      options.onBadLine?.(stats.lines, `invalid JSON (${(err as Error).message})`);
+      continue;
+    }
+    const resourceLogs = (parsed as { resourceLogs?: unknown } | null)?.resourceLogs;
+    if (!Array.isArray(resourceLogs)) {
+      stats.badLines++;
+      options.onBadLine?.(stats.lines, 'not an ExportLogsServiceRequest (no resourceLogs array)');
+      continue;
+    }
+    stats.records += readRequest(resourceLogs, fileIndex, sink, maxBody);
+  }
+  if (streamError) throw streamError;
+  return stats;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null;
+}
+
+function readRequest(
+  resourceLogs: unknown[],
+  fileIndex: number,
+  sink: RecordSink,
+  maxBody: number,
+) {
+  let n = 0;
+  for (const rl of resourceLogs) {
+    if (!isObject(rl)) continue;
+    const resource = sink.resource(fileIndex, resourceInfo(rl.resource));
+    const scopeLogs = rl.scopeLogs;
+    if (!Array.isArray(scopeLogs)) continue;
+    for (const sl of scopeLogs) {
+      if (!isObject(sl) || !Array.isArray(sl.logRecords)) continue;
+      for (const lr of sl.logRecords) {
+        if (!isObject(lr)) continue;
+        sink.record(resource, parseRecord(lr, maxBody));
+        n++;
+      }
+    }
+  }
+  return n;
+}
+
+function resourceInfo(resource: unknown): ResourceInfo {
+  const info: ResourceInfo = {};
+  if (!isObject(resource) || !Array.isArray(resource.attributes)) return info;
+  for (const kv of resource.attributes) {
+    if (!isObject(kv)) continue;
+    switch (kv.key) {
+      case 'process.pid':
+        info.pid = scalar(kv.value);
+        break;
+      case 'service.name':
+        info.service = scalar(kv.value);
+        break;
+      case 'host.name':
+        info.host = scalar(kv.value);
+        break;
+      case 'service.instance.id':
+        info.instance = scalar(kv.value);
+        break;
+    }
+  }
+  return info;
+}
+
+function parseRecord(lr: Json, maxBody: number): ParsedRecord {
+  let timeMs = nanosToMs(lr.timeUnixNano);
+  if (timeMs === 0) timeMs = nanosToMs(lr.observedTimeUnixNano);
+  let severity = typeof lr.severityNumber === 'number' ? lr.severityNumber : 0;
+  if (severity === 0 && typeof lr.severityText === 'string') {
+    const level = parseLevel(lr.severityText);
+    if (level !== undefined && Number.isFinite(level)) severity = level;
+  }
+  const rec: ParsedRecord = {
+    timeMs,
+    severity,
+    body: truncate(anyValueToString(lr.body, maxBody), maxBody),
+    traceId: hexId(lr.traceId, 32),
+    spanId: hexId(lr.spanId, 16),
+  };
+  let excType: string | undefined;
+  let excMessage: string | undefined;
+  if (Array.isArray(lr.attributes)) {
+    for (const kv of lr.attributes) {
+      if (!isObject(kv) || typeof kv.key !== 'string') continue;
+      switch (kv.key) {
+        case 'task.id':
+          rec.taskId = scalar(kv.value);
+          break;
+        case 'task.name':
+          rec.taskName = scalar(kv.value);
+          break;
+        case 'task.outcome':
+          rec.outcome = scalar(kv.value);
+          break;
+        case 'task.duration_ms': {
+          const d = Number(scalar(kv.value));
+          if (Number.isFinite(d)) rec.durationMs = d;
+          break;
+        }
+        case 'exception.type':
+          excType = scalar(kv.value);
+          break;
+        case 'exception.message':
+          excMessage = scalar(kv.value);
+          break;
+        case 'exception.stacktrace': {
+          const s = scalar(kv.value);
+          if (s !== undefined) rec.stack = truncate(s, STACK_LIMIT);
+          break;
+        }
+      }
+    }
+  }
+  if (excType !== undefined || excMessage !== undefined) {
+    const text = [excType, excMessage].filter((x) => x !== undefined && x !== '').join(': ');
+    rec.exception = truncate(text, maxBody);
+  }
+  if (rec.taskName !== undefined) rec.taskName = truncate(rec.taskName, maxBody);
+  return rec;
+}
+
+/** int64 nanoseconds (decimal string or number) → ms; 0 when absent or invalid. */
+function nanosToMs(v: unknown): number {
+  if (typeof v === 'number') return Number.isFinite(v) ? v / 1e6 : 0;
+  if (typeof v !== 'string' || v === '') return 0;
+  // ms = first digits, keeps sub-ms precision without BigInt
+  const n = Number(v);
+  return Number.isFinite(n) ? n / 1e6 : 0;
+}
+
+const HEX = /^[0-9a-fA-F]+$/;
+
+/**
+ * Trace/span id: hex per OTLP/JSON; base64 (written by some older encoders) is converted.
+ * Empty, wrong length or all-zero ids (invalid per W3C Trace Context) are absent.
+ */
+function hexId(v: unknown, hexLength: number): string | undefined {
+  if (typeof v !== 'string' || v === '') return undefined;
+  let hex: string | undefined;
+  if (v.length === hexLength && HEX.test(v)) hex = v.toLowerCase();
+  else if (v.length === Math.ceil(hexLength / 2 / 3) * 4) {
+    const bytes = Buffer.from(v, 'base64');
+    if (bytes.length === hexLength / 2) hex = bytes.toString('hex');
+  }
+  if (hex === undefined || /^0+$/.test(hex)) return undefined;
+  return hex;
+}
+
+/** A scalar AnyValue as a string (arrays/maps rendered compactly); undefined when absent. */
+function scalar(v: unknown): string | undefined {
+  if (!isObject(v)) return undefined;
+  if (typeof v.stringValue === 'string') return v.stringValue;
+  if ('intValue' in v) return String(v.intValue);
+  if ('doubleValue' in v) return String(v.doubleValue);
+  if ('boolValue' in v) return String(v.boolValue);
+  const s = anyValueToString(v, 1000);
+  return s === '' ? undefined : s;
+}
+
+/**
+ * Renders an OTLP/JSON AnyValue as text, stopping once `budget` characters are exceeded (the
+ * caller truncates): strings as is, arrays as `[a, b]`, kvlists as `{k: v}`, bytes as
+ * `<N bytes>`, an absent body as ''.
+ */
+export function anyValueToString(v: unknown, budget: number): string {
+  if (!isObject(v)) return '';
+  if (typeof v.stringValue === 'string') return v.stringValue;
+  if ('intValue' in v) return String(v.intValue);
+  if ('doubleValue' in v) return String(v.doubleValue);
+  if ('boolValue' in v) return String(v.boolValue);
+  if (typeof v.bytesValue === 'string') {
+    return `<${Math.floor((v.bytesValue.replace(/=+$/, '').length * 3) / 4)} bytes>`;
+  }
+  const quote = (x: unknown) => {
+    if (isObject(x) && typeof x.stringValue === 'string') return JSON.stringify(x.stringValue);
+    return anyValueToString(x, budget);
+  };
+  if (isObject(v.arrayValue)) {
+    const values = Array.isArray(v.arrayValue.values) ? v.arrayValue.values : [];
+    let out = '[';
+    for (let i = 0; i < values.length && out.length <= budget; i++) {
+      out += (i ? ', ' : '') + quote(values[i]);
+    }
+    return `${out}]`;
+  }
+  if (isObject(v.kvlistValue)) {
+    const values = Array.isArray(v.kvlistValue.values) ? v.kvlistValue.values : [];
+    let out = '{';
+    for (let i = 0; i < values.length && out.length <= budget; i++) {
+      const kv = values[i];
+      if (!isObject(kv)) continue;
+      out += `${i ? ', ' : ''}${String(kv.key)}: ${quote(kv.value)}`;
+    }
+    return `${out}}`;
+  }
+  return '';
+}
