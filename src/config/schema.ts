@@ -256,13 +256,19 @@ const headers = () =>
     })
     .optional();
 
+/** `unix:/abs/path` or `unix:///abs/path` (gRPC naming: the path after `unix://` must be absolute). */
+function isUnixTarget(target: string): boolean {
+  const path = target.startsWith('unix://') ? target.slice(7) : target.slice(5);
+  return path.length > 1 && path.startsWith('/') && !path.includes('\0');
+}
+
 /**
  * Whether `endpoint` is a gRPC target the OpenTelemetry OTLP/gRPC exporter accepts:
  * `http://host:port`, `https://host:port`, `unix:///abs/path` (or `unix:/abs/path`), or a bare
  * `host:port`.
  */
 export function isCollectorEndpoint(endpoint: string): boolean {
-  if (/^unix:(\/\/)?\//.test(endpoint)) return true;
+  if (endpoint.startsWith('unix:')) return isUnixTarget(endpoint);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint)) {
     try {
       const url = new URL(endpoint);
@@ -289,7 +295,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
  */
 export function isReceiverEndpoint(endpoint: string): boolean {
   if (endpoint === 'unix' || endpoint === 'tcp') return true;
-  if (endpoint.startsWith('unix:')) return /^unix:(\/\/)?\/[^\0]+$/.test(endpoint);
+  if (endpoint.startsWith('unix:')) return isUnixTarget(endpoint);
   const m = /^(?:http:\/\/)?(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/i.exec(endpoint);
   return m !== null && LOOPBACK.has(m[1]!.toLowerCase()) && Number(m[2]) <= 65535;
 }
