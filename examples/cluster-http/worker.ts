@@ -32,26 +32,33 @@ function quote(foreignId: string, sku: string): Promise<number> {
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? '/';
-  await task(`${req.method} ${url}`, { 'http.method': req.method ?? '', 'url.path': url }, async (job) => {
-    log.debug({ 'user_agent.original': req.headers['user-agent'] ?? '' }, 'request headers parsed');
-    const order = await to('load order', async () => {
-      db.debug('SELECT * FROM orders WHERE id = %s', url.split('/').pop());
-      await new Promise((r) => setTimeout(r, 1 + Math.random() * 3));
-      db.debug('1 row');
-      return { sku: `sku-${url.length % 7}`, amount: 1 + (url.length % 5) };
-    });
-    const price = await to('price order', (sub) => quote(sub.foreignId(), order.sku));
-    if (url.startsWith('/fail')) {
-      log.error({ 'http.response.status_code': 500 }, 'payment declined for %s', url);
-      res.writeHead(500).end('declined\n');
-      log.info(inc('requests').inc('5xx'), 'handled %s 500', url);
-      throw new Error(`payment declined for ${url}`);
-    }
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ok: true, total: price * order.amount }));
-    log.info(inc('requests').inc('2xx'), 'handled %s 200', url);
-    job.success(`served ${url}`);
-  });
+  await task(
+    `${req.method} ${url}`,
+    { 'http.method': req.method ?? '', 'url.path': url },
+    async (job) => {
+      log.debug(
+        { 'user_agent.original': req.headers['user-agent'] ?? '' },
+        'request headers parsed',
+      );
+      const order = await to('load order', async () => {
+        db.debug('SELECT * FROM orders WHERE id = %s', url.split('/').pop());
+        await new Promise((r) => setTimeout(r, 1 + Math.random() * 3));
+        db.debug('1 row');
+        return { sku: `sku-${url.length % 7}`, amount: 1 + (url.length % 5) };
+      });
+      const price = await to('price order', (sub) => quote(sub.foreignId(), order.sku));
+      if (url.startsWith('/fail')) {
+        log.error({ 'http.response.status_code': 500 }, 'payment declined for %s', url);
+        res.writeHead(500).end('declined\n');
+        log.info(inc('requests').inc('5xx'), 'handled %s 500', url);
+        throw new Error(`payment declined for ${url}`);
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: true, total: price * order.amount }));
+      log.info(inc('requests').inc('2xx'), 'handled %s 200', url);
+      job.success(`served ${url}`);
+    },
+  );
 }
 
 const server = createServer((req, res) => {

@@ -10,6 +10,11 @@ export interface StatusSetupOptions {
   interval?: Duration;
   /** Body template with `{NAME}` placeholders. Default: the StatusProcessor's. */
   template?: string;
+  /**
+   * Which destinations get the status records: `'console'`, `'file'`, or `'all'` (default: every
+   * destination, the collector included). The others never see them.
+   */
+  destination?: 'all' | 'console' | 'file';
 }
 
 /** Lookback buffering in the primary (see `LookbackProcessor`). Off unless given. */
@@ -66,6 +71,8 @@ export interface CollectorSetupOptions {
   compression?: 'gzip' | 'none';
   /** Plaintext (no TLS). Default: true for `http://` endpoints. */
   insecure?: boolean;
+  /** Only records at or above this severity are forwarded. Default: all. */
+  minSeverity?: MinSeverity;
 }
 
 /** Options of `setupLogging()`. Every field is optional. */

@@ -1,0 +1,587 @@
+import { readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { extname, isAbsolute, relative, resolve } from 'node:path';
+import { type Attributes, diag } from '@opentelemetry/api';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import type {
+  CollectorSetupOptions,
+  ConsoleSetupOptions,
+  FileSetupOptions,
+  LookbackSetupOptions,
+  SetupOptions,
+  StatusSetupOptions,
+} from '../setup/options.ts';
+import { ConfigError, type ConfigIssue, describeValue, ENVIRONMENT, formatPath } from './errors.ts';
+import {
+  checkLevelString,
+  configSchema,
+  isCollectorEndpoint,
+  KNOWN_KEYS,
+  type StarlogConfig,
+  SWITCHABLE,
+} from './schema.ts';
+
+/** File names looked for in the working directory, in this order, when `STARLOG_CONFIG` is not set. */
+export const CONFIG_FILE_NAMES = [
+  'starlog.config.yaml',
+  'starlog.config.yml',
+  'starlog.config.json',
+] as const;
+
+/** An environment: `process.env` or a plain object of the same shape. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** Where `starlog.config.*` is looked for and relative paths resolve. Default `process.cwd()`. */
+  cwd?: string;
+  /**
+   * The environment: `STARLOG_CONFIG`, `STARLOG_LEVEL` and the `OTEL_*` overrides are read from it.
+   * Default `process.env`. A primary sets `OTEL_EXPORTER_OTLP_LOGS_*` for its children, so pass
+   * the environment as it was when the process started.
+   */
+  env?: Env;
+  /** A configuration file to read (relative to `cwd`), instead of `STARLOG_CONFIG` or the lookup. */
+  file?: string;
+}
+
+/** A configuration file read, validated and turned into `setupLogging()` options. */
+export interface LoadedConfig {
+  /** Absolute path of the file. */
+  file: string;
+  /** The file's content as parsed (YAML or JSON), before validation. */
+  raw: unknown;
+  /** The validated file, normalized (durations in ms, sizes in bytes), without the environment. */
+  config: StarlogConfig;
+  /** The options for `setupLogging()`: the file, with the environment overrides applied. */
+  options: SetupOptions;
+  /** Ignored environment values (invalid `OTEL_*` values), also reported through `diag.warn`. */
+  warnings: string[];
+}
+
+function envValue(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function displayName(file: string, cwd: string): string {
+  const rel = relative(cwd, file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Which configuration file applies: `options.file`, else `STARLOG_CONFIG` (both relative to
+ * `cwd`), else the first of {@link CONFIG_FILE_NAMES} in `cwd`.
+ * @returns the absolute path, or `undefined` when there is no configuration file
+ * @throws ConfigError when the named file (`options.file` or `STARLOG_CONFIG`) does not exist
+ */
+export function findConfigFile(options: LoadConfigOptions = {}): string | undefined {
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const env = options.env ?? process.env;
+  const named = options.file ?? envValue(env, 'STARLOG_CONFIG');
+  if (named !== undefined) {
+    const file = resolve(cwd, named);
+    if (!isFile(file)) {
+      const by = options.file !== undefined ? '' : ' (named by STARLOG_CONFIG)';
+      throw new ConfigError(displayName(file, cwd), [
+        { path: '', message: `expected a configuration file${by}, got no such file` },
+      ]);
+    }
+    return file;
+  }
+  for (const name of CONFIG_FILE_NAMES) {
+    const file = resolve(cwd, name);
+    if (isFile(file)) return file;
+  }
+  return undefined;
+}
+
+/**
+ * Finds, reads and validates the configuration file and applies the environment overrides
+ * (see {@link toSetupOptions}).
+ * @returns `undefined` when there is no configuration file (then use `toSetupOptions(undefined, env)`)
+ * @throws ConfigError listing every problem (file, key path, what was expected, what was found)
+ */
+export async function loadConfig(
+  options: LoadConfigOptions = {},
+): Promise<LoadedConfig | undefined> {
+  const file = findConfigFile(options);
+  if (file === undefined) return undefined;
+  const cwd = resolve(options.cwd ?? process.cwd());
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw readError(file, cwd, err);
+  }
+  return finishLoad(file, text, cwd, options.env ?? process.env);
+}
+
+/** The synchronous {@link loadConfig}. */
+export function loadConfigSync(options: LoadConfigOptions = {}): LoadedConfig | undefined {
+  const file = findConfigFile(options);
+  if (file === undefined) return undefined;
+  const cwd = resolve(options.cwd ?? process.cwd());
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw readError(file, cwd, err);
+  }
+  return finishLoad(file, text, cwd, options.env ?? process.env);
+}
+
+function readError(file: string, cwd: string, err: unknown): ConfigError {
+  const code = (err as NodeJS.ErrnoException).code ?? String(err);
+  return new ConfigError(displayName(file, cwd), [
+    { path: '', message: `expected a readable configuration file, got ${code}` },
+  ]);
+}
+
+function finishLoad(file: string, text: string, cwd: string, env: Env): LoadedConfig {
+  const name = displayName(file, cwd);
+  const format = extname(file).toLowerCase() === '.json' ? 'json' : 'yaml';
+  const { raw, config } = parseConfig(text, name, format);
+  const warnings: string[] = [];
+  const options = toSetupOptions(config, env, {
+    file: name,
+    baseDir: resolve(file, '..'),
+    warnings,
+  });
+  return { file, raw, config, options, warnings };
+}
+
+/**
+ * Parses and validates the text of a configuration file.
+ * @param text - the file's content
+ * @param file - the name used in error messages
+ * @param format - `'yaml'` (YAML 1.2 through the `yaml` package; JSON is valid YAML too) or
+ *   `'json'` (`JSON.parse`)
+ * @returns the parsed content and the validated, normalized configuration (an empty file or an
+ *   empty YAML document is an empty configuration)
+ * @throws ConfigError for syntax errors (with line and column) and schema errors (with key paths)
+ */
+export function parseConfig(
+  text: string,
+  file: string,
+  format: 'yaml' | 'json' = 'yaml',
+): { raw: unknown; config: StarlogConfig } {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let raw: unknown;
+  let locate: Locator | undefined;
+  if (format === 'json') {
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError(file, [jsonIssue(text, (err as Error).message)]);
+    }
+  } else {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+    if (doc.errors.length > 0) {
+      throw new ConfigError(
+        file,
+        doc.errors.map((e) => {
+          const pos = lineCounter.linePos(e.pos[0]);
+          return {
+            path: '',
+            message: `YAML syntax error: ${e.message}`,
+            line: pos.line,
+            column: pos.col,
+          };
+        }),
+      );
+    }
+    try {
+      raw = doc.toJS();
+    } catch (err) {
+      throw new ConfigError(file, [{ path: '', message: `YAML error: ${(err as Error).message}` }]);
+    }
+    locate = (path, atKey) => {
+      const offset = nodeOffset(doc.contents, path, atKey);
+      if (offset === undefined) return undefined;
+      const pos = lineCounter.linePos(offset);
+      return { line: pos.line, column: pos.col };
+    };
+  }
+  if (raw === null || raw === undefined) raw = {};
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(file, toIssues(result.error.issues, raw, locate));
+  return { raw, config: result.data };
+}
+
+type Locator = (
+  path: PropertyKey[],
+  atKey: boolean,
+) => { line: number; column: number } | undefined;
+
+/** Offset of the YAML node at `path` (of its key when `atKey`). */
+function nodeOffset(node: unknown, path: PropertyKey[], atKey: boolean): number | undefined {
+  for (let i = 0; i < path.length; i++) {
+    if (!isMap(node)) return undefined;
+    const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === path[i]);
+    if (!pair) return undefined;
+    if (i === path.length - 1 && atKey) {
+      return isScalar(pair.key) ? pair.key.range?.[0] : undefined;
+    }
+    node = pair.value;
+  }
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range?.[0];
+}
+
+function jsonIssue(text: string, message: string): ConfigIssue {
+  const detail = message
+    .replace(/\s*in JSON at position \d+.*$/s, '')
+    .replace(/^JSON\.parse: /, '');
+  const at = /line (\d+) column (\d+)/.exec(message);
+  if (at) {
+    return {
+      path: '',
+      message: `invalid JSON: ${detail}`,
+      line: Number(at[1]),
+      column: Number(at[2]),
+    };
+  }
+  const pos = /position (\d+)/.exec(message);
+  if (pos) {
+    const before = text.slice(0, Number(pos[1]));
+    const line = before.split('\n').length;
+    const column = Number(pos[1]) - before.lastIndexOf('\n');
+    return { path: '', message: `invalid JSON: ${detail}`, line, column };
+  }
+  return { path: '', message: `invalid JSON: ${detail}` };
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v = raw;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+function suggest(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = k.toLowerCase() === lower ? 0 : editDistance(lower, k.toLowerCase());
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function toIssues(
+  issues: readonly z.core.$ZodIssue[],
+  raw: unknown,
+  locate: Locator | undefined,
+): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const push = (path: PropertyKey[], message: string, atKey: boolean) => {
+    const issue: ConfigIssue = { path: formatPath(path), message };
+    const pos = locate?.(path, atKey);
+    if (pos) {
+      issue.line = pos.line;
+      issue.column = pos.column;
+    }
+    out.push(issue);
+  };
+  for (const issue of issues) {
+    const path = issue.path as PropertyKey[];
+    if (issue.code === 'unrecognized_keys') {
+      const known = KNOWN_KEYS.get(path.join('.')) ?? [];
+      for (const key of issue.keys) {
+        const hint = suggest(key, known);
+        push(
+          [...path, key],
+          `unknown key${hint ? ` (did you mean ${hint}?)` : ''}; expected one of ${known.join(', ')}`,
+          true,
+        );
+      }
+    } else if (issue.code === 'invalid_type' && issue.expected === 'object') {
+      const where = path.length === 0 ? ' at the top level' : '';
+      const or = SWITCHABLE.has(path.join('.')) ? ' or true/false' : '';
+      push(
+        path,
+        `expected a mapping (key: value pairs)${or}${where}, got ${describeValue(valueAt(raw, path))}`,
+        false,
+      );
+    } else {
+      const atKey = issue.code === 'custom' && issue.params?.atKey === true;
+      push(path, issue.message, atKey);
+    }
+  }
+  if (out.every((i) => i.line !== undefined)) {
+    out.sort((a, b) => a.line! - b.line! || (a.column ?? 0) - (b.column ?? 0));
+  }
+  return out;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Environment overrides
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Parses `key=value,key2=value2` with percent-encoded values (the format of
+ * `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS`, OpenTelemetry specification
+ * "Environment Variable Specification" / W3C Baggage). Entries that cannot be read are reported
+ * through `warn` and left out.
+ */
+export function parseKeyValueList(
+  name: string,
+  value: string,
+  warn: (message: string) => void,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of value.split(',')) {
+    const entry = raw.trim();
+    if (entry === '') continue;
+    const eq = entry.indexOf('=');
+    const key = eq === -1 ? '' : entry.slice(0, eq).trim();
+    if (key === '') {
+      warn(`${name}: ignored ${JSON.stringify(entry)}: expected key=value`);
+      continue;
+    }
+    try {
+      out[key] = decodeURIComponent(entry.slice(eq + 1).trim());
+    } catch {
+      warn(`${name}: ignored ${JSON.stringify(entry)}: the value is not valid percent-encoding`);
+    }
+  }
+  return out;
+}
+
+function parseBool(name: string, value: string | undefined, warn: (m: string) => void) {
+  if (value === undefined) return undefined;
+  const lower = value.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  warn(`${name}: ignored ${JSON.stringify(value)}: expected true or false`);
+  return undefined;
+}
+
+/** Options of {@link toSetupOptions}. */
+export interface ToSetupOptionsOptions {
+  /** The configuration file as named in error messages. */
+  file?: string;
+  /** Relative `exporters.file.path` values resolve against this (the file's directory). */
+  baseDir?: string;
+  /** Receives every ignored environment value (they also go to `diag.warn`). */
+  warnings?: string[];
+}
+
+/** Copies the defined values only, so that results compare equal with `deepStrictEqual`. */
+function defined<T extends object>(o: T): T {
+  const out = {} as T;
+  for (const [k, v] of Object.entries(o))
+    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/**
+ * Turns a validated configuration (or none) into `setupLogging()` options and applies the
+ * environment. Where both speak, the environment wins:
+ *
+ * | variable | overrides |
+ * |---|---|
+ * | `OTEL_SERVICE_NAME` | `service.name` |
+ * | `OTEL_RESOURCE_ATTRIBUTES` (`k=v,k2=v2`, percent-decoded) | merged into `service.attributes`, per key |
+ * | `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` | `exporters.otlp.endpoint` (turns the collector on when the file has no `exporters.otlp`) |
+ * | `OTEL_EXPORTER_OTLP_HEADERS`, then `OTEL_EXPORTER_OTLP_LOGS_HEADERS` | merged into `exporters.otlp.headers`, per key (the logs variable wins) |
+ * | `OTEL_EXPORTER_OTLP_LOGS_COMPRESSION`, else `OTEL_EXPORTER_OTLP_COMPRESSION` | `exporters.otlp.compression` |
+ * | `OTEL_EXPORTER_OTLP_LOGS_INSECURE`, else `OTEL_EXPORTER_OTLP_INSECURE` | `exporters.otlp.insecure` |
+ * | `STARLOG_LEVEL` | `levels` (replaced, not merged) |
+ *
+ * `exporters.otlp.enabled: false` keeps the collector off whatever the environment says. Invalid
+ * `OTEL_*` values are ignored with a warning (as the OpenTelemetry specification asks);
+ * `OTEL_EXPORTER_OTLP_(LOGS_)PROTOCOL` other than `grpc` is warned about (starlog forwards over
+ * gRPC only). Empty variables count as unset.
+ *
+ * @throws ConfigError for an invalid `STARLOG_LEVEL` (file `environment`), or when the collector
+ *   is on but neither the file nor the environment gives its endpoint
+ */
+export function toSetupOptions(
+  config: StarlogConfig | undefined,
+  env: Env = process.env,
+  options: ToSetupOptionsOptions = {},
+): SetupOptions {
+  const c: StarlogConfig = config ?? {};
+  const warn = (message: string) => {
+    options.warnings?.push(message);
+    diag.warn(`starlog: ${message}`);
+  };
+  const out: SetupOptions = {};
+
+  const serviceName = envValue(env, 'OTEL_SERVICE_NAME') ?? c.service?.name;
+  if (serviceName !== undefined) out.serviceName = serviceName;
+  const envAttributesText = envValue(env, 'OTEL_RESOURCE_ATTRIBUTES');
+  const envAttributes =
+    envAttributesText === undefined
+      ? {}
+      : parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', envAttributesText, warn);
+  if (c.service?.attributes !== undefined || Object.keys(envAttributes).length > 0) {
+    out.resourceAttributes = { ...c.service?.attributes, ...envAttributes } as Attributes;
+  }
+
+  const envLevel = envValue(env, 'STARLOG_LEVEL');
+  if (envLevel !== undefined) {
+    const checked = checkLevelString(envLevel);
+    if (!('levels' in checked)) {
+      throw new ConfigError(ENVIRONMENT, [
+        { path: 'STARLOG_LEVEL', message: `expected ${checked.expected}, got ${checked.got}` },
+      ]);
+    }
+    out.levels = checked.levels;
+  } else if (c.levels !== undefined) {
+    out.levels = c.levels;
+  }
+
+  if (c.receiver?.endpoint !== undefined) out.endpoint = c.receiver.endpoint;
+
+  if (c.status !== undefined) {
+    const { enabled, ...status } = c.status;
+    out.status = enabled === false ? false : defined<StatusSetupOptions>(status);
+  }
+  if (c.lookback !== undefined) {
+    const { enabled, ...lookback } = c.lookback;
+    out.lookback = enabled === false ? false : defined<LookbackSetupOptions>(lookback);
+  }
+
+  const ex = c.exporters;
+  if (ex?.file !== undefined) {
+    const { enabled, path, ...file } = ex.file;
+    out.file =
+      enabled === false
+        ? false
+        : defined<FileSetupOptions>({
+            path:
+              path !== undefined && options.baseDir !== undefined
+                ? resolve(options.baseDir, path)
+                : path,
+            ...file,
+          });
+  }
+  if (ex?.console !== undefined) {
+    const { enabled, colors, ...console } = ex.console;
+    out.console =
+      enabled === false
+        ? false
+        : defined<ConsoleSetupOptions>({
+            ...console,
+            colors: colors === 'auto' ? undefined : colors,
+          });
+  }
+
+  const collector = collectorOptions(c, env, warn);
+  if (collector === 'missing-endpoint') {
+    throw new ConfigError(options.file ?? ENVIRONMENT, [
+      {
+        path: 'exporters.otlp.endpoint',
+        message: `expected a collector endpoint like 'http://collector:4317' (or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT in the environment), got nothing`,
+      },
+    ]);
+  }
+  if (collector !== undefined) out.collector = collector;
+
+  if (c.shutdownTimeout !== undefined) out.shutdownTimeoutMs = c.shutdownTimeout;
+  return out;
+}
+
+function collectorOptions(
+  c: StarlogConfig,
+  env: Env,
+  warn: (message: string) => void,
+): CollectorSetupOptions | false | 'missing-endpoint' | undefined {
+  const otlp = c.exporters?.otlp;
+  if (otlp?.enabled === false) return false;
+
+  let envEndpoint: string | undefined;
+  for (const name of ['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
+    const value = envValue(env, name);
+    if (value === undefined) continue;
+    if (isCollectorEndpoint(value)) {
+      envEndpoint = value;
+      break;
+    }
+    warn(
+      `${name}: ignored ${JSON.stringify(value)}: expected a gRPC endpoint like 'http://collector:4317'`,
+    );
+  }
+  if (otlp === undefined && envEndpoint === undefined) return undefined;
+
+  const envHeaders: Record<string, string> = {};
+  for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_LOGS_HEADERS']) {
+    const value = envValue(env, name);
+    if (value !== undefined) Object.assign(envHeaders, parseKeyValueList(name, value, warn));
+  }
+
+  let compression: 'gzip' | 'none' | undefined;
+  for (const name of ['OTEL_EXPORTER_OTLP_LOGS_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION']) {
+    const value = envValue(env, name)?.toLowerCase();
+    if (value === undefined) continue;
+    if (value === 'gzip' || value === 'none') {
+      compression = value;
+      break;
+    }
+    warn(`${name}: ignored ${JSON.stringify(value)}: expected 'gzip' or 'none'`);
+  }
+
+  let insecure: boolean | undefined;
+  for (const name of ['OTEL_EXPORTER_OTLP_LOGS_INSECURE', 'OTEL_EXPORTER_OTLP_INSECURE']) {
+    insecure = parseBool(name, envValue(env, name), warn);
+    if (insecure !== undefined) break;
+  }
+
+  for (const name of ['OTEL_EXPORTER_OTLP_LOGS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
+    const value = envValue(env, name);
+    if (value === undefined) continue;
+    if (value !== 'grpc') {
+      warn(
+        `${name}: ignored ${JSON.stringify(value)}: starlog forwards to a collector over OTLP/gRPC only`,
+      );
+    }
+    break;
+  }
+
+  const endpoint = envEndpoint ?? otlp?.endpoint;
+  if (endpoint === undefined) return 'missing-endpoint';
+  const headers =
+    otlp?.headers !== undefined || Object.keys(envHeaders).length > 0
+      ? { ...otlp?.headers, ...envHeaders }
+      : undefined;
+  return defined<CollectorSetupOptions>({
+    endpoint,
+    headers,
+    compression: compression ?? otlp?.compression,
+    insecure: insecure ?? otlp?.insecure,
+    minSeverity: otlp?.minSeverity,
+  });
+}
