@@ -124,6 +124,16 @@ describe('StatusProcessor counting', () => {
     await provider.shutdown();
   });
 
+  test('countBytes: false counts records but no bytes', async (t) => {
+    const { status, logger, provider } = setup(t, { countBytes: false });
+    logger.emit({ severityNumber: 9, body: 'hello', attributes: inc('n') });
+    logger.emit({ severityNumber: 9, body: { a: 'b' } });
+    const snap = status.snapshot();
+    assert.deepEqual(snap.severities.INFO, { count: 2, bytes: 0 });
+    assert.equal(snap.counters.n, 1);
+    await provider.shutdown();
+  });
+
   test('sums custom counters from inc() through the Logs API', async (t) => {
     const { status, logger, provider } = setup(t);
     logger.emit({ severityNumber: 9, body: 'a', attributes: inc('requests').inc('2xx') });
