@@ -1,6 +1,6 @@
-import { type Attributes, type AttributeValue, type Context, diag } from '@opentelemetry/api';
+import { type Context, diag } from '@opentelemetry/api';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
-import { ATTR_TASK_ID, getProcessTask, type Task, taskInContext } from './task.ts';
+import { getProcessTask, type RecordView, type Task, taskInContext } from './task.ts';
 
 /**
  * A `LogRecordProcessor` stage that puts the active task's attributes on every record emitted
@@ -41,7 +41,7 @@ export class TaskAttributesProcessor implements LogRecordProcessor {
       } else if (sc === undefined || sc.traceId !== t.traceId) {
         return;
       }
-      addAttributes(record, t._attributeKeys, t.attributes, t.id);
+      addAttributes(record, t._recordView);
     } catch (err) {
       this.errors++;
       diag.error('starlog: TaskAttributesProcessor failed to enrich a record', err);
@@ -75,41 +75,42 @@ interface SdkLogRecordInternals {
 }
 
 /**
- * Adds the task attributes and `task.id` (last) the record does not have. `setAttribute()` of the SDK's record
- * validates each value with a fresh `WeakSet` (sdk-logs 3.1 / core `isAnyValue`), which made a
- * record inside a task ~1.5x as costly as one outside. For an SDK record whose limits and
- * attribute count are visible, a string within the value length limit, a number or a boolean is
- * written directly, and the record's count is kept: exactly what `setAttribute()` would do for
- * such a value. Any other value, a full record, or a record of another kind goes through
- * `setAttribute()`.
+ * Adds the task attributes and `task.id` the record does not have. `setAttribute()` of the
+ * SDK's record validates each value with a fresh `WeakSet` (sdk-logs 3.1 / core `isAnyValue`),
+ * which made a record inside a task markedly costlier than one outside. So for an SDK record
+ * whose limits and attribute count are visible, when no key clashes, every value is a string,
+ * number or boolean, the strings fit the value length limit and the count stays within the count
+ * limit, the values are copied in one `Object.assign` and the record's count is raised: exactly
+ * what `setAttribute()` would do for each. Otherwise (or for a record of another kind) each
+ * missing key goes through `setAttribute()`.
  */
-function addAttributes(
-  record: ReadWriteLogRecord,
-  keys: readonly string[],
-  attributes: Readonly<Attributes>,
-  taskId: string,
-): void {
-  const own = record.attributes as Record<string, AttributeValue | undefined>;
-  const internals = record as unknown as SdkLogRecordInternals;
-  const limits = internals._logRecordLimits;
-  const fast = limits !== undefined && typeof internals._attributesCount === 'number';
-  const countLimit = fast ? (limits.attributeCountLimit ?? Number.POSITIVE_INFINITY) : 0;
-  const lengthLimit = fast ? (limits.attributeValueLengthLimit ?? Number.POSITIVE_INFINITY) : 0;
-  for (let i = 0; i <= keys.length; i++) {
-    const key = i < keys.length ? keys[i]! : ATTR_TASK_ID;
-    if (key in own) continue;
-    const value = i < keys.length ? attributes[key] : taskId;
-    if (
-      fast &&
-      internals._attributesCount! < countLimit &&
-      (typeof value === 'string'
-        ? value.length <= lengthLimit
-        : typeof value === 'number' || typeof value === 'boolean')
-    ) {
-      own[key] = value;
-      internals._attributesCount!++;
-    } else {
-      record.setAttribute(key, value);
+function addAttributes(record: ReadWriteLogRecord, view: RecordView): void {
+  const own = record.attributes;
+  const keys = view.keys;
+  let clash = false;
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i]! in own) {
+      clash = true;
+      break;
     }
+  }
+  if (!clash && view.primitive) {
+    const internals = record as unknown as SdkLogRecordInternals;
+    const limits = internals._logRecordLimits;
+    const count = internals._attributesCount;
+    if (
+      limits !== undefined &&
+      typeof count === 'number' &&
+      count + keys.length <= (limits.attributeCountLimit ?? Number.POSITIVE_INFINITY) &&
+      view.maxLength <= (limits.attributeValueLengthLimit ?? Number.POSITIVE_INFINITY)
+    ) {
+      Object.assign(own, view.values);
+      internals._attributesCount = count + keys.length;
+      return;
+    }
+  }
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (!(key in own)) record.setAttribute(key, view.values[key]);
   }
 }

@@ -62,6 +62,18 @@ export function cleanAttributes(attributes: Attributes | undefined): Attributes 
   return out ?? EMPTY;
 }
 
+/** What a record inside a task gets (see `TaskAttributesProcessor`); internal to starlog. */
+export interface RecordView {
+  /** The keys of `values`, `task.id` last. */
+  keys: readonly string[];
+  /** The effective attributes plus `task.id`. */
+  values: Readonly<Attributes>;
+  /** Whether every value is a string, number or boolean. */
+  primitive: boolean;
+  /** The longest string value, in characters. */
+  maxLength: number;
+}
+
 /** Creation data of a {@link Task}; internal to starlog. */
 export interface TaskInit {
   name: string;
@@ -104,7 +116,7 @@ export class Task {
   readonly _recording: boolean;
   #own: Attributes;
   #effective: Readonly<Attributes> | undefined;
-  #keys: readonly string[] = [];
+  #recordView: RecordView | undefined;
   #epoch = -1;
   #children = 0;
   #message: string | undefined;
@@ -150,15 +162,35 @@ export class Task {
     else if (own === EMPTY) effective = inherited;
     else effective = Object.freeze({ ...inherited, ...own });
     this.#effective = effective;
-    this.#keys = Object.keys(effective);
+    this.#recordView = undefined;
     this.#epoch = bindEpoch;
     return effective;
   }
 
-  /** @internal the keys of {@link attributes} (kept with it, for the per-record processor) */
-  get _attributeKeys(): readonly string[] {
+  /**
+   * @internal what `TaskAttributesProcessor` adds to each record: the effective attributes plus
+   * `task.id`, computed once per change of the attributes
+   */
+  get _recordView(): RecordView {
     if (this.#epoch !== bindEpoch || this.#effective === undefined) this.#refresh();
-    return this.#keys;
+    if (this.#recordView === undefined) {
+      const values: Attributes = { ...this.#effective };
+      values[ATTR_TASK_ID] = this.id;
+      let primitive = true;
+      let maxLength = 0;
+      for (const key of Object.keys(values)) {
+        const v = values[key];
+        if (typeof v === 'string') maxLength = Math.max(maxLength, v.length);
+        else if (typeof v !== 'number' && typeof v !== 'boolean') primitive = false;
+      }
+      this.#recordView = {
+        keys: Object.keys(values),
+        values: Object.freeze(values),
+        primitive,
+        maxLength,
+      };
+    }
+    return this.#recordView;
   }
 
   /** Whether the task has finished (its exit or failure record was emitted). */
