@@ -2,7 +2,66 @@
  * starlog: OpenTelemetry-native logging for multi-process Node.js services.
  * Public exports only; see README.md.
  */
+
+// tree viewer
+export { runTree, type TreeCommandOptions } from './cli/tree.ts';
+// configuration
+export { ConfigError, type ConfigIssue } from './config/errors.ts';
+export {
+  CONFIG_FILE_NAMES,
+  findConfigFile,
+  type LoadConfigOptions,
+  type LoadedConfig,
+  loadConfig,
+  loadConfigSync,
+  toSetupOptions,
+} from './config/load.ts';
+export { diffReloadable, formatReloadReport, reloadConfig } from './config/reload.ts';
+// exporters
+export {
+  JsonlFileExporter,
+  type JsonlFileExporterOptions,
+  type JsonlFileExporterStats,
+} from './exporters/jsonl-file.ts';
+export { encodeLogsRequest } from './exporters/otlp-json.ts';
+export {
+  detectColors,
+  PrettyConsoleExporter,
+  type PrettyConsoleExporterOptions,
+} from './exporters/pretty-console.ts';
+export {
+  type SeverityFilterOptions,
+  SeverityFilterProcessor,
+} from './exporters/severity-filter.ts';
 export { getLogger, type Logger, type LogMethod } from './logger.ts';
+// multi-process
+export {
+  CHILD_EXPORT_DEFAULTS,
+  type ChildExport,
+  type ChildExportOptions,
+  type ChildExportStats,
+  createChildExport,
+} from './multiprocess/child-exporter.ts';
+export {
+  type ExitHooks,
+  type ExitHooksOptions,
+  installExitHooks,
+} from './multiprocess/exit-hooks.ts';
+export { childEnv, fork, setChildEnvironment, spawn } from './multiprocess/fork.ts';
+export { IngestedLogRecord } from './multiprocess/ingested-log-record.ts';
+export { OtlpDecodeError, OtlpLogsDecoder } from './multiprocess/otlp-decode.ts';
+export {
+  type Receiver,
+  type ReceiverEnv,
+  type ReceiverOptions,
+  type ReceiverStats,
+  startReceiver,
+} from './multiprocess/receiver.ts';
+export {
+  ShippingProcessor,
+  type ShippingProcessorOptions,
+  type ShippingStats,
+} from './multiprocess/shipping-processor.ts';
 export {
   formatLevelSpec,
   type LevelRule,
@@ -11,10 +70,53 @@ export {
   parseLevelSpec,
 } from './pipeline/level-table.ts';
 export { Pipeline, type PipelineOptions, type PipelineStats } from './pipeline/pipeline.ts';
+// processors
+export {
+  COUNT_PREFIX,
+  type CountAttributes,
+  type CountMethods,
+  inc,
+} from './processors/counters.ts';
+export {
+  type LookbackKey,
+  type LookbackOptions,
+  LookbackProcessor,
+  type LookbackStats,
+} from './processors/lookback.ts';
+export { LookbackSpanProcessor } from './processors/lookback-span-processor.ts';
+export {
+  DEFAULT_STATUS_INTERVAL,
+  DEFAULT_STATUS_TEMPLATE,
+  STATUS_EVENT_NAME,
+  STATUS_SCOPE,
+  STATUS_SCOPE_NAME,
+  type StatusCount,
+  StatusProcessor,
+  type StatusProcessorOptions,
+  type StatusSnapshot,
+} from './processors/status.ts';
+// set-up
+export type { LoggingHandle, LoggingStats } from './setup/handle.ts';
+export type {
+  CollectorSetupOptions,
+  ConsoleSetupOptions,
+  FileSetupOptions,
+  LookbackSetupOptions,
+  MinSeverity,
+  SetupOptions,
+  StatusSetupOptions,
+} from './setup/options.ts';
 export {
   registerGlobalLoggerProvider,
   unregisterGlobalLoggerProvider,
 } from './setup/register-global.ts';
+export { setupLogging } from './setup/setup-logging.ts';
 export { SEVERITY_NAMES, type SeverityName, severityName } from './severity.ts';
+// tasks
+export { ensureContextManager } from './tasks/context-manager.ts';
+export { continueTaskFromEnv, processTask, taskCarrier, taskEnv } from './tasks/propagation.ts';
+export { currentTask, importTask, type TaskFunction, task, to } from './tasks/scope.ts';
+export { Task } from './tasks/task.ts';
+export { TaskAttributesProcessor } from './tasks/task-attributes-processor.ts';
 export { type Duration, parseDuration } from './util/duration.ts';
 export { PlainLogRecord, type PlainLogRecordInit } from './util/plain-log-record.ts';

@@ -12,7 +12,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { getLogger, renderTree, setupLogging } from 'starlog';
+import { getLogger, runTree, setupLogging } from 'starlog';
 
 if (!cluster.isPrimary) {
   await import('./worker.ts');
@@ -79,6 +79,6 @@ if (!cluster.isPrimary) {
     'starlog tree --failed',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  await renderTree([logFile], { failed: true, out: process.stdout, maxTraces: 3 });
+  await runTree([logFile], { failed: true });
   clearTimeout(timeout);
 }

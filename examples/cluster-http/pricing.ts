@@ -15,4 +15,3 @@ process.on('message', (m: { id: number; foreignId: string; sku: string }) => {
     process.send?.({ id: m.id, price });
   });
 });
-process.on('disconnect', () => process.disconnect?.());

@@ -26,6 +26,7 @@ import {
   OtlpLogsDecoder,
 } from './otlp-decode.ts';
 import { generateToken, TOKEN_METADATA_KEY, tokenMatches } from './token.ts';
+import { unrefServer } from './unref-server.ts';
 
 /** The gRPC method the official OTLP exporters call (`logs_service.proto`, service `LogsService`). */
 export const OTLP_LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
@@ -386,6 +387,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
     throw err;
   }
+  unrefServer(server);
 
   const env: ReceiverEnv = {
     STARLOG_ENDPOINT: target,

@@ -1,0 +1,76 @@
+import { diag } from '@opentelemetry/api';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import { createChildExport } from '../multiprocess/child-exporter.ts';
+import { installExitHooks } from '../multiprocess/exit-hooks.ts';
+import { ShippingProcessor } from '../multiprocess/shipping-processor.ts';
+import { setActiveLevelTable } from '../pipeline/active-levels.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import { ensureContextManager } from '../tasks/context-manager.ts';
+import { continueTaskFromEnv } from '../tasks/propagation.ts';
+import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
+import type { LoggingHandle, LoggingStats } from './handle.ts';
+import type { SetupOptions } from './options.ts';
+import { registerGlobalLoggerProvider, unregisterGlobalLoggerProvider } from './register-global.ts';
+import { buildResource } from './resource.ts';
+
+/**
+ * Sets up a child: its records go through a Pipeline (level table, task attributes) into a
+ * {@link ShippingProcessor} that exports to the primary's receiver with the official OTLP/gRPC
+ * exporter; exit hooks flush on every exit path; the parent's task (`TRACEPARENT`) is continued.
+ * The processors that decide (status, lookback) run once, in the primary.
+ */
+export async function setupChild(
+  options: SetupOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<LoggingHandle> {
+  ensureContextManager();
+  const resource = buildResource('child', options.serviceName, options.resourceAttributes);
+  const shipping = new ShippingProcessor({ exporter: createChildExport(env).exporter });
+  const pipeline = new Pipeline({
+    stages: [new TaskAttributesProcessor(), shipping],
+    levels: options.levels ?? env.STARLOG_LEVEL ?? 'info',
+  });
+  const provider = new LoggerProvider({ resource, processors: [pipeline] });
+  registerGlobalLoggerProvider(provider);
+  setActiveLevelTable(pipeline.levels);
+  continueTaskFromEnv(env);
+  const timeout = options.shutdownTimeoutMs ?? 5000;
+  const hooks =
+    options.exitHooks === false
+      ? undefined
+      : installExitHooks(shipping, { timeout: Math.min(timeout, 2000) });
+
+  let shutdownPromise: Promise<void> | undefined;
+  return {
+    role: 'child',
+    provider,
+    pipeline,
+    levels: pipeline.levels,
+    resource,
+    setLevels: (spec) => pipeline.levels.set(spec),
+    stats(): LoggingStats {
+      const s = shipping.stats();
+      return {
+        role: 'child',
+        pipeline: pipeline.stats(),
+        destinations: { primary: s },
+        dropped: s.queueFull + s.exportFailed + s.afterShutdown + pipeline.stats().stageErrors,
+      };
+    },
+    forceFlush: () => pipeline.forceFlush(),
+    shutdown() {
+      shutdownPromise ??= (async () => {
+        try {
+          await provider.shutdown();
+        } catch (err) {
+          diag.error('starlog: shutdown failed', err);
+        } finally {
+          hooks?.uninstall();
+          setActiveLevelTable(undefined);
+          unregisterGlobalLoggerProvider();
+        }
+      })();
+      return shutdownPromise;
+    },
+  };
+}

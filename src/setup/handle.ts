@@ -1,0 +1,65 @@
+import type { Resource } from '@opentelemetry/resources';
+import type { LoggerProvider } from '@opentelemetry/sdk-logs';
+import type { Receiver, ReceiverStats } from '../multiprocess/receiver.ts';
+import type { ShippingStats } from '../multiprocess/shipping-processor.ts';
+import type { LevelTable } from '../pipeline/level-table.ts';
+import type { Pipeline, PipelineStats } from '../pipeline/pipeline.ts';
+import type { StatusProcessor } from '../processors/status.ts';
+
+/** Counters of a set-up process (all cumulative since `setupLogging()`). */
+export interface LoggingStats {
+  role: 'primary' | 'child';
+  /** The root processor: records enabled / filtered by the level table, stage errors. */
+  pipeline: PipelineStats;
+  /** Primary: what the receiver got from children (per child by pid). */
+  receiver?: ReceiverStats;
+  /** Per destination (`file`, `console`, `collector`; in a child `primary`): the export queue. */
+  destinations: Record<string, ShippingStats>;
+  /** Primary with lookback: held, flushed and dropped records. */
+  lookback?: {
+    buffered: number;
+    held: number;
+    flushed: number;
+    dropped: Record<string, number>;
+  };
+  /**
+   * Records lost, summed over every reason that loses a record: destination queue overflow,
+   * failed exports, records emitted after shutdown, stage errors, receiver processor errors.
+   * Lookback drops (records never meant to be written unless their trace failed) are not
+   * included; they are in `lookback.dropped`.
+   */
+  dropped: number;
+}
+
+/** What `setupLogging()` returns. */
+export interface LoggingHandle {
+  /** Whether this process is the primary (runs the receiver and the processors) or a child. */
+  readonly role: 'primary' | 'child';
+  /** The registered LoggerProvider (also the global one in both API slots). */
+  readonly provider: LoggerProvider;
+  /** The root processor of this process. */
+  readonly pipeline: Pipeline;
+  /** The level table in force (`pipeline.levels`). */
+  readonly levels: LevelTable;
+  /** The resource of this process's records. */
+  readonly resource: Resource;
+  /** Primary: the receiver children ship to. */
+  readonly receiver?: Receiver;
+  /** Primary: the status processor, unless `status: false`. */
+  readonly status?: StatusProcessor;
+  /**
+   * Changes the level table, e.g. `'info,app.db=debug'`.
+   * @throws Error naming the bad entry; the table stays as it was
+   */
+  setLevels(spec: string): void;
+  /** Counters, see {@link LoggingStats}. */
+  stats(): LoggingStats;
+  /** Exports everything emitted so far (children: to the primary; primary: to the destinations). */
+  forceFlush(): Promise<void>;
+  /**
+   * Primary: closes the receiver (in-flight exports finish), emits the last status record, then
+   * flushes and closes the destinations. Child: flushes to the primary. Then unregisters the
+   * global provider. Idempotent; never rejects.
+   */
+  shutdown(): Promise<void>;
+}

@@ -1,0 +1,139 @@
+import { diag } from '@opentelemetry/api';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import { setChildEnvironment } from '../multiprocess/fork.ts';
+import { type Receiver, startReceiver } from '../multiprocess/receiver.ts';
+import { setActiveLevelTable } from '../pipeline/active-levels.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import { LookbackProcessor } from '../processors/lookback.ts';
+import { StatusProcessor } from '../processors/status.ts';
+import { ensureContextManager } from '../tasks/context-manager.ts';
+import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
+import { buildDestinations } from './destinations.ts';
+import type { LoggingHandle, LoggingStats } from './handle.ts';
+import type { SetupOptions } from './options.ts';
+import { registerGlobalLoggerProvider, unregisterGlobalLoggerProvider } from './register-global.ts';
+import { buildResource } from './resource.ts';
+
+/**
+ * Sets up a primary: the Pipeline (task attributes, status records, lookback buffering, the
+ * destinations), the LoggerProvider registered in both global slots, and the receiver whose
+ * environment goes into `process.env` (and to starlog's `fork`/`spawn`) for children.
+ */
+export async function setupPrimary(
+  options: SetupOptions,
+  startEnv: NodeJS.ProcessEnv,
+): Promise<LoggingHandle> {
+  ensureContextManager();
+  const resource = buildResource('primary', options.serviceName, options.resourceAttributes);
+  const destinations = buildDestinations(options, startEnv);
+  const pipeline = new Pipeline({ levels: options.levels ?? startEnv.STARLOG_LEVEL ?? 'info' });
+  pipeline.addStage(new TaskAttributesProcessor());
+
+  let lookback: LookbackProcessor | undefined;
+  if (options.lookback) {
+    const { onShutdown, ...bounds } = options.lookback;
+    lookback = new LookbackProcessor(destinations.main, {
+      ...bounds,
+      onShutdown: onShutdown ?? 'drop',
+    });
+  }
+  let status: StatusProcessor | undefined;
+  if (options.status !== false) {
+    const lb = lookback;
+    status = new StatusProcessor({
+      interval: options.status?.interval,
+      template: options.status?.template,
+      processor: destinations.status,
+      resource,
+      gauges: {
+        DROPPED: () => dropped(),
+        'LOOKBACK-HELD': () => lb?.stats().buffered ?? 0,
+        'LOOKBACK-FLUSHED': () => lb?.stats().flushed ?? 0,
+        'LOOKBACK-DROPPED': () => {
+          if (lb === undefined) return 0;
+          const d = lb.stats().dropped;
+          return d.capacity + d.age + d.keys + d.bytes;
+        },
+      },
+    });
+    pipeline.addStage(status);
+  }
+  pipeline.addStage(lookback ?? destinations.main);
+
+  const provider = new LoggerProvider({ resource, processors: [pipeline] });
+  registerGlobalLoggerProvider(provider);
+  setActiveLevelTable(pipeline.levels);
+
+  let receiver: Receiver;
+  try {
+    receiver = await startReceiver({ endpoint: options.endpoint, processor: pipeline });
+  } catch (err) {
+    await provider.shutdown();
+    unregisterGlobalLoggerProvider();
+    setActiveLevelTable(undefined);
+    throw err;
+  }
+  const childEnv = { ...receiver.env, STARLOG_LEVEL: pipeline.levels.toString() };
+  Object.assign(process.env, childEnv);
+  setChildEnvironment(childEnv);
+  pipeline.levels.onChange((t) => {
+    process.env.STARLOG_LEVEL = t.toString();
+    setChildEnvironment({ ...receiver.env, STARLOG_LEVEL: t.toString() });
+  });
+
+  function dropped(): number {
+    let n = pipeline.stats().stageErrors;
+    for (const q of Object.values(destinations.queues)) {
+      const s = q.stats();
+      n += s.queueFull + s.exportFailed + s.afterShutdown;
+    }
+    return n + (receiver?.stats().processorErrors ?? 0);
+  }
+
+  let shutdownPromise: Promise<void> | undefined;
+  const handle: LoggingHandle = {
+    role: 'primary',
+    provider,
+    pipeline,
+    levels: pipeline.levels,
+    resource,
+    receiver,
+    status,
+    setLevels: (spec) => pipeline.levels.set(spec),
+    stats(): LoggingStats {
+      const lbs = lookback?.stats();
+      return {
+        role: 'primary',
+        pipeline: pipeline.stats(),
+        receiver: receiver.stats(),
+        destinations: Object.fromEntries(
+          Object.entries(destinations.queues).map(([k, q]) => [k, q.stats()]),
+        ),
+        lookback: lbs && {
+          buffered: lbs.buffered,
+          held: lbs.held,
+          flushed: lbs.flushed,
+          dropped: { ...lbs.dropped, discarded: lbs.discarded },
+        },
+        dropped: dropped(),
+      };
+    },
+    forceFlush: () => pipeline.forceFlush(),
+    shutdown() {
+      shutdownPromise ??= (async () => {
+        try {
+          await receiver.close();
+          await provider.shutdown();
+        } catch (err) {
+          diag.error('starlog: shutdown failed', err);
+        } finally {
+          setActiveLevelTable(undefined);
+          setChildEnvironment(undefined);
+          unregisterGlobalLoggerProvider();
+        }
+      })();
+      return shutdownPromise;
+    },
+  };
+  return handle;
+}

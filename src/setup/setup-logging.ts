@@ -1,0 +1,50 @@
+import { setupChild } from './child.ts';
+import type { LoggingHandle } from './handle.ts';
+import type { SetupOptions } from './options.ts';
+import { setupPrimary } from './primary.ts';
+import { detectRole } from './role.ts';
+
+let current: Promise<LoggingHandle> | undefined;
+
+/**
+ * One-call set-up of starlog in this process (or worker thread).
+ *
+ * - **Child** (the environment holds a primary's `STARLOG_ENDPOINT`, from another process or
+ *   thread): records go to the primary's receiver over OTLP/gRPC (official exporter, bounded
+ *   queue, drops counted), flushed on every exit path; the parent's task continues here.
+ * - **Primary** (otherwise): starts the receiver (a unix socket in a private directory by
+ *   default), builds the Pipeline (task attributes → status records → lookback buffer →
+ *   destinations), registers the LoggerProvider in both global API slots, and puts the
+ *   receiver's environment into `process.env` so children inherit it. Destinations: an
+ *   OpenTelemetry Collector over OTLP/gRPC when `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` or
+ *   `OTEL_EXPORTER_OTLP_ENDPOINT` was set at start (or `collector.endpoint` is given); otherwise
+ *   the embedded default, a JSON-lines file (`./logs/starlog.jsonl`) and the console.
+ *
+ * Calling it again returns the same handle (the options of later calls are ignored); after
+ * `handle.shutdown()` it sets up anew.
+ *
+ * @throws Error for invalid options (e.g. an unknown level, a bad interval) or when the receiver
+ * cannot listen; logging calls themselves never throw
+ */
+export function setupLogging(options: SetupOptions = {}): Promise<LoggingHandle> {
+  if (current !== undefined) return current;
+  const env = { ...process.env };
+  const role =
+    options.role === undefined || options.role === 'auto' ? detectRole(env) : options.role;
+  const started = (role === 'child' ? setupChild(options, env) : setupPrimary(options, env)).then(
+    (handle) => {
+      const shutdown = handle.shutdown.bind(handle);
+      return Object.assign(handle, {
+        shutdown: () =>
+          shutdown().finally(() => {
+            if (current === started) current = undefined;
+          }),
+      });
+    },
+  );
+  current = started;
+  started.catch(() => {
+    if (current === started) current = undefined;
+  });
+  return started;
+}
