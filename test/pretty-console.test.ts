@@ -222,7 +222,7 @@ describe('PrettyConsoleExporter', () => {
     ]);
   });
 
-  it('status records read as STAT with their counters unprefixed', async () => {
+  it('status records read as STAT: body only by default, counters unprefixed in {attributes}', async () => {
     const status = new PlainLogRecord({
       resource,
       instrumentationScope: { name: 'starlog.status' },
@@ -234,8 +234,16 @@ describe('PrettyConsoleExporter', () => {
     const { sink } = await run([status]);
     assert.equal(
       sink.text,
-      '2026-11-21T10:00:00.123Z STAT  [pid 1234 starlog.status] 3 processes, 120 records/s  {requests=12 2xx=10}\n',
+      '2026-11-21T10:00:00.123Z STAT  [pid 1234 starlog.status] 3 processes, 120 records/s\n',
     );
+    const sink2 = new Sink();
+    const templated = new PrettyConsoleExporter({
+      stream: sink2,
+      colors: false,
+      template: '{level} {body} {attributes}',
+    });
+    await new Promise((resolve) => templated.export([status], resolve));
+    assert.equal(sink2.text, 'STAT  3 processes, 120 records/s {requests=12 2xx=10}\n');
   });
 
   it('one write per export batch, through a real LoggerProvider', async () => {

@@ -3,13 +3,14 @@
  *
  * - The primary runs setupLogging(): a receiver for its children, the pipeline (status records
  *   every second, lookback buffering per request trace), and the embedded default exporters
- *   (a JSON-lines file and the console, which shows WARN and above plus the status records).
+ *   (a JSON-lines file, and the console, which shows the status records and FATAL only).
  * - Workers (and the pricing process each of them forks) ship their records to the primary.
  * - autocannon sends a few thousand requests over about 5 seconds; 1 in 20 goes to /fail.
  * - At the end: a summary (records per process, the log file, drops) and `starlog tree --failed`.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { getLogger, runTree, setupLogging } from 'starlog';
@@ -24,11 +25,11 @@ if (!cluster.isPrimary) {
     status: {
       interval: '1s',
       template:
-        '{time} requests={requests} 2xx={2xx} 5xx={5xx} | info={INFO} debug={DEBUG} warn={WARN} error={ERROR} | lookback held={LOOKBACK-HELD} flushed={LOOKBACK-FLUSHED} dropped={LOOKBACK-DROPPED}',
+        'requests={requests} 2xx={2xx} 5xx={5xx} | info={INFO} debug={DEBUG} warn={WARN} error={ERROR} | lookback held={LOOKBACK-HELD} flushed={LOOKBACK-FLUSHED} dropped={LOOKBACK-DROPPED}',
     },
     lookback: { capacity: 200, maxAge: '30s', followFor: '2s' },
     file: { path: logFile },
-    console: { minSeverity: 'warn' },
+    console: { minSeverity: 'fatal' },
   });
   const log = getLogger('main');
   const timeout = setTimeout(() => {
@@ -39,8 +40,8 @@ if (!cluster.isPrimary) {
 
   cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.ts', import.meta.url)) });
   const workers: Worker[] = [cluster.fork(), cluster.fork()];
-  const [address] = (await once(workers[0]!, 'listening')) as [{ port: number }];
-  await Promise.all(workers.slice(1).map((w) => once(w, 'listening')));
+  const listening = await Promise.all(workers.map((w) => once(w, 'listening')));
+  const [address] = listening[0] as [{ port: number }];
   log.info('2 workers listening on 127.0.0.1:%d', address.port);
 
   const paths = Array.from({ length: 20 }, (_, i) => (i === 13 ? `/fail/${i}` : `/orders/${i}`));
@@ -67,6 +68,7 @@ if (!cluster.isPrimary) {
   const lines = [
     '',
     'summary',
+    `  load: ${result.requests.total} requests, ${result.non2xx} answered 5xx on purpose, ${result.errors} errors`,
     `  log file: ${logFile}`,
     `  records received from children, per process:`,
     ...Object.entries(stats.receiver?.children ?? {}).map(
@@ -79,6 +81,25 @@ if (!cluster.isPrimary) {
     'starlog tree --failed',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  await runTree([logFile], { failed: true });
+  // the first two failing requests; `npx starlog tree --failed <file>` shows them all
+  let shown = '';
+  const collect = new Writable({
+    write(chunk, _enc, done) {
+      shown += String(chunk);
+      done();
+    },
+  });
+  await runTree(
+    [logFile],
+    { failed: true },
+    { stdout: collect, stderr: process.stderr, env: process.env },
+  );
+  const traces = shown.split(/\n(?=trace )/).filter((t) => t.startsWith('trace '));
+  process.stdout.write(
+    `${traces.length} failed requests; the first one, with all its tasks across processes:\n`,
+  );
+  const firstTrace = /^trace ([0-9a-f]{32})/.exec(traces[0] ?? '')?.[1];
+  if (firstTrace !== undefined) await runTree([logFile], { trace: firstTrace });
+  process.stdout.write(`(all of them: node dist/cli/main.js tree --failed ${logFile})\n`);
   clearTimeout(timeout);
 }

@@ -244,8 +244,9 @@ function compileTemplate(template: string): Part[] {
  *   recolour the terminal.
  * - Non-string bodies and attribute values are rendered compactly and JSON-like
  *   (`{"a":1,"b":[true,"x"]}`, bytes as `<3 bytes 010203>`); never throws.
- * - Status records (scope `starlog.status`) show `STAT` as their level and their counters without
- *   the `starlog.count.` prefix.
+ * - Status records (scope `starlog.status`) show `STAT` as their level and, in the default layout,
+ *   only their body (the rendered template); with a template, `{attributes}` shows their counters
+ *   without the `starlog.count.` prefix.
  * - One `stream.write` per export batch; the result callback is called from the write callback
  *   (SUCCESS, or FAILED with the error). Stream `error` events are handled (reported once via
  *   `diag.error`, never crash the process). `shutdown()` waits for pending writes and does not
@@ -317,7 +318,8 @@ export class PrettyConsoleExporter implements LogRecordExporter {
     if (where !== '') line += ` ${p.dim(`[${where}]`)}`;
     const body = renderBody(r.body);
     if (body !== '') line += ` ${body}`;
-    const attrs = r.attributes ? renderAttributes(r.attributes, isStatus, p.key) : '';
+    // a status record's body already is its summary; its attributes (every counter) stay in the file
+    const attrs = r.attributes && !isStatus ? renderAttributes(r.attributes, false, p.key) : '';
     if (attrs !== '') line += `  ${attrs}`;
     return line;
   }
