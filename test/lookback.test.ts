@@ -655,7 +655,7 @@ describe('estimateRecordBytes', () => {
     const attrs = estimateRecordBytes(
       new PlainLogRecord({ ...base, attributes: { a: 'x'.repeat(100), b: 1, c: true } }),
     );
-    assert.equal(body - empty, 1024);
+    assert.equal(body - empty, 24 + 100 + 1000);
     assert.ok(attrs - empty >= 3 * 16 + 124 && attrs - empty < 300);
     const wide = Array.from({ length: 10_000 }, (_, i) => `item ${i}`);
     const est = estimateRecordBytes(new PlainLogRecord({ ...base, body: wide }));
