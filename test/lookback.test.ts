@@ -385,7 +385,7 @@ describe('LookbackProcessor: bounds', () => {
       capacity: 4,
       maxKeys: 8,
       maxAge: 10_000,
-      maxBytes: 20 * 450,
+      maxBytes: 24 * 600,
       followFor: 0,
     });
     const hot = Array.from({ length: 5 }, () => newSpanContext());
@@ -394,7 +394,7 @@ describe('LookbackProcessor: bounds', () => {
       const sc = i % 3 === 0 ? newSpanContext() : hot[i % 5];
       emit(i % 97 === 0 ? ERROR : DEBUG, `m${i} ${'z'.repeat(i % 50)}`, sc);
       const s = lookback.stats();
-      assert.ok(s.keys <= 8 && s.bytes <= 20 * 450 && s.buffered <= 8 * 4);
+      assert.ok(s.keys <= 8 && s.bytes <= 24 * 600 && s.buffered <= 8 * 4);
     }
     const s = lookback.stats();
     const dropped = s.dropped.capacity + s.dropped.age + s.dropped.keys + s.dropped.bytes;
