@@ -385,16 +385,16 @@ describe('LookbackProcessor: bounds', () => {
       capacity: 4,
       maxKeys: 8,
       maxAge: 10_000,
-      maxBytes: 24 * 600,
+      maxBytes: 14 * 600,
       followFor: 0,
     });
-    const hot = Array.from({ length: 5 }, () => newSpanContext());
+    const hot = Array.from({ length: 3 }, () => newSpanContext());
     for (let i = 0; i < 2000; i++) {
       clock.t += i === 1000 ? 11_000 : 7; // one stall: everything held then is too old
-      const sc = i % 3 === 0 ? newSpanContext() : hot[i % 5];
+      const sc = i % 4 === 0 ? newSpanContext() : hot[i % 3];
       emit(i % 97 === 0 ? ERROR : DEBUG, `m${i} ${'z'.repeat(i % 50)}`, sc);
       const s = lookback.stats();
-      assert.ok(s.keys <= 8 && s.bytes <= 24 * 600 && s.buffered <= 8 * 4);
+      assert.ok(s.keys <= 8 && s.bytes <= 14 * 600 && s.buffered <= 8 * 4);
     }
     const s = lookback.stats();
     const dropped = s.dropped.capacity + s.dropped.age + s.dropped.keys + s.dropped.bytes;
