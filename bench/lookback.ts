@@ -1,0 +1,334 @@
+/**
+ * LookbackProcessor figures:
+ *  1. cost: ns per `logger.emit()` through LoggerProvider → LookbackProcessor (buffering path:
+ *     every record is held, then discarded when its request ends, as the span processor does)
+ *     → BatchLogRecordProcessor, over LoggerProvider → BatchLogRecordProcessor in the same run
+ *     (target ratio ≤ 1.15);
+ *  2. heap bytes per held record: the heap the processor adds while holding 100,000 records
+ *     whose record objects are kept alive elsewhere (so only the buffer's overhead is counted:
+ *     its node per record, the per-key buffer and Map entry shared by the key's records),
+ *     10 records per key (target ≤ 400 bytes);
+ *  3. `maxBytes` accuracy: real heap held (records + buffer) vs the bound, with records made by
+ *     the real SDK and only the processor keeping them alive (target within 10 %).
+ *
+ * Run: ./node_modules/.bin/node bench/lookback.ts   (re-runs itself with --expose-gc)
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { setImmediate as tick } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { type Context, ROOT_CONTEXT, SeverityNumber, TraceFlags, trace } from '@opentelemetry/api';
+import {
+  BatchLogRecordProcessor,
+  LoggerProvider,
+  type LogRecordExporter,
+  type LogRecordProcessor,
+  type ReadWriteLogRecord,
+} from '@opentelemetry/sdk-logs';
+import { LookbackProcessor } from '../src/processors/lookback.ts';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) {
+  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], {
+    stdio: 'inherit',
+  });
+  process.exit(r.status ?? 1);
+}
+function collect(): void {
+  for (let i = 0; i < 4; i++) gc!();
+}
+function heap(): number {
+  collect();
+  return process.memoryUsage().heapUsed;
+}
+
+const noopExporter: LogRecordExporter = {
+  export: (_records, done) => done({ code: 0 }),
+  forceFlush: async () => {},
+  shutdown: async () => {},
+};
+
+function traceContext(): Context {
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    traceFlags: TraceFlags.SAMPLED,
+  });
+}
+
+const ROUTES = ['/api/users', '/api/orders', '/health', '/api/cart/items', '/login'];
+const USERS = ['alice', 'bob', 'carol', 'dave'];
+
+/**
+ * Emits one record of request `n`, step `step`, shaped like application logs: template-literal
+ * bodies (30–2,000 characters), 2–10 attributes (strings and numbers).
+ */
+function emitStep(
+  logger: ReturnType<LoggerProvider['getLogger']>,
+  ctx: Context,
+  n: number,
+  step: number,
+): void {
+  const route = ROUTES[n % ROUTES.length]!;
+  const kind = (n + step) % 10;
+  if (kind < 6) {
+    logger.emit({
+      severityNumber: step % 2 ? SeverityNumber.DEBUG : SeverityNumber.INFO,
+      body: `request ${n} step ${step}: GET ${route} for ${USERS[n % 4]}`,
+      attributes: { 'http.route': route, 'request.step': step },
+      context: ctx,
+    });
+  } else if (kind < 9) {
+    logger.emit({
+      severityNumber: SeverityNumber.DEBUG,
+      body: `request ${n} query ${step}: SELECT id, name, price FROM items WHERE cart_id = ${n} AND owner = '${USERS[n % 4]}' ORDER BY added_at DESC LIMIT ${step * 10} -- took ${(n % 97) / 10} ms`,
+      attributes: {
+        'http.route': route,
+        'request.step': step,
+        'db.system': 'postgresql',
+        'db.rows': n % 50,
+        'db.duration_ms': (n % 97) / 10,
+        'user.name': USERS[n % 4]!,
+      },
+      context: ctx,
+    });
+  } else {
+    logger.emit({
+      severityNumber: SeverityNumber.DEBUG,
+      body: `request ${n} payload ${step}: ${JSON.stringify({ n, items: Array.from({ length: 20 + (n % 30) }, (_, i) => ({ sku: `sku-${n}-${i}`, qty: i })) })}`,
+      attributes: {
+        'http.route': route,
+        'request.step': step,
+        'payload.items': 20 + (n % 30),
+        'user.name': USERS[n % 4]!,
+        'user.id': `u-${n % 1000}`,
+        'session.id': `s-${n}`,
+        'client.address': `10.0.${n % 255}.${step}`,
+        'feature.flag': 'checkout-v2',
+        'retry.count': 0,
+        'payload.bytes': 1000 + n,
+      },
+      context: ctx,
+    });
+  }
+}
+
+// ---- 1. cost ratio ---------------------------------------------------------------------
+
+const STEPS = 10;
+const IN_FLIGHT = 100;
+
+interface Payload {
+  severityNumber: SeverityNumber;
+  body: string;
+  attributes: Record<string, string | number>;
+}
+
+/**
+ * The same record shapes as emitStep, built once: the cost figure compares what the pipelines
+ * do with a record, not how fast the application formats its messages.
+ */
+function payloads(count: number): Payload[] {
+  const out: Payload[] = [];
+  const capture: LogRecordProcessor = {
+    onEmit: (r) => {
+      out.push({
+        severityNumber: r.severityNumber!,
+        body: r.body as string,
+        attributes: r.attributes as Record<string, string | number>,
+      });
+    },
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+  const logger = new LoggerProvider({ processors: [capture] }).getLogger('bench');
+  for (let i = 0; i < count; i++) emitStep(logger, ROOT_CONTEXT, i, i % STEPS);
+  return out;
+}
+const PAYLOADS = payloads(1009);
+
+/** One pipeline under test: a LoggerProvider over a batch processor, maybe behind lookback. */
+function pipeline(withLookback: boolean) {
+  const batch = new BatchLogRecordProcessor({ exporter: noopExporter });
+  const lookback = withLookback ? new LookbackProcessor(batch) : undefined;
+  const provider = new LoggerProvider({ processors: [lookback ?? batch] });
+  return { lookback, provider, logger: provider.getLogger('bench') };
+}
+
+/**
+ * One round: 100 requests in flight each log 10 records (1,000 emits), then end (lookback:
+ * their buffers are discarded, as the span processor does for successful requests); then one
+ * event-loop turn, in which the batch processor exports.
+ * @returns `syncNs`: wall ns per record of the emits (what `logger.emit()` callers wait for);
+ *   `cpuNs`: process CPU ns per record of the whole round including the export turn (all the
+ *   work each pipeline does for a record, GC included)
+ */
+async function costRound(p: ReturnType<typeof pipeline>, round: number) {
+  const contexts = Array.from({ length: IN_FLIGHT }, traceContext);
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  for (let step = 0; step < STEPS; step++) {
+    for (let r = 0; r < IN_FLIGHT; r++) {
+      const q = PAYLOADS[(round * IN_FLIGHT + r + step * 7) % PAYLOADS.length]!;
+      p.logger.emit({
+        severityNumber: q.severityNumber,
+        body: q.body,
+        attributes: q.attributes,
+        context: contexts[r],
+      });
+    }
+  }
+  if (p.lookback !== undefined) {
+    for (let r = 0; r < IN_FLIGHT; r++) {
+      p.lookback.discard(trace.getSpanContext(contexts[r]!)!.traceId);
+    }
+  }
+  const syncNs = Number(process.hrtime.bigint() - start) / (STEPS * IN_FLIGHT);
+  await tick(); // the batch processor exports
+  const used = process.cpuUsage(cpu);
+  return { syncNs, cpuNs: ((used.user + used.system) * 1000) / (STEPS * IN_FLIGHT) };
+}
+
+/**
+ * Both pipelines live side by side and run alternately in short rounds, so that the load of a
+ * shared machine hits both alike; ratios are medians of the ratios of adjacent rounds (robust to
+ * drifting load and to spikes).
+ */
+async function costRatio(rounds = 600) {
+  const base = pipeline(false);
+  const withLookback = pipeline(true);
+  const b: { syncNs: number; cpuNs: number }[] = [];
+  const l: { syncNs: number; cpuNs: number }[] = [];
+  for (let round = 0; round < rounds + 100; round++) {
+    const first = round % 2 === 0;
+    const x = await costRound(first ? base : withLookback, round);
+    const y = await costRound(first ? withLookback : base, round);
+    if (round < 100) continue; // warm-up
+    b.push(first ? x : y);
+    l.push(first ? y : x);
+  }
+  await base.provider.shutdown();
+  await withLookback.provider.shutdown();
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+  return {
+    batchSyncNs: median(b.map((r) => r.syncNs)),
+    lookbackSyncNs: median(l.map((r) => r.syncNs)),
+    syncRatio: median(b.map((r, i) => l[i]!.syncNs / r.syncNs)),
+    batchCpuNs: median(b.map((r) => r.cpuNs)),
+    lookbackCpuNs: median(l.map((r) => r.cpuNs)),
+    cpuRatio: median(b.map((r, i) => l[i]!.cpuNs / r.cpuNs)),
+  };
+}
+
+// ---- 2. heap bytes per held record (overhead only) ------------------------------------
+
+/** Makes `count` records with the real SDK, kept alive by the returned array. */
+function makeRecords(count: number, perKey: number): ReadWriteLogRecord[] {
+  const out: ReadWriteLogRecord[] = [];
+  const capture: LogRecordProcessor = {
+    onEmit: (record) => {
+      out.push(record);
+    },
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+  const logger = new LoggerProvider({ processors: [capture] }).getLogger('bench');
+  let ctx = traceContext();
+  for (let i = 0; i < count; i++) {
+    if (i % perKey === 0) ctx = traceContext();
+    emitStep(logger, ctx, i, i % perKey);
+  }
+  return out;
+}
+
+function overheadPerHeldRecord(count: number, perKey: number): number {
+  let records: ReadWriteLogRecord[] | undefined = makeRecords(count, perKey);
+  const sink: LogRecordProcessor = {
+    onEmit() {},
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+  const before = heap();
+  let lookback: LookbackProcessor | undefined = new LookbackProcessor(sink, {
+    capacity: perKey,
+    maxKeys: Math.ceil(count / perKey),
+    maxBytes: Number.POSITIVE_INFINITY,
+  });
+  for (const record of records) lookback.onEmit(record);
+  const after = heap();
+  if (lookback.stats().buffered !== count) throw new Error('bench: not every record was held');
+  lookback = undefined;
+  records = undefined;
+  return (after - before) / count;
+}
+
+// ---- 3. maxBytes accuracy -----------------------------------------------------------------
+
+async function maxBytesAccuracy(maxBytes: number) {
+  const sink: LogRecordProcessor = {
+    onEmit() {},
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+  const lookback = new LookbackProcessor(sink, { maxBytes, maxKeys: 1_000_000 });
+  const provider = new LoggerProvider({ processors: [lookback] });
+  const logger = provider.getLogger('bench');
+  const before = heap();
+  let ctx = traceContext();
+  let n = 0;
+  // Emit until the bound has been exceeded three times over.
+  do {
+    for (let i = 0; i < 1000; i++, n++) {
+      if (n % STEPS === 0) ctx = traceContext();
+      emitStep(logger, ctx, n, n % STEPS);
+    }
+    await tick();
+  } while (lookback.stats().dropped.bytes < 2 * lookback.stats().buffered);
+  const after = heap();
+  const s = lookback.stats();
+  await provider.shutdown();
+  return {
+    maxBytes,
+    estimated: s.bytes,
+    heap: after - before,
+    heapOverBound: (after - before) / maxBytes,
+    heapOverEstimate: (after - before) / s.bytes,
+    held: s.buffered,
+    heapPerRecord: (after - before) / s.buffered,
+  };
+}
+
+// ---- main ------------------------------------------------------------------------------------
+
+const cost = await costRatio();
+console.log(
+  `cost per record, whole pipeline (CPU incl. export and GC): batch ${cost.batchCpuNs.toFixed(0)} ns, lookback→batch ${cost.lookbackCpuNs.toFixed(0)} ns, ratio ${cost.cpuRatio.toFixed(3)} (target ≤ 1.15)`,
+);
+console.log(
+  `cost per record, logger.emit() only (wall): batch ${cost.batchSyncNs.toFixed(0)} ns, lookback→batch ${cost.lookbackSyncNs.toFixed(0)} ns, ratio ${cost.syncRatio.toFixed(3)}`,
+);
+const perHeld10 = overheadPerHeldRecord(100_000, 10);
+const perHeld100 = overheadPerHeldRecord(100_000, 100);
+console.log(
+  `heap per held record (buffer overhead, records kept alive elsewhere): ${perHeld10.toFixed(0)} B at 10 records/key, ${perHeld100.toFixed(0)} B at 100 records/key (target ≤ 400)`,
+);
+const acc = await maxBytesAccuracy(32 * 1024 * 1024);
+console.log(
+  `maxBytes 32 MiB: ${acc.held} records held, estimate ${(acc.estimated / 2 ** 20).toFixed(2)} MiB, real heap ${(acc.heap / 2 ** 20).toFixed(2)} MiB = ${(acc.heapOverBound * 100).toFixed(1)} % of the bound (target 90–110 %), ${acc.heapPerRecord.toFixed(0)} B/record`,
+);
+console.log(
+  JSON.stringify({
+    bench: 'lookback',
+    batchCpuNsPerRecord: Math.round(cost.batchCpuNs),
+    lookbackCpuNsPerRecord: Math.round(cost.lookbackCpuNs),
+    costRatio: Number(cost.cpuRatio.toFixed(3)),
+    batchEmitNsPerRecord: Math.round(cost.batchSyncNs),
+    lookbackEmitNsPerRecord: Math.round(cost.lookbackSyncNs),
+    emitPathRatio: Number(cost.syncRatio.toFixed(3)),
+    heapBytesPerHeldRecord: Math.round(perHeld10),
+    heapBytesPerHeldRecord100PerKey: Math.round(perHeld100),
+    maxBytes: acc.maxBytes,
+    maxBytesHeapRatio: Number(acc.heapOverBound.toFixed(3)),
+    heapOverEstimate: Number(acc.heapOverEstimate.toFixed(3)),
+  }),
+);
