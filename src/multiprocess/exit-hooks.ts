@@ -44,7 +44,8 @@ export interface ExitHooks {
  *   and raises the signal again, so the process ends exactly as without starlog; a second
  *   signal during the flush raises at once. If the application listens too, it only flushes
  *   and leaves the exit to the application.
- * - `disconnect` (IPC channel closed, e.g. a cluster worker disconnected by the primary):
+ * - `disconnect` (IPC channel closed, e.g. a cluster worker disconnected by the primary; the
+ *   listener does not make the channel keep the process alive):
  *   `forceFlush()` at once.
  *
  * Node's own behaviour is unchanged otherwise: no listener for `uncaughtException` or
@@ -176,7 +177,14 @@ export function installExitHooks(
       signalListeners.set(sig, l);
       process.prependListener(sig, l);
     }
-    if (typeof process.send === 'function') process.on('disconnect', onDisconnect);
+    if (typeof process.send === 'function') {
+      const otherwiseRefd =
+        process.listenerCount('message') > 0 || process.listenerCount('disconnect') > 0;
+      process.on('disconnect', onDisconnect);
+      // A 'disconnect' listener refs the IPC channel, which would keep a forked child alive
+      // forever; listen without changing whether the channel keeps the process alive.
+      if (!otherwiseRefd) (process.channel as { unref?: () => void } | undefined)?.unref?.();
+    }
   }
 
   return {
