@@ -140,7 +140,7 @@ function grpcMessage(headers: IncomingHttpHeaders): string {
  */
 export function subscribeLevels(
   table: LevelTable,
-  env: Record<string, string | undefined> = process.env,
+  env: { readonly STARLOG_ENDPOINT?: string; readonly STARLOG_TOKEN?: string } = process.env,
   options: SubscribeLevelsOptions = {},
 ): LevelSubscription {
   const endpoint = env.STARLOG_ENDPOINT?.trim();
