@@ -314,6 +314,27 @@ describe('level control on the receiver (in process)', () => {
     assert.equal(table.toString(), 'warn,app.*=trace');
   });
 
+  it('works over loopback TCP as well', async () => {
+    const own = new LevelTable('warn');
+    const r = await startReceiver({
+      processor: new Pipeline({ levels: own }),
+      levels: own,
+      endpoint: 'tcp',
+    });
+    try {
+      assert.match(r.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const table = new LevelTable('info');
+      const sub = subscribeLevels(table, r.env);
+      assert.equal(await sub.ready, true);
+      assert.equal(table.toString(), 'warn');
+      await setLevels({ endpoint: r.endpoint, token: r.env.STARLOG_TOKEN, spec: 'x.y=debug' });
+      await until('the change over TCP', () => table.toString() === 'warn,x.y=debug');
+      sub.close();
+    } finally {
+      await r.close();
+    }
+  });
+
   it('a receiver without levels answers UNIMPLEMENTED', async () => {
     const plain = await startReceiver({ processor: new Pipeline({ levels: 'info' }) });
     try {
@@ -531,8 +552,8 @@ describe('a subscribed child whose primary is still up', () => {
   it('ends by itself when its work is done (the subscription keeps nothing alive)', async () => {
     const levels = new LevelTable('info');
     const receiver = await startReceiver({ processor: new Pipeline({ levels }), levels });
+    const kid = new Kid('solo', { ...withoutStarlogEnv(), ...receiver.env }, true);
     try {
-      const kid = new Kid('solo', { ...withoutStarlogEnv(), ...receiver.env }, true);
       await until(
         'solo ready',
         () => kid.of('solo', 'ready').length === 1 && kid.of('solo.g', 'ready').length === 1,
@@ -547,6 +568,7 @@ describe('a subscribed child whose primary is still up', () => {
       );
       await until('the watchers to go', () => receiver.stats().levels!.watchers === 0);
     } finally {
+      kid.process.kill();
       await receiver.close();
     }
   });

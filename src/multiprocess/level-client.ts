@@ -66,6 +66,16 @@ function explain(err: ServiceError, endpoint: string): LevelControlError {
   }
 }
 
+/**
+ * The grpc-js channel target for a starlog endpoint: `unix:` targets as they are,
+ * `http://HOST:PORT` (the form in `STARLOG_ENDPOINT`, which the OTLP exporter reads as a URL)
+ * becomes `HOST:PORT`.
+ */
+function grpcTarget(endpoint: string): string {
+  const m = /^http:\/\/([^/]+)\/?$/.exec(endpoint.trim());
+  return m ? m[1]! : endpoint.trim();
+}
+
 function call(options: LevelClientOptions, path: string, body: Buffer): Promise<LevelState> {
   const { endpoint, token } = options;
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -82,7 +92,7 @@ function call(options: LevelClientOptions, path: string, body: Buffer): Promise<
   }
   let client: Client;
   try {
-    client = new Client(endpoint, credentials.createInsecure());
+    client = new Client(grpcTarget(endpoint), credentials.createInsecure());
   } catch (err) {
     return Promise.reject(
       new LevelControlError(
