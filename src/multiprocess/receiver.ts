@@ -10,15 +10,26 @@ import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import {
+  type Metadata,
   Server,
   ServerCredentials,
   type ServerUnaryCall,
+  type ServerWritableStream,
   type ServiceDefinition,
   type sendUnaryData,
   status,
 } from '@grpc/grpc-js';
 import { diag, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import type { LevelTable } from '../pipeline/level-table.ts';
+import {
+  applyLevelChange,
+  decodeEmptyRequest,
+  decodeLevelChange,
+  encodeLevelMessage,
+  LEVEL_CONTROL_SERVICE,
+  LevelMessageError,
+} from './level-control.ts';
 import {
   OtlpDecodeError,
   type OtlpDecodeLimits,
@@ -60,6 +71,31 @@ export interface ReceiverOptions extends Omit<OtlpDecodeLimits, 'maxMessageBytes
   maxMessageBytes?: number;
   /** How long `close()` waits for in-flight calls before cutting them off, in ms. Default 2000. */
   closeTimeoutMs?: number;
+  /**
+   * The primary's level table. When given, the same server (same socket, same token) also serves
+   * the level-control service `starlog.v1.LevelControl` (see `level-control.ts`): `Get` returns
+   * the table, `Set` changes it (a bad change gets `INVALID_ARGUMENT` naming the bad entry and
+   * leaves the table as it was), `Watch` streams it to children (`subscribeLevels`). Changes made
+   * to the table in-process (e.g. `table.set(...)`) reach the watchers too. Default: not served
+   * (calls get `UNIMPLEMENTED`).
+   */
+  levels?: LevelTable;
+  /** Most `Watch` streams open at once; more get `RESOURCE_EXHAUSTED`. Default 4096. */
+  maxLevelWatchers?: number;
+}
+
+/** Level-control counters in {@link ReceiverStats} (present when the receiver serves `levels`). */
+export interface ReceiverLevelStats {
+  /** `Get` calls answered */
+  gets: number;
+  /** `Set` calls that were applied (including ones that left the table unchanged) */
+  sets: number;
+  /** `Set` calls rejected as invalid (malformed message, unknown level, malformed pattern) */
+  invalidSets: number;
+  /** `Watch` streams open now */
+  watchers: number;
+  /** level-table messages written to `Watch` streams */
+  updatesSent: number;
 }
 
 /** Per-child counters in {@link ReceiverStats}. */
@@ -81,7 +117,7 @@ export interface ReceiverStats {
   /** records decoded and handed to the processor */
   records: number;
   rejected: {
-    /** calls without the right `x-starlog-token` (nothing ingested) */
+    /** calls without the right `x-starlog-token`, to any service (nothing ingested or changed) */
     unauthenticated: number;
     /** calls whose body is not a valid ExportLogsServiceRequest (nothing ingested) */
     invalidArgument: number;
@@ -96,6 +132,8 @@ export interface ReceiverStats {
   processorErrors: number;
   /** per child, keyed by the resource's `process.pid` (as a string) or `'unknown'`; at most 1024 children (least recently seen dropped) */
   children: Record<string, ReceiverChildStats>;
+  /** level-control counters; `undefined` when the receiver was started without `levels` */
+  levels: ReceiverLevelStats | undefined;
 }
 
 /**
@@ -129,8 +167,9 @@ export interface Receiver {
   /** a snapshot of the counters */
   stats(): ReceiverStats;
   /**
-   * Stops accepting calls, waits up to `closeTimeoutMs` for in-flight calls (`tryShutdown`),
-   * then cuts off the rest (`forceShutdown`), and removes the private socket directory.
+   * Stops accepting calls, ends every level `Watch` stream cleanly (status OK; the children keep
+   * their last table), waits up to `closeTimeoutMs` for in-flight calls (`tryShutdown`), then
+   * cuts off the rest (`forceShutdown`), and removes the private socket directory.
    * Idempotent; never rejects.
    */
   close(): Promise<void>;
@@ -263,6 +302,22 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       `starlog: closeTimeoutMs must be a number of ms >= 0; got ${JSON.stringify(closeTimeoutMs)}`,
     );
   }
+  const levels = options.levels;
+  if (
+    levels !== undefined &&
+    (levels === null ||
+      typeof levels !== 'object' ||
+      typeof levels.onChange !== 'function' ||
+      typeof levels.get !== 'function')
+  ) {
+    throw new TypeError('starlog: receiver levels must be a LevelTable');
+  }
+  const maxLevelWatchers = options.maxLevelWatchers ?? 4096;
+  if (!Number.isInteger(maxLevelWatchers) || maxLevelWatchers < 0) {
+    throw new TypeError(
+      `starlog: maxLevelWatchers must be an integer >= 0; got ${JSON.stringify(maxLevelWatchers)}`,
+    );
+  }
   const decoder = new OtlpLogsDecoder({
     maxMessageBytes,
     maxDepth: options.maxDepth,
@@ -314,18 +369,24 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     }
   }
 
+  function authenticated(metadata: Metadata): boolean {
+    if (tokenMatches(expected, metadata.get(TOKEN_METADATA_KEY)[0])) return true;
+    counters.unauthenticated++;
+    return false;
+  }
+
+  const UNAUTHENTICATED = {
+    code: status.UNAUTHENTICATED,
+    details: `starlog receiver: missing or wrong ${TOKEN_METADATA_KEY}`,
+  };
+
   function handleExport(
     call: ServerUnaryCall<Buffer, Buffer>,
     callback: sendUnaryData<Buffer>,
   ): void {
     counters.requests++;
-    const presented = call.metadata.get(TOKEN_METADATA_KEY)[0];
-    if (!tokenMatches(expected, presented)) {
-      counters.unauthenticated++;
-      callback({
-        code: status.UNAUTHENTICATED,
-        details: `starlog receiver: missing or wrong ${TOKEN_METADATA_KEY}`,
-      });
+    if (!authenticated(call.metadata)) {
+      callback(UNAUTHENTICATED);
       return;
     }
     let result: OtlpDecodeResult;
@@ -361,6 +422,95 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     'grpc.max_send_message_length': 1024 * 1024,
   });
   server.addService(LOGS_SERVICE, { Export: handleExport });
+
+  const levelCounters = { gets: 0, sets: 0, invalidSets: 0, updatesSent: 0 };
+  const watchers = new Set<ServerWritableStream<Buffer, Buffer>>();
+  let stopWatching: (() => void) | undefined;
+  let acceptingWatchers = true;
+  if (levels !== undefined) {
+    const current = (): Buffer =>
+      encodeLevelMessage({ spec: levels.toString(), version: levels.version });
+    const send = (call: ServerWritableStream<Buffer, Buffer>, message: Buffer): void => {
+      try {
+        call.write(message);
+        levelCounters.updatesSent++;
+      } catch (err) {
+        diag.warn('starlog receiver: could not write to a level watcher', err);
+        watchers.delete(call);
+      }
+    };
+    const dropWatcher = (call: ServerWritableStream<Buffer, Buffer>) => () => {
+      watchers.delete(call);
+    };
+    stopWatching = levels.onChange(() => {
+      if (watchers.size === 0) return;
+      const message = current();
+      for (const call of watchers) send(call, message);
+    });
+    server.addService(LEVEL_CONTROL_SERVICE, {
+      Get(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void {
+        if (!authenticated(call.metadata)) {
+          callback(UNAUTHENTICATED);
+          return;
+        }
+        try {
+          decodeEmptyRequest(call.request, 'Get request');
+        } catch (err) {
+          callback({ code: status.INVALID_ARGUMENT, details: (err as Error).message });
+          return;
+        }
+        levelCounters.gets++;
+        callback(null, current());
+      },
+      Set(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void {
+        if (!authenticated(call.metadata)) {
+          callback(UNAUTHENTICATED);
+          return;
+        }
+        let state: { spec: string; version: number };
+        try {
+          state = applyLevelChange(levels, decodeLevelChange(call.request));
+        } catch (err) {
+          levelCounters.invalidSets++;
+          const message = err instanceof Error ? err.message : String(err);
+          const details = err instanceof LevelMessageError ? `starlog: ${message}` : message;
+          diag.warn(`starlog receiver: rejected a level change: ${details}`);
+          callback({ code: status.INVALID_ARGUMENT, details });
+          return;
+        }
+        levelCounters.sets++;
+        callback(null, encodeLevelMessage(state));
+      },
+      Watch(call: ServerWritableStream<Buffer, Buffer>): void {
+        if (!authenticated(call.metadata)) {
+          call.emit('error', UNAUTHENTICATED);
+          return;
+        }
+        try {
+          decodeEmptyRequest(call.request, 'Watch request');
+        } catch (err) {
+          call.emit('error', { code: status.INVALID_ARGUMENT, details: (err as Error).message });
+          return;
+        }
+        if (!acceptingWatchers) {
+          call.emit('error', { code: status.UNAVAILABLE, details: 'starlog receiver: closing' });
+          return;
+        }
+        if (watchers.size >= maxLevelWatchers) {
+          call.emit('error', {
+            code: status.RESOURCE_EXHAUSTED,
+            details: `starlog receiver: more than ${maxLevelWatchers} level watchers`,
+          });
+          return;
+        }
+        watchers.add(call);
+        call.on('cancelled', dropWatcher(call));
+        call.on('error', dropWatcher(call));
+        call.on('close', dropWatcher(call));
+        send(call, current());
+      },
+    });
+  }
 
   let dir: string | undefined;
   let socketPath: string | undefined;
@@ -401,6 +551,16 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
 
   let closing: Promise<void> | undefined;
   async function doClose(): Promise<void> {
+    acceptingWatchers = false;
+    stopWatching?.();
+    for (const call of watchers) {
+      try {
+        call.end(); // status OK: the child keeps its last table
+      } catch {
+        // the stream is already gone
+      }
+    }
+    watchers.clear();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         server.forceShutdown();
@@ -437,6 +597,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         },
         processorErrors: counters.processorErrors,
         children: perChild,
+        levels: levels === undefined ? undefined : { ...levelCounters, watchers: watchers.size },
       };
     },
     close(): Promise<void> {
