@@ -2,6 +2,8 @@
 /** The `starlog` command. Each subcommand lives in its own file and registers itself here. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerConfig } from './config.ts';
+import { registerLevel } from './level.ts';
 import { registerTree } from './tree.ts';
 
 function version(): string {
@@ -18,5 +20,7 @@ const program = new Command('starlog')
   .description('OpenTelemetry-native logging for multi-process Node.js services')
   .version(version());
 registerTree(program);
+registerLevel(program);
+registerConfig(program);
 
 await program.parseAsync(process.argv);

@@ -71,6 +71,14 @@ export class Pipeline implements LogRecordProcessor {
     return true;
   }
 
+  /** Puts `next` where `stage` was; returns whether `stage` was there. Neither is shut down. */
+  replaceStage(stage: LogRecordProcessor, next: LogRecordProcessor): boolean {
+    const i = this.stages.indexOf(stage);
+    if (i === -1) return false;
+    this.stages = this.stages.map((s) => (s === stage ? next : s));
+    return true;
+  }
+
   /** The current stages, in order (a copy). */
   getStages(): LogRecordProcessor[] {
     return [...this.stages];

@@ -2,6 +2,8 @@ import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { createChildExport } from '../multiprocess/child-exporter.ts';
 import { installExitHooks } from '../multiprocess/exit-hooks.ts';
+import { setLevels as setLevelsOnPrimary } from '../multiprocess/level-client.ts';
+import { type LevelSubscription, subscribeLevels } from '../multiprocess/level-subscriber.ts';
 import { ShippingProcessor } from '../multiprocess/shipping-processor.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
@@ -34,6 +36,14 @@ export async function setupChild(
   registerGlobalLoggerProvider(provider);
   setActiveLevelTable(pipeline.levels);
   continueTaskFromEnv(env);
+  // follow the primary's level table (a change applies here within milliseconds)
+  let levels: LevelSubscription | undefined;
+  try {
+    levels = subscribeLevels(pipeline.levels, env);
+    await levels.ready;
+  } catch (err) {
+    diag.warn('starlog: not following the primary level table', err);
+  }
   const timeout = options.shutdownTimeoutMs ?? 5000;
   const hooks =
     options.exitHooks === false
@@ -47,7 +57,15 @@ export async function setupChild(
     pipeline,
     levels: pipeline.levels,
     resource,
-    setLevels: (spec) => pipeline.levels.set(spec),
+    async setLevels(change) {
+      const request = typeof change === 'string' ? { spec: change } : change;
+      const state = await setLevelsOnPrimary({
+        endpoint: env.STARLOG_ENDPOINT ?? '',
+        token: env.STARLOG_TOKEN ?? '',
+        ...request,
+      });
+      return state.spec;
+    },
     stats(): LoggingStats {
       const s = shipping.stats();
       return {
@@ -65,6 +83,7 @@ export async function setupChild(
         } catch (err) {
           diag.error('starlog: shutdown failed', err);
         } finally {
+          levels?.close();
           hooks?.uninstall();
           setActiveLevelTable(undefined);
           unregisterGlobalLoggerProvider();

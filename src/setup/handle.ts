@@ -1,5 +1,6 @@
 import type { Resource } from '@opentelemetry/resources';
 import type { LoggerProvider } from '@opentelemetry/sdk-logs';
+import type { LevelChange } from '../multiprocess/level-control.ts';
 import type { Receiver, ReceiverStats } from '../multiprocess/receiver.ts';
 import type { ShippingStats } from '../multiprocess/shipping-processor.ts';
 import type { LevelTable } from '../pipeline/level-table.ts';
@@ -48,10 +49,14 @@ export interface LoggingHandle {
   /** Primary: the status processor, unless `status: false`. */
   readonly status?: StatusProcessor;
   /**
-   * Changes the level table, e.g. `'info,app.db=debug'`.
-   * @throws Error naming the bad entry; the table stays as it was
+   * Changes the level table of every process (in a child, through the primary), like
+   * `starlog level set`: `'app.db=debug'` merges one rule, a bare level sets the default,
+   * `{ spec, replace: true }` replaces the whole table, `{ spec: '', unset: ['app.db'] }` removes a
+   * rule. Children apply the change within milliseconds.
+   * @returns the table now in force, e.g. `'info,app.db=debug'`
+   * @throws (rejects) an Error naming the bad entry; the table stays as it was everywhere
    */
-  setLevels(spec: string): void;
+  setLevels(change: string | LevelChange): Promise<string>;
   /** Counters, see {@link LoggingStats}. */
   stats(): LoggingStats;
   /** Exports everything emitted so far (children: to the primary; primary: to the destinations). */

@@ -1,6 +1,15 @@
 import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import type { LoadedConfig } from '../config/load.ts';
+import { reloadConfig } from '../config/reload.ts';
+import { getLogger } from '../logger.ts';
 import { setChildEnvironment } from '../multiprocess/fork.ts';
+import { applyLevelChange } from '../multiprocess/level-control.ts';
+import {
+  removePrimaryRecord,
+  removePrimaryRecordSync,
+  writePrimaryRecord,
+} from '../multiprocess/primary-record.ts';
 import { type Receiver, startReceiver } from '../multiprocess/receiver.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
@@ -10,7 +19,7 @@ import { ensureContextManager } from '../tasks/context-manager.ts';
 import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
 import { buildDestinations } from './destinations.ts';
 import type { LoggingHandle, LoggingStats } from './handle.ts';
-import type { SetupOptions } from './options.ts';
+import type { SetupOptions, StatusSetupOptions } from './options.ts';
 import { registerGlobalLoggerProvider, unregisterGlobalLoggerProvider } from './register-global.ts';
 import { buildResource } from './resource.ts';
 
@@ -22,6 +31,7 @@ import { buildResource } from './resource.ts';
 export async function setupPrimary(
   options: SetupOptions,
   startEnv: NodeJS.ProcessEnv,
+  loaded?: LoadedConfig,
 ): Promise<LoggingHandle> {
   ensureContextManager();
   const resource = buildResource('primary', options.serviceName, options.resourceAttributes);
@@ -38,11 +48,11 @@ export async function setupPrimary(
     });
   }
   let status: StatusProcessor | undefined;
-  if (options.status !== false) {
-    const lb = lookback;
-    status = new StatusProcessor({
-      interval: options.status?.interval,
-      template: options.status?.template,
+  const lb = lookback;
+  const makeStatus = (o: StatusSetupOptions | undefined) =>
+    new StatusProcessor({
+      interval: o?.interval,
+      template: o?.template,
       processor: destinations.status,
       resource,
       gauges: {
@@ -56,6 +66,8 @@ export async function setupPrimary(
         },
       },
     });
+  if (options.status !== false) {
+    status = makeStatus(options.status);
     pipeline.addStage(status);
   }
   pipeline.addStage(lookback ?? destinations.main);
@@ -66,7 +78,11 @@ export async function setupPrimary(
 
   let receiver: Receiver;
   try {
-    receiver = await startReceiver({ endpoint: options.endpoint, processor: pipeline });
+    receiver = await startReceiver({
+      endpoint: options.endpoint,
+      processor: pipeline,
+      levels: pipeline.levels,
+    });
   } catch (err) {
     await provider.shutdown();
     unregisterGlobalLoggerProvider();
@@ -80,6 +96,55 @@ export async function setupPrimary(
     process.env.STARLOG_LEVEL = t.toString();
     setChildEnvironment({ ...receiver.env, STARLOG_LEVEL: t.toString() });
   });
+
+  // `starlog level` finds this primary through the record in the working directory
+  const recordDir = process.cwd();
+  const recorded = await writePrimaryRecord(
+    { endpoint: receiver.endpoint, token: receiver.env.STARLOG_TOKEN },
+    recordDir,
+  ).then(
+    () => true,
+    (err) => {
+      diag.warn(`starlog: could not record the primary in ${recordDir}/.starlog`, err);
+      return false;
+    },
+  );
+  const removeRecordAtExit = () => removePrimaryRecordSync(recordDir);
+  if (recorded) process.once('exit', removeRecordAtExit);
+
+  // SIGHUP re-reads the configuration file and applies what can change while running
+  let inForce = options;
+  let lastLoaded = loaded;
+  const configLog = getLogger('starlog.config');
+  const onSighup = () => {
+    reloadConfig(lastLoaded, { env: startEnv, before: inForce }).then(
+      ({ config, options: next, diff }) => {
+        if (diff.apply.levels !== undefined) pipeline.levels.set(diff.apply.levels);
+        const oldStatus = status;
+        if (diff.apply.status !== undefined && oldStatus !== undefined) {
+          status = makeStatus(diff.apply.status);
+          pipeline.replaceStage(oldStatus, status);
+          void oldStatus.shutdown();
+        }
+        const needsRestart = [...diff.needsRestart];
+        if (diff.apply.lookback !== undefined) needsRestart.push('lookback (bounds)');
+        lastLoaded = config;
+        inForce = next;
+        const applied = diff.applied.filter((k) => !k.startsWith('lookback'));
+        configLog.info(
+          'configuration reloaded from %s: applied %s',
+          config?.file ?? '(no file)',
+          applied.length > 0 ? applied.join(', ') : 'nothing',
+        );
+        if (needsRestart.length > 0) {
+          configLog.warn('configuration changed but needs a restart: %s', needsRestart.join(', '));
+        }
+      },
+      (err: unknown) =>
+        configLog.error('configuration not reloaded, nothing changed: %s', String(err)),
+    );
+  };
+  if (loaded !== undefined) process.on('SIGHUP', onSighup);
 
   function dropped(): number {
     let n = pipeline.stats().stageErrors;
@@ -99,7 +164,9 @@ export async function setupPrimary(
     resource,
     receiver,
     status,
-    setLevels: (spec) => pipeline.levels.set(spec),
+    setLevels: async (change) =>
+      applyLevelChange(pipeline.levels, typeof change === 'string' ? { spec: change } : change)
+        .spec,
     stats(): LoggingStats {
       const lbs = lookback?.stats();
       return {
@@ -124,9 +191,14 @@ export async function setupPrimary(
         try {
           await receiver.close();
           await provider.shutdown();
+          if (recorded) {
+            process.removeListener('exit', removeRecordAtExit);
+            await removePrimaryRecord(recordDir);
+          }
         } catch (err) {
           diag.error('starlog: shutdown failed', err);
         } finally {
+          process.removeListener('SIGHUP', onSighup);
           setActiveLevelTable(undefined);
           setChildEnvironment(undefined);
           unregisterGlobalLoggerProvider();

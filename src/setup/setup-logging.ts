@@ -1,10 +1,16 @@
 import { setupChild } from './child.ts';
+import { resolveOptions } from './config-options.ts';
 import type { LoggingHandle } from './handle.ts';
 import type { SetupOptions } from './options.ts';
 import { setupPrimary } from './primary.ts';
 import { detectRole } from './role.ts';
 
 let current: Promise<LoggingHandle> | undefined;
+
+async function startPrimary(options: SetupOptions, env: NodeJS.ProcessEnv): Promise<LoggingHandle> {
+  const { options: resolved, loaded } = resolveOptions(options, env);
+  return setupPrimary(resolved, env, loaded);
+}
 
 /**
  * One-call set-up of starlog in this process (or worker thread).
@@ -20,6 +26,10 @@ let current: Promise<LoggingHandle> | undefined;
  *   `OTEL_EXPORTER_OTLP_ENDPOINT` was set at start (or `collector.endpoint` is given); otherwise
  *   the embedded default, a JSON-lines file (`./logs/starlog.jsonl`) and the console.
  *
+ * A primary also reads the configuration file (`STARLOG_CONFIG`, else `starlog.config.yaml`/
+ * `.yml`/`.json` in the working directory; see `SetupOptions.config`); options given in code win.
+ * A child takes everything that matters from its primary (levels, destinations) and reads none.
+ *
  * Calling it again returns the same handle (the options of later calls are ignored); after
  * `handle.shutdown()` it sets up anew.
  *
@@ -31,7 +41,7 @@ export function setupLogging(options: SetupOptions = {}): Promise<LoggingHandle>
   const env = { ...process.env };
   const role =
     options.role === undefined || options.role === 'auto' ? detectRole(env) : options.role;
-  const started = (role === 'child' ? setupChild(options, env) : setupPrimary(options, env)).then(
+  const started = (role === 'child' ? setupChild(options, env) : startPrimary(options, env)).then(
     (handle) => {
       const shutdown = handle.shutdown.bind(handle);
       return Object.assign(handle, {
