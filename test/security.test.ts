@@ -125,6 +125,34 @@ describe('where the receiver listens', () => {
   });
 });
 
+describe('compressed requests', () => {
+  it('accepts gzip, and refuses a gzip bomb by its inflated size without ingesting anything', async () => {
+    const processor = new Collecting();
+    const receiver = await startReceiver({ processor, maxMessageBytes: 1024 * 1024 });
+    // grpc-js compresses every message with gzip (algorithm 2), as OTLP exporters may
+    const client = new RawExportClient(receiver.endpoint, receiver.env.STARLOG_TOKEN, {
+      'grpc.default_compression_algorithm': 2,
+    });
+    try {
+      assert.equal(await client.call(validRequest(['zipped']), 10_000), null);
+      assert.deepEqual(
+        processor.records.map((r) => r.body),
+        ['zipped'],
+      );
+      // 8 MiB of zeros is about 8 KiB on the wire; inflated it exceeds maxMessageBytes
+      const bomb = await client.call(new Uint8Array(8 * 1024 * 1024), 10_000);
+      assert.equal(bomb?.code, status.RESOURCE_EXHAUSTED);
+      assert.match(bomb?.details ?? '', /decompresses to a size larger than/);
+      assert.equal(processor.records.length, 1);
+      assert.equal(await client.call(validRequest(['still here']), 10_000), null);
+      assert.equal(processor.records.length, 2);
+    } finally {
+      client.close();
+      await receiver.close();
+    }
+  });
+});
+
 describe('the token', () => {
   const processor = new Collecting();
   let receiver: Receiver;
