@@ -69,14 +69,20 @@ export interface OtlpDecoderOptions extends OtlpDecodeLimits {
   maxResources?: number;
   /** Distinct (resource, scope) pairs cached (one scope object each). Default 4096. */
   maxScopes?: number;
+  /**
+   * Estimated bytes each of the two caches may hold (twice the encoded size of a cached resource
+   * or scope, plus 256 per entry). Default 16 MiB each. A resource or scope heavier than this is
+   * decoded afresh for every request instead of being cached.
+   */
+  maxCacheBytes?: number;
 }
 
 /** A cached sender resource with the facts the receiver's statistics need. */
 export interface IngestedResource {
   readonly resource: Resource;
-  /** `process.pid` of the resource as a string, or `'unknown'` */
+  /** `process.pid` of the resource as a string (at most 256 characters), or `'unknown'` */
   readonly pid: string;
-  /** `service.name` of the resource, if it has one */
+  /** `service.name` of the resource (at most 256 characters), if it has one */
   readonly serviceName: string | undefined;
   /** internal id, unique per decoder */
   readonly id: number;
@@ -97,6 +103,7 @@ interface SlicingBuffer extends Buffer {
 }
 
 const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_CACHE_BYTES = 16 * 1024 * 1024;
 const TWO_32 = 4294967296;
 const ZERO_TRACE_ID = '00000000000000000000000000000000';
 const ZERO_SPAN_ID = '0000000000000000';
@@ -107,30 +114,70 @@ const WT_I64 = 1;
 const WT_LEN = 2;
 const WT_I32 = 5;
 
-/** A size-bounded map that forgets the least recently used entry (Map keeps insertion order). */
+/**
+ * A map bounded in entries and in (estimated) bytes that forgets the least recently used entry
+ * (Map keeps insertion order). An entry heavier than the whole byte budget is not kept at all.
+ */
 class Lru<V> {
-  readonly #map = new Map<string, V>();
+  readonly #map = new Map<string, { value: V; weight: number }>();
   readonly #max: number;
-  constructor(max: number) {
+  readonly #maxBytes: number;
+  #bytes = 0;
+  constructor(max: number, maxBytes: number) {
     this.#max = max;
+    this.#maxBytes = maxBytes;
   }
   get(key: string): V | undefined {
     const map = this.#map;
-    const value = map.get(key);
-    if (value !== undefined) {
-      map.delete(key);
-      map.set(key, value);
-    }
-    return value;
+    const entry = map.get(key);
+    if (entry === undefined) return undefined;
+    map.delete(key);
+    map.set(key, entry);
+    return entry.value;
   }
-  set(key: string, value: V): void {
+  set(key: string, value: V, weight: number): void {
+    if (weight > this.#maxBytes) return;
     const map = this.#map;
-    map.set(key, value);
-    if (map.size > this.#max) map.delete(map.keys().next().value as string);
+    const old = map.get(key);
+    if (old !== undefined) {
+      this.#bytes -= old.weight;
+      map.delete(key);
+    }
+    map.set(key, { value, weight });
+    this.#bytes += weight;
+    while (map.size > this.#max || this.#bytes > this.#maxBytes) {
+      const oldest = map.keys().next().value as string;
+      this.#bytes -= map.get(oldest)!.weight;
+      map.delete(oldest);
+    }
   }
   get size(): number {
     return this.#map.size;
   }
+  get bytes(): number {
+    return this.#bytes;
+  }
+}
+
+/**
+ * Estimated bytes a cache entry keeps alive: its key (the encoded resource or scope as a one-byte
+ * string) plus the decoded attributes (about as large again) plus object overhead.
+ */
+function entryWeight(key: string): number {
+  return 2 * key.length + 256;
+}
+
+/** Longest `pid`/`serviceName` kept in an {@link IngestedResource} (they are statistics keys). */
+const MAX_FACT_LENGTH = 256;
+
+/**
+ * `s` cut to {@link MAX_FACT_LENGTH} code units, as a fresh flat string (a V8 substring would keep
+ * the whole, possibly huge, original alive).
+ */
+function shortFact(s: string): string {
+  return s.length <= MAX_FACT_LENGTH
+    ? s
+    : Buffer.from(s.slice(0, MAX_FACT_LENGTH), 'utf8').toString('utf8');
 }
 
 function checkPositiveInt(value: number | undefined, fallback: number, what: string): number {
@@ -174,6 +221,7 @@ export class OtlpLogsDecoder {
   readonly maxDepth: number;
   readonly maxAttributes: number;
   readonly maxCollectionLength: number;
+  readonly maxCacheBytes: number;
 
   #buf: SlicingBuffer = Buffer.alloc(0) as SlicingBuffer;
   #pos = 0;
@@ -199,8 +247,24 @@ export class OtlpLogsDecoder {
       65_536,
       'maxCollectionLength',
     );
-    this.#resources = new Lru(checkPositiveInt(options.maxResources, 1024, 'maxResources'));
-    this.#scopes = new Lru(checkPositiveInt(options.maxScopes, 4096, 'maxScopes'));
+    this.maxCacheBytes = checkPositiveInt(
+      options.maxCacheBytes,
+      DEFAULT_MAX_CACHE_BYTES,
+      'maxCacheBytes',
+    );
+    this.#resources = new Lru(
+      checkPositiveInt(options.maxResources, 1024, 'maxResources'),
+      this.maxCacheBytes,
+    );
+    this.#scopes = new Lru(
+      checkPositiveInt(options.maxScopes, 4096, 'maxScopes'),
+      this.maxCacheBytes,
+    );
+  }
+
+  /** Estimated bytes held by the resource cache and by the scope cache (see `maxCacheBytes`). */
+  cacheBytes(): { resources: number; scopes: number } {
+    return { resources: this.#resources.bytes, scopes: this.#scopes.bytes };
   }
 
   /** Number of cached resources and scopes. */
@@ -232,7 +296,7 @@ export class OtlpLogsDecoder {
     try {
       const end = buf.length;
       while (this.#pos < end) {
-        const tag = this.#varint32(end);
+        const tag = this.#tag(end);
         if (tag >>> 3 === 1) {
           this.#expect(tag, WT_LEN);
           const len = this.#length(end);
@@ -262,7 +326,7 @@ export class OtlpLogsDecoder {
     let schemaUrl = '';
     this.#pos = start;
     while (this.#pos < end) {
-      const tag = this.#varint32(end);
+      const tag = this.#tag(end);
       const field = tag >>> 3;
       if (field === 1 || field === 3) {
         this.#expect(tag, WT_LEN);
@@ -286,7 +350,7 @@ export class OtlpLogsDecoder {
     const before = result.records.length;
     this.#pos = start;
     while (this.#pos < end) {
-      const tag = this.#varint32(end);
+      const tag = this.#tag(end);
       if (tag >>> 3 === 2) {
         this.#expect(tag, WT_LEN);
         const len = this.#length(end);
@@ -331,11 +395,11 @@ export class OtlpLogsDecoder {
     const service = attributes['service.name'];
     const entry: IngestedResource = {
       resource,
-      pid: typeof pid === 'string' || typeof pid === 'number' ? String(pid) : 'unknown',
-      serviceName: typeof service === 'string' ? service : undefined,
+      pid: typeof pid === 'string' || typeof pid === 'number' ? shortFact(String(pid)) : 'unknown',
+      serviceName: typeof service === 'string' ? shortFact(service) : undefined,
       id: this.#nextResourceId++,
     };
-    this.#resources.set(key, entry);
+    this.#resources.set(key, entry, entryWeight(key));
     return entry;
   }
 
@@ -347,7 +411,7 @@ export class OtlpLogsDecoder {
   ): void {
     this.#pos = start;
     while (this.#pos < end) {
-      const tag = this.#varint32(end);
+      const tag = this.#tag(end);
       if (tag >>> 3 === 1) {
         this.#expect(tag, WT_LEN);
         this.#attribute(end, into, counter);
@@ -363,7 +427,7 @@ export class OtlpLogsDecoder {
     let schemaUrl = '';
     this.#pos = start;
     while (this.#pos < end) {
-      const tag = this.#varint32(end);
+      const tag = this.#tag(end);
       const field = tag >>> 3;
       if (field === 1 || field === 3) {
         this.#expect(tag, WT_LEN);
@@ -383,7 +447,7 @@ export class OtlpLogsDecoder {
     const resource = entry.resource;
     this.#pos = start;
     while (this.#pos < end) {
-      const tag = this.#varint32(end);
+      const tag = this.#tag(end);
       if (tag >>> 3 === 2) {
         this.#expect(tag, WT_LEN);
         const len = this.#length(end);
@@ -408,7 +472,7 @@ export class OtlpLogsDecoder {
     if (start >= 0) {
       this.#pos = start;
       while (this.#pos < end) {
-        const tag = this.#varint32(end);
+        const tag = this.#tag(end);
         switch (tag >>> 3) {
           case 1:
             this.#expect(tag, WT_LEN);
@@ -437,7 +501,7 @@ export class OtlpLogsDecoder {
     if (schemaUrl !== '') scope.schemaUrl = schemaUrl;
     if (attributes !== undefined) scope.attributes = attributes;
     if (dropped + counter.dropped > 0) scope.droppedAttributesCount = dropped + counter.dropped;
-    this.#scopes.set(key, scope);
+    this.#scopes.set(key, scope, entryWeight(key));
     return scope;
   }
 
@@ -462,7 +526,7 @@ export class OtlpLogsDecoder {
     const buf = this.#buf;
     this.#pos = start;
     while (this.#pos < end) {
-      const tag = this.#varint32(end);
+      const tag = this.#tag(end);
       switch (tag >>> 3) {
         case 1:
           this.#expect(tag, WT_I64);
@@ -575,7 +639,7 @@ export class OtlpLogsDecoder {
     let value: AnyValue = null;
     this.#pos = start;
     while (this.#pos < end) {
-      const tag = this.#varint32(end);
+      const tag = this.#tag(end);
       const field = tag >>> 3;
       if (field === 1) {
         this.#expect(tag, WT_LEN);
@@ -614,7 +678,7 @@ export class OtlpLogsDecoder {
     let value: AnyValue = null;
     this.#pos = start;
     while (this.#pos < end) {
-      const tag = this.#varint32(end);
+      const tag = this.#tag(end);
       switch (tag >>> 3) {
         case 1:
           this.#expect(tag, WT_LEN);
@@ -671,7 +735,7 @@ export class OtlpLogsDecoder {
     const out: AnyValue[] = [];
     this.#pos = start;
     while (this.#pos < end) {
-      const tag = this.#varint32(end);
+      const tag = this.#tag(end);
       if (tag >>> 3 === 1) {
         this.#expect(tag, WT_LEN);
         const len = this.#length(end);
@@ -697,7 +761,7 @@ export class OtlpLogsDecoder {
     let n = 0;
     this.#pos = start;
     while (this.#pos < end) {
-      const tag = this.#varint32(end);
+      const tag = this.#tag(end);
       if (tag >>> 3 === 1) {
         this.#expect(tag, WT_LEN);
         const len = this.#length(end);
@@ -732,6 +796,17 @@ export class OtlpLogsDecoder {
         this.#pos,
       );
     }
+  }
+
+  /**
+   * Reads a field tag: a varint that must fit in 32 bits (field numbers are at most 2^29 - 1).
+   * Without this check a tag like `0x1_0000_000a` would be read as field 1, wire type 2.
+   */
+  #tag(end: number): number {
+    const tag = this.#varint32(end);
+    if (this.#hi !== 0)
+      throw new OtlpDecodeError('malformed', 'tag longer than 32 bits', this.#pos);
+    return tag;
   }
 
   /** Reads a varint; returns its low 32 bits (uint32) and leaves bits 32..63 in #hi. */
