@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { chmod, lstat, mkdtemp, rm } from 'node:fs/promises';
+import { connect, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import {
@@ -20,11 +20,21 @@ import {
 import { diag, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import {
+  DROP_REASONS,
+  DROP_REPORT_SCOPE,
+  type DropCounts,
+  emptyDropCounts,
+  parseDropReport,
+  totalDrops,
+} from './drop-report.ts';
+import {
   OtlpDecodeError,
   type OtlpDecodeLimits,
   type OtlpDecodeResult,
   OtlpLogsDecoder,
 } from './otlp-decode.ts';
+import type { IngestedLogRecord } from './ingested-log-record.ts';
+import { BACKPRESSURE_DETAILS } from './retry.ts';
 import { generateToken, TOKEN_METADATA_KEY, tokenMatches } from './token.ts';
 import { unrefServer } from './unref-server.ts';
 
@@ -47,6 +57,11 @@ export interface ReceiverOptions extends Omit<OtlpDecodeLimits, 'maxMessageBytes
    *   written `[::1]`, or `localhost`, which means 127.0.0.1); port 0 picks a free port.
    *   Any other host is rejected: the receiver speaks plain-text gRPC and must not be reachable
    *   from the network.
+   *
+   * A fixed socket path lets a restarted primary take over its predecessor's endpoint (children
+   * keep retrying it and deliver their spill): a stale socket file left by a primary that
+   * crashed (nobody accepts connections on it) is removed before binding; a live one is an
+   * error (`EADDRINUSE`).
    */
   endpoint?: string;
   /** Every decoded record goes to `processor.onEmit(record, ROOT_CONTEXT)`. */
@@ -60,6 +75,14 @@ export interface ReceiverOptions extends Omit<OtlpDecodeLimits, 'maxMessageBytes
   maxMessageBytes?: number;
   /** How long `close()` waits for in-flight calls before cutting them off, in ms. Default 2000. */
   closeTimeoutMs?: number;
+  /**
+   * Asked before each authenticated Export call: when it returns true, the call is answered
+   * RESOURCE_EXHAUSTED with {@link BACKPRESSURE_DETAILS} and nothing is ingested; starlog's
+   * children keep the batch, back off and retry (counted in `stats().rejected.backpressure`).
+   * `setupLogging` wires it to the primary's destination queues (nearly full → true).
+   * A throwing function counts as false. Default: never.
+   */
+  backpressure?: () => boolean;
 }
 
 /** Per-child counters in {@link ReceiverStats}. */
@@ -72,6 +95,11 @@ export interface ReceiverChildStats {
   lastSeenMs: number;
   /** `service.name` of the child's resource, if any */
   serviceName: string | undefined;
+  /**
+   * The child's latest drop report (cumulative counts by reason, see `drop-report.ts`), if it
+   * sent one: records the child lost before they reached this receiver.
+   */
+  dropped?: DropCounts & { total: number };
 }
 
 /** Counters of a {@link Receiver}; all counts since start. */
@@ -91,7 +119,14 @@ export interface ReceiverStats {
      * before starlog sees them and are *not* counted here.
      */
     resourceExhausted: number;
+    /** calls answered RESOURCE_EXHAUSTED because `backpressure()` said so (nothing ingested; the child retries) */
+    backpressure: number;
   };
+  /**
+   * Records lost in children before they reached this receiver: the sum of the latest drop
+   * report of every child seen (children forgotten beyond 1024 keep their last counts here).
+   */
+  dropped: DropCounts & { total: number };
   /** `processor.onEmit` calls that threw (the record is lost for the processor; the receiver goes on) */
   processorErrors: number;
   /** per child, keyed by the resource's `process.pid` (as a string) or `'unknown'`; at most 1024 children (least recently seen dropped) */
@@ -276,9 +311,13 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     unauthenticated: 0,
     invalidArgument: 0,
     resourceExhausted: 0,
+    backpressure: 0,
     processorErrors: 0,
   };
   const children = new Map<string, ReceiverChildStats>();
+  /** drop counts of children evicted from `children` */
+  const evictedDrops = emptyDropCounts();
+  const backpressure = options.backpressure;
   let lastProcessorReport = 0;
   let unreportedProcessorErrors = 0;
 
@@ -302,7 +341,12 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       let child = children.get(entry.pid);
       if (child === undefined) {
         child = { records: 0, requests: 0, lastSeenMs: now, serviceName: entry.serviceName };
-        if (children.size >= MAX_CHILDREN) children.delete(children.keys().next().value as string);
+        if (children.size >= MAX_CHILDREN) {
+          const oldest = children.keys().next().value as string;
+          const gone = children.get(oldest)?.dropped;
+          if (gone) for (const [reason] of DROP_REASONS) evictedDrops[reason] += gone[reason];
+          children.delete(oldest);
+        }
       } else {
         children.delete(entry.pid); // re-insert: Map order = least recently seen first
       }
@@ -311,6 +355,17 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       child.requests++;
       child.lastSeenMs = now;
       if (entry.serviceName !== undefined) child.serviceName = entry.serviceName;
+    }
+  }
+
+  function takeDropReports(result: OtlpDecodeResult, reports: IngestedLogRecord[]): void {
+    for (const report of reports) {
+      const entry = result.perResource.find((p) => p.entry.resource === report.resource)?.entry;
+      const child = entry && children.get(entry.pid);
+      if (child === undefined) continue;
+      child.records--;
+      const counts = parseDropReport(report.attributes);
+      child.dropped = { ...counts, total: totalDrops(counts) };
     }
   }
 
@@ -326,6 +381,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         code: status.UNAUTHENTICATED,
         details: `starlog receiver: missing or wrong ${TOKEN_METADATA_KEY}`,
       });
+      return;
+    }
+    if (backpressure !== undefined && isBusy(backpressure)) {
+      counters.backpressure++;
+      callback({ code: status.RESOURCE_EXHAUSTED, details: BACKPRESSURE_DETAILS });
       return;
     }
     let result: OtlpDecodeResult;
@@ -344,15 +404,24 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       return;
     }
     const records = result.records;
+    let reports: IngestedLogRecord[] | undefined;
     for (let i = 0; i < records.length; i++) {
+      const record = records[i] as IngestedLogRecord;
+      if (record.instrumentationScope.name === DROP_REPORT_SCOPE) {
+        // a child's drop counts (drop-report.ts): statistics, not a record for the pipeline
+        reports ??= [];
+        reports.push(record);
+        continue;
+      }
       try {
-        processor.onEmit(records[i], ROOT_CONTEXT);
+        processor.onEmit(record, ROOT_CONTEXT);
       } catch (err) {
         reportProcessorError(err);
       }
     }
-    counters.records += records.length;
+    counters.records += records.length - (reports?.length ?? 0);
     tally(result);
+    if (reports !== undefined) takeDropReports(result, reports);
     callback(null, EMPTY_RESPONSE);
   }
 
@@ -377,6 +446,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         socketPath = join(dir, 'receiver.sock');
       } else {
         socketPath = bind.path;
+        await removeStaleSocket(socketPath);
       }
       await bindAsync(server, `unix://${socketPath}`);
       await chmod(socketPath, 0o600);
@@ -434,7 +504,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
           unauthenticated: counters.unauthenticated,
           invalidArgument: counters.invalidArgument,
           resourceExhausted: counters.resourceExhausted,
+          backpressure: counters.backpressure,
         },
+        dropped: sumDrops(evictedDrops, children.values()),
         processorErrors: counters.processorErrors,
         children: perChild,
       };
@@ -444,4 +516,52 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       return closing;
     },
   };
+}
+
+function isBusy(backpressure: () => boolean): boolean {
+  try {
+    return backpressure() === true;
+  } catch (err) {
+    diag.warn('starlog receiver: the backpressure function threw; accepting the call', err);
+    return false;
+  }
+}
+
+function sumDrops(
+  base: DropCounts,
+  children: Iterable<ReceiverChildStats>,
+): DropCounts & { total: number } {
+  const sum = { ...base };
+  for (const child of children) {
+    const d = child.dropped;
+    if (d) for (const [reason] of DROP_REASONS) sum[reason] += d[reason];
+  }
+  return { ...sum, total: totalDrops(sum) };
+}
+
+/**
+ * Removes a socket file nobody listens on (left by a primary that crashed), so that a new primary
+ * can bind the same path. A path that is not a socket, or a socket that accepts connections, is
+ * left alone (the bind then fails with EADDRINUSE).
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = (await lstat(path)).isSocket();
+  } catch {
+    return; // no such file
+  }
+  if (!isSocket) return;
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = connect({ path });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'ECONNREFUSED'));
+  });
+  if (!live) {
+    diag.info(`starlog receiver: removing the stale socket ${path} (its receiver is gone)`);
+    await rm(path, { force: true });
+  }
 }

@@ -25,7 +25,13 @@ export async function setupChild(
 ): Promise<LoggingHandle> {
   ensureContextManager();
   const resource = buildResource('child', options.serviceName, options.resourceAttributes);
-  const shipping = new ShippingProcessor({ exporter: createChildExport(env).exporter });
+  const timeout = options.shutdownTimeoutMs ?? 5000;
+  const shipping = new ShippingProcessor({
+    exporter: createChildExport(env).exporter,
+    // the primary learns this child's drops (status records, receiver.stats().dropped)
+    reportDrops: true,
+    shutdownTimeout: timeout,
+  });
   const pipeline = new Pipeline({
     stages: [new TaskAttributesProcessor(), shipping],
     levels: options.levels ?? env.STARLOG_LEVEL ?? 'info',
@@ -34,7 +40,6 @@ export async function setupChild(
   registerGlobalLoggerProvider(provider);
   setActiveLevelTable(pipeline.levels);
   continueTaskFromEnv(env);
-  const timeout = options.shutdownTimeoutMs ?? 5000;
   const hooks =
     options.exitHooks === false
       ? undefined
@@ -54,7 +59,13 @@ export async function setupChild(
         role: 'child',
         pipeline: pipeline.stats(),
         destinations: { primary: s },
-        dropped: s.queueFull + s.exportFailed + s.afterShutdown + pipeline.stats().stageErrors,
+        dropped:
+          s.queueFull +
+          s.spillOverflow +
+          s.exportFailed +
+          s.exportRejected +
+          s.afterShutdown +
+          pipeline.stats().stageErrors,
       };
     },
     forceFlush: () => pipeline.forceFlush(),

@@ -2,6 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { setChildEnvironment } from '../multiprocess/fork.ts';
 import { type Receiver, startReceiver } from '../multiprocess/receiver.ts';
+import type { ShippingProcessor } from '../multiprocess/shipping-processor.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { LookbackProcessor } from '../processors/lookback.ts';
@@ -47,6 +48,7 @@ export async function setupPrimary(
       resource,
       gauges: {
         DROPPED: () => dropped(),
+        'CHILD-DROPPED': () => receiver?.stats().dropped.total ?? 0,
         'LOOKBACK-HELD': () => lb?.stats().buffered ?? 0,
         'LOOKBACK-FLUSHED': () => lb?.stats().flushed ?? 0,
         'LOOKBACK-DROPPED': () => {
@@ -66,7 +68,11 @@ export async function setupPrimary(
 
   let receiver: Receiver;
   try {
-    receiver = await startReceiver({ endpoint: options.endpoint, processor: pipeline });
+    receiver = await startReceiver({
+      endpoint: options.endpoint,
+      processor: pipeline,
+      backpressure: () => destinationsBusy(destinations.queues),
+    });
   } catch (err) {
     await provider.shutdown();
     unregisterGlobalLoggerProvider();
@@ -85,9 +91,10 @@ export async function setupPrimary(
     let n = pipeline.stats().stageErrors;
     for (const q of Object.values(destinations.queues)) {
       const s = q.stats();
-      n += s.queueFull + s.exportFailed + s.afterShutdown;
+      n += s.queueFull + s.exportFailed + s.exportRejected + s.spillOverflow + s.afterShutdown;
     }
-    return n + (receiver?.stats().processorErrors ?? 0);
+    const r = receiver?.stats();
+    return n + (r ? r.processorErrors + r.dropped.total : 0);
   }
 
   let shutdownPromise: Promise<void> | undefined;
@@ -136,4 +143,17 @@ export async function setupPrimary(
     },
   };
   return handle;
+}
+
+/**
+ * Fill (queue records or spill bytes, see `ShippingProcessor.fill`) of a destination at which
+ * the receiver starts answering RESOURCE_EXHAUSTED to children: they keep their batches and
+ * retry with backoff, instead of this process dropping. The remaining quarter absorbs the
+ * request being ingested and the primary's own records.
+ */
+export const BACKPRESSURE_FILL = 0.75;
+
+function destinationsBusy(queues: Record<string, ShippingProcessor>): boolean {
+  for (const name in queues) if ((queues[name] as ShippingProcessor).fill >= BACKPRESSURE_FILL) return true;
+  return false;
 }
