@@ -27,13 +27,13 @@ import {
   parseDropReport,
   totalDrops,
 } from './drop-report.ts';
+import type { IngestedLogRecord } from './ingested-log-record.ts';
 import {
   OtlpDecodeError,
   type OtlpDecodeLimits,
   type OtlpDecodeResult,
   OtlpLogsDecoder,
 } from './otlp-decode.ts';
-import type { IngestedLogRecord } from './ingested-log-record.ts';
 import { BACKPRESSURE_DETAILS } from './retry.ts';
 import { generateToken, TOKEN_METADATA_KEY, tokenMatches } from './token.ts';
 import { unrefServer } from './unref-server.ts';

@@ -352,7 +352,7 @@ export class ShippingProcessor implements LogRecordProcessor {
     const q = this._waiting / this._maxQueueSize;
     const max = this._spill.maxBytes;
     const s = max > 0 ? this._spill.bytes / max : 0;
-    return q > s ? q : s;
+    return Math.max(q, s);
   }
 
   /**

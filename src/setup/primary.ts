@@ -154,6 +154,7 @@ export async function setupPrimary(
 export const BACKPRESSURE_FILL = 0.75;
 
 function destinationsBusy(queues: Record<string, ShippingProcessor>): boolean {
-  for (const name in queues) if ((queues[name] as ShippingProcessor).fill >= BACKPRESSURE_FILL) return true;
+  for (const name in queues)
+    if ((queues[name] as ShippingProcessor).fill >= BACKPRESSURE_FILL) return true;
   return false;
 }
