@@ -1,7 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
-import { createChildExport } from '../multiprocess/child-exporter.ts';
 import { installExitHooks } from '../multiprocess/exit-hooks.ts';
+import { createPrimaryExporter } from '../multiprocess/retry.ts';
 import { ShippingProcessor } from '../multiprocess/shipping-processor.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
@@ -16,7 +16,9 @@ import { buildResource } from './resource.ts';
 /**
  * Sets up a child: its records go through a Pipeline (level table, task attributes) into a
  * {@link ShippingProcessor} that exports to the primary's receiver with the official OTLP/gRPC
- * exporter; exit hooks flush on every exit path; the parent's task (`TRACEPARENT`) is continued.
+ * exporter (retrying with backoff while the primary is unreachable or busy, spilling meanwhile,
+ * and reporting its drops to the primary); exit hooks flush on every exit path; the parent's
+ * task (`TRACEPARENT`) is continued.
  * The processors that decide (status, lookback) run once, in the primary.
  */
 export async function setupChild(
@@ -27,7 +29,8 @@ export async function setupChild(
   const resource = buildResource('child', options.serviceName, options.resourceAttributes);
   const timeout = options.shutdownTimeoutMs ?? 5000;
   const shipping = new ShippingProcessor({
-    exporter: createChildExport(env).exporter,
+    // the official OTLP/gRPC exporter, on a fresh channel after an outage (see ReconnectingExporter)
+    exporter: createPrimaryExporter(env),
     // the primary learns this child's drops (status records, receiver.stats().dropped)
     reportDrops: true,
     shutdownTimeout: timeout,
