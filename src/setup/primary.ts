@@ -19,6 +19,14 @@ import { buildResource } from './resource.ts';
  * Sets up a primary: the Pipeline (task attributes, status records, lookback buffering, the
  * destinations), the LoggerProvider registered in both global slots, and the receiver whose
  * environment goes into `process.env` (and to starlog's `fork`/`spawn`) for children.
+ *
+ * Delivery: the receiver answers RESOURCE_EXHAUSTED (children back off and retry) while a
+ * destination queue is {@link BACKPRESSURE_FILL} full; children's drop reports show in
+ * `stats().receiver.dropped`, `stats().dropped` and the status gauge `CHILD-DROPPED`. The
+ * receiver's token is `STARLOG_TOKEN` from the start environment when set (a primary restarted on
+ * the same fixed `endpoint` with the same token is taken back by the running children), else
+ * fresh. `shutdown()` closes the receiver first (no new connections; exports in flight complete,
+ * at most 2 s), then flushes the pipeline and the destinations.
  */
 export async function setupPrimary(
   options: SetupOptions,
@@ -70,6 +78,8 @@ export async function setupPrimary(
   try {
     receiver = await startReceiver({
       endpoint: options.endpoint,
+      // a primary restarted on the same endpoint keeps its children when given the same token
+      token: startEnv.STARLOG_TOKEN || undefined,
       processor: pipeline,
       backpressure: () => destinationsBusy(destinations.queues),
     });
