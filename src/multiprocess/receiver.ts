@@ -78,7 +78,7 @@ export interface ReceiverOptions extends Omit<OtlpDecodeLimits, 'maxMessageBytes
   /**
    * Asked before each authenticated Export call: when it returns true, the call is answered
    * RESOURCE_EXHAUSTED with {@link BACKPRESSURE_DETAILS} and nothing is ingested; starlog's
-   * children keep the batch, back off and retry (counted in `stats().rejected.backpressure`).
+   * children keep the batch, back off and retry (counted in `stats().backpressure`).
    * `setupLogging` wires it to the primary's destination queues (nearly full → true).
    * A throwing function counts as false. Default: never.
    */
@@ -119,9 +119,12 @@ export interface ReceiverStats {
      * before starlog sees them and are *not* counted here.
      */
     resourceExhausted: number;
-    /** calls answered RESOURCE_EXHAUSTED because `backpressure()` said so (nothing ingested; the child retries) */
-    backpressure: number;
   };
+  /**
+   * Calls answered RESOURCE_EXHAUSTED because `backpressure()` said so (nothing ingested; the
+   * child keeps the records and retries; not a rejection of the content).
+   */
+  backpressure: number;
   /**
    * Records lost in children before they reached this receiver: the sum of the latest drop
    * report of every child seen (children forgotten beyond 1024 keep their last counts here).
@@ -504,8 +507,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
           unauthenticated: counters.unauthenticated,
           invalidArgument: counters.invalidArgument,
           resourceExhausted: counters.resourceExhausted,
-          backpressure: counters.backpressure,
         },
+        backpressure: counters.backpressure,
         dropped: sumDrops(evictedDrops, children.values()),
         processorErrors: counters.processorErrors,
         children: perChild,
