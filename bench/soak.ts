@@ -176,16 +176,18 @@ async function runBench(): Promise<void> {
     const down = performance.now();
     if (args.crash) first.proc.kill('SIGKILL');
     else first.proc.send({ type: 'stop' });
-    const d1: Delivered | undefined =
-      (await first.delivered) ?? // SIGKILL: what primary #1 acknowledged but had not written yet is lost; count what it wrote
-      { type: 'delivered', perChild: countWritten(join(dir, 'p1.jsonl')), dropped: Number.NaN };
+    const d1: Delivered | undefined = (await first.delivered) ?? { // SIGKILL: what primary #1 acknowledged but had not written yet is lost; count what it wrote
+      type: 'delivered',
+      perChild: countWritten(join(dir, 'p1.jsonl')),
+      dropped: Number.NaN,
+    };
     const second = await startPrimary(socket, join(dir, 'p2.jsonl'), token);
     const downtimeMs = performance.now() - down;
     console.log(
       `primary restarted (${args.crash ? 'SIGKILL' : 'graceful'}), down ${downtimeMs.toFixed(0)} ms`,
     );
 
-    const sent = await Promise.all(streaming);
+    await Promise.all(streaming);
     const streamSeconds = (performance.now() - t0) / 1000;
     const drainStart = performance.now();
     clearInterval(poll);
