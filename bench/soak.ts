@@ -176,7 +176,8 @@ async function runBench(): Promise<void> {
     const down = performance.now();
     if (args.crash) first.proc.kill('SIGKILL');
     else first.proc.send({ type: 'stop' });
-    const d1: Delivered | undefined = (await first.delivered) ?? { // SIGKILL: what primary #1 acknowledged but had not written yet is lost; count what it wrote
+    // SIGKILL: what primary #1 acknowledged but had not written yet is lost; count what it wrote
+    const d1: Delivered = (await first.delivered) ?? {
       type: 'delivered',
       perChild: countWritten(join(dir, 'p1.jsonl')),
       dropped: Number.NaN,
