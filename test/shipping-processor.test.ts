@@ -269,7 +269,7 @@ describe('ShippingProcessor with the official OTLPLogExporter and a gRPC server'
     }
   });
 
-  test('a wrong token: the batches count as failed', async () => {
+  test('a wrong token: the batches count as rejected (UNAUTHENTICATED is never retried)', async () => {
     const receiver = await startTestReceiver({ tcp: true });
     const metadata = new Metadata();
     metadata.set('x-starlog-token', 'wrong');
@@ -278,9 +278,10 @@ describe('ShippingProcessor with the official OTLPLogExporter and a gRPC server'
       const { processor, emit } = setup({ maxExportBatchSize: 100 }, exporter);
       emit(250);
       await processor.forceFlush();
+      const s = processor.stats();
       assert.deepEqual(
-        [processor.stats().exportFailed, receiver.records, receiver.unauthorized],
-        [250, 0, 3],
+        [s.exportRejected, s.exportFailed, s.retries, receiver.records, receiver.unauthorized],
+        [250, 0, 0, 0, 3],
       );
     } finally {
       await exporter.shutdown();

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { chmod, lstat, mkdtemp, rm } from 'node:fs/promises';
+import { connect, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import {
@@ -23,6 +23,15 @@ import { diag, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import type { LevelTable } from '../pipeline/level-table.ts';
 import {
+  DROP_REASONS,
+  DROP_REPORT_SCOPE,
+  type DropCounts,
+  emptyDropCounts,
+  parseDropReport,
+  totalDrops,
+} from './drop-report.ts';
+import type { IngestedLogRecord } from './ingested-log-record.ts';
+import {
   applyLevelChange,
   decodeEmptyRequest,
   decodeLevelChange,
@@ -36,6 +45,7 @@ import {
   type OtlpDecodeResult,
   OtlpLogsDecoder,
 } from './otlp-decode.ts';
+import { BACKPRESSURE_DETAILS } from './retry.ts';
 import { generateToken, TOKEN_METADATA_KEY, tokenMatches } from './token.ts';
 import { unrefServer } from './unref-server.ts';
 
@@ -58,6 +68,11 @@ export interface ReceiverOptions extends Omit<OtlpDecodeLimits, 'maxMessageBytes
    *   written `[::1]`, or `localhost`, which means 127.0.0.1); port 0 picks a free port.
    *   Any other host is rejected: the receiver speaks plain-text gRPC and must not be reachable
    *   from the network.
+   *
+   * A fixed socket path lets a restarted primary take over its predecessor's endpoint (children
+   * keep retrying it and deliver their spill): a stale socket file left by a primary that
+   * crashed (nobody accepts connections on it) is removed before binding; a live one is an
+   * error (`EADDRINUSE`).
    */
   endpoint?: string;
   /** Every decoded record goes to `processor.onEmit(record, ROOT_CONTEXT)`. */
@@ -82,6 +97,14 @@ export interface ReceiverOptions extends Omit<OtlpDecodeLimits, 'maxMessageBytes
   levels?: LevelTable;
   /** Most `Watch` streams open at once; more get `RESOURCE_EXHAUSTED`. Default 4096. */
   maxLevelWatchers?: number;
+  /**
+   * Asked before each authenticated Export call: when it returns true, the call is answered
+   * RESOURCE_EXHAUSTED with {@link BACKPRESSURE_DETAILS} and nothing is ingested; starlog's
+   * children keep the batch, back off and retry (counted in `stats().backpressure`).
+   * `setupLogging` wires it to the primary's destination queues (nearly full → true).
+   * A throwing function counts as false. Default: never.
+   */
+  backpressure?: () => boolean;
 }
 
 /** Level-control counters in {@link ReceiverStats} (present when the receiver serves `levels`). */
@@ -108,6 +131,11 @@ export interface ReceiverChildStats {
   lastSeenMs: number;
   /** `service.name` of the child's resource, if any */
   serviceName: string | undefined;
+  /**
+   * The child's latest drop report (cumulative counts by reason, see `drop-report.ts`), if it
+   * sent one: records the child lost before they reached this receiver.
+   */
+  dropped?: DropCounts & { total: number };
 }
 
 /** Counters of a {@link Receiver}; all counts since start. */
@@ -128,6 +156,16 @@ export interface ReceiverStats {
      */
     resourceExhausted: number;
   };
+  /**
+   * Calls answered RESOURCE_EXHAUSTED because `backpressure()` said so (nothing ingested; the
+   * child keeps the records and retries; not a rejection of the content).
+   */
+  backpressure: number;
+  /**
+   * Records lost in children before they reached this receiver: the sum of the latest drop
+   * report of every child seen (children forgotten beyond 1024 keep their last counts here).
+   */
+  dropped: DropCounts & { total: number };
   /** `processor.onEmit` calls that threw (the record is lost for the processor; the receiver goes on) */
   processorErrors: number;
   /** per child, keyed by the resource's `process.pid` (as a string) or `'unknown'`; at most 1024 children (least recently seen dropped) */
@@ -331,9 +369,13 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     unauthenticated: 0,
     invalidArgument: 0,
     resourceExhausted: 0,
+    backpressure: 0,
     processorErrors: 0,
   };
   const children = new Map<string, ReceiverChildStats>();
+  /** drop counts of children evicted from `children` */
+  const evictedDrops = emptyDropCounts();
+  const backpressure = options.backpressure;
   let lastProcessorReport = 0;
   let unreportedProcessorErrors = 0;
 
@@ -357,7 +399,12 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       let child = children.get(entry.pid);
       if (child === undefined) {
         child = { records: 0, requests: 0, lastSeenMs: now, serviceName: entry.serviceName };
-        if (children.size >= MAX_CHILDREN) children.delete(children.keys().next().value as string);
+        if (children.size >= MAX_CHILDREN) {
+          const oldest = children.keys().next().value as string;
+          const gone = children.get(oldest)?.dropped;
+          if (gone) for (const [reason] of DROP_REASONS) evictedDrops[reason] += gone[reason];
+          children.delete(oldest);
+        }
       } else {
         children.delete(entry.pid); // re-insert: Map order = least recently seen first
       }
@@ -380,6 +427,17 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     details: `starlog receiver: missing or wrong ${TOKEN_METADATA_KEY}`,
   };
 
+  function takeDropReports(result: OtlpDecodeResult, reports: IngestedLogRecord[]): void {
+    for (const report of reports) {
+      const entry = result.perResource.find((p) => p.entry.resource === report.resource)?.entry;
+      const child = entry && children.get(entry.pid);
+      if (child === undefined) continue;
+      child.records--;
+      const counts = parseDropReport(report.attributes);
+      child.dropped = { ...counts, total: totalDrops(counts) };
+    }
+  }
+
   function handleExport(
     call: ServerUnaryCall<Buffer, Buffer>,
     callback: sendUnaryData<Buffer>,
@@ -387,6 +445,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     counters.requests++;
     if (!authenticated(call.metadata)) {
       callback(UNAUTHENTICATED);
+      return;
+    }
+    if (backpressure !== undefined && isBusy(backpressure)) {
+      counters.backpressure++;
+      callback({ code: status.RESOURCE_EXHAUSTED, details: BACKPRESSURE_DETAILS });
       return;
     }
     let result: OtlpDecodeResult;
@@ -405,15 +468,24 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       return;
     }
     const records = result.records;
+    let reports: IngestedLogRecord[] | undefined;
     for (let i = 0; i < records.length; i++) {
+      const record = records[i] as IngestedLogRecord;
+      if (record.instrumentationScope.name === DROP_REPORT_SCOPE) {
+        // a child's drop counts (drop-report.ts): statistics, not a record for the pipeline
+        reports ??= [];
+        reports.push(record);
+        continue;
+      }
       try {
-        processor.onEmit(records[i], ROOT_CONTEXT);
+        processor.onEmit(record, ROOT_CONTEXT);
       } catch (err) {
         reportProcessorError(err);
       }
     }
-    counters.records += records.length;
+    counters.records += records.length - (reports?.length ?? 0);
     tally(result);
+    if (reports !== undefined) takeDropReports(result, reports);
     callback(null, EMPTY_RESPONSE);
   }
 
@@ -527,6 +599,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         socketPath = join(dir, 'receiver.sock');
       } else {
         socketPath = bind.path;
+        await removeStaleSocket(socketPath);
       }
       await bindAsync(server, `unix://${socketPath}`);
       await chmod(socketPath, 0o600);
@@ -595,6 +668,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
           invalidArgument: counters.invalidArgument,
           resourceExhausted: counters.resourceExhausted,
         },
+        backpressure: counters.backpressure,
+        dropped: sumDrops(evictedDrops, children.values()),
         processorErrors: counters.processorErrors,
         children: perChild,
         levels: levels === undefined ? undefined : { ...levelCounters, watchers: watchers.size },
@@ -605,4 +680,52 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       return closing;
     },
   };
+}
+
+function isBusy(backpressure: () => boolean): boolean {
+  try {
+    return backpressure() === true;
+  } catch (err) {
+    diag.warn('starlog receiver: the backpressure function threw; accepting the call', err);
+    return false;
+  }
+}
+
+function sumDrops(
+  base: DropCounts,
+  children: Iterable<ReceiverChildStats>,
+): DropCounts & { total: number } {
+  const sum = { ...base };
+  for (const child of children) {
+    const d = child.dropped;
+    if (d) for (const [reason] of DROP_REASONS) sum[reason] += d[reason];
+  }
+  return { ...sum, total: totalDrops(sum) };
+}
+
+/**
+ * Removes a socket file nobody listens on (left by a primary that crashed), so that a new primary
+ * can bind the same path. A path that is not a socket, or a socket that accepts connections, is
+ * left alone (the bind then fails with EADDRINUSE).
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = (await lstat(path)).isSocket();
+  } catch {
+    return; // no such file
+  }
+  if (!isSocket) return;
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = connect({ path });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'ECONNREFUSED'));
+  });
+  if (!live) {
+    diag.info(`starlog receiver: removing the stale socket ${path} (its receiver is gone)`);
+    await rm(path, { force: true });
+  }
 }

@@ -1,9 +1,9 @@
 import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
-import { createChildExport } from '../multiprocess/child-exporter.ts';
 import { installExitHooks } from '../multiprocess/exit-hooks.ts';
 import { setLevels as setLevelsOnPrimary } from '../multiprocess/level-client.ts';
 import { type LevelSubscription, subscribeLevels } from '../multiprocess/level-subscriber.ts';
+import { createPrimaryExporter } from '../multiprocess/retry.ts';
 import { ShippingProcessor } from '../multiprocess/shipping-processor.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
@@ -18,7 +18,9 @@ import { buildResource } from './resource.ts';
 /**
  * Sets up a child: its records go through a Pipeline (level table, task attributes) into a
  * {@link ShippingProcessor} that exports to the primary's receiver with the official OTLP/gRPC
- * exporter; exit hooks flush on every exit path; the parent's task (`TRACEPARENT`) is continued.
+ * exporter (retrying with backoff while the primary is unreachable or busy, spilling meanwhile,
+ * and reporting its drops to the primary); exit hooks flush on every exit path; the parent's
+ * task (`TRACEPARENT`) is continued.
  * The processors that decide (status, lookback) run once, in the primary.
  */
 export async function setupChild(
@@ -27,7 +29,14 @@ export async function setupChild(
 ): Promise<LoggingHandle> {
   ensureContextManager();
   const resource = buildResource('child', options.serviceName, options.resourceAttributes);
-  const shipping = new ShippingProcessor({ exporter: createChildExport(env).exporter });
+  const timeout = options.shutdownTimeoutMs ?? 5000;
+  const shipping = new ShippingProcessor({
+    // the official OTLP/gRPC exporter, on a fresh channel after an outage (see ReconnectingExporter)
+    exporter: createPrimaryExporter(env),
+    // the primary learns this child's drops (status records, receiver.stats().dropped)
+    reportDrops: true,
+    shutdownTimeout: timeout,
+  });
   const pipeline = new Pipeline({
     stages: [new TaskAttributesProcessor(), shipping],
     levels: options.levels ?? env.STARLOG_LEVEL ?? 'info',
@@ -44,7 +53,6 @@ export async function setupChild(
   } catch (err) {
     diag.warn('starlog: not following the primary level table', err);
   }
-  const timeout = options.shutdownTimeoutMs ?? 5000;
   const hooks =
     options.exitHooks === false
       ? undefined
@@ -72,7 +80,13 @@ export async function setupChild(
         role: 'child',
         pipeline: pipeline.stats(),
         destinations: { primary: s },
-        dropped: s.queueFull + s.exportFailed + s.afterShutdown + pipeline.stats().stageErrors,
+        dropped:
+          s.queueFull +
+          s.spillOverflow +
+          s.exportFailed +
+          s.exportRejected +
+          s.afterShutdown +
+          pipeline.stats().stageErrors,
       };
     },
     forceFlush: () => pipeline.forceFlush(),

@@ -25,9 +25,10 @@ export interface LoggingStats {
   };
   /**
    * Records lost, summed over every reason that loses a record: destination queue overflow,
-   * failed exports, records emitted after shutdown, stage errors, receiver processor errors.
-   * Lookback drops (records never meant to be written unless their trace failed) are not
-   * included; they are in `lookback.dropped`.
+   * spill overflow, failed and rejected exports, records emitted after shutdown, stage errors,
+   * receiver processor errors, and (primary) the drops its children reported
+   * (`receiver.dropped.total`). Lookback drops (records never meant to be written unless their
+   * trace failed) are not included; they are in `lookback.dropped`.
    */
   dropped: number;
 }

@@ -11,6 +11,7 @@ import {
   writePrimaryRecord,
 } from '../multiprocess/primary-record.ts';
 import { type Receiver, startReceiver } from '../multiprocess/receiver.ts';
+import type { ShippingProcessor } from '../multiprocess/shipping-processor.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { LookbackProcessor } from '../processors/lookback.ts';
@@ -27,6 +28,14 @@ import { buildResource } from './resource.ts';
  * Sets up a primary: the Pipeline (task attributes, status records, lookback buffering, the
  * destinations), the LoggerProvider registered in both global slots, and the receiver whose
  * environment goes into `process.env` (and to starlog's `fork`/`spawn`) for children.
+ *
+ * Delivery: the receiver answers RESOURCE_EXHAUSTED (children back off and retry) while a
+ * destination queue is {@link BACKPRESSURE_FILL} full; children's drop reports show in
+ * `stats().receiver.dropped`, `stats().dropped` and the status gauge `CHILD-DROPPED`. The
+ * receiver's token is `STARLOG_TOKEN` from the start environment when set (a primary restarted on
+ * the same fixed `endpoint` with the same token is taken back by the running children), else
+ * fresh. `shutdown()` closes the receiver first (no new connections; exports in flight complete,
+ * at most 2 s), then flushes the pipeline and the destinations.
  */
 export async function setupPrimary(
   options: SetupOptions,
@@ -57,6 +66,7 @@ export async function setupPrimary(
       resource,
       gauges: {
         DROPPED: () => dropped(),
+        'CHILD-DROPPED': () => receiver?.stats().dropped.total ?? 0,
         'LOOKBACK-HELD': () => lb?.stats().buffered ?? 0,
         'LOOKBACK-FLUSHED': () => lb?.stats().flushed ?? 0,
         'LOOKBACK-DROPPED': () => {
@@ -80,8 +90,11 @@ export async function setupPrimary(
   try {
     receiver = await startReceiver({
       endpoint: options.endpoint,
+      // a primary restarted on the same endpoint keeps its children when given the same token
+      token: startEnv.STARLOG_TOKEN || undefined,
       processor: pipeline,
       levels: pipeline.levels,
+      backpressure: () => destinationsBusy(destinations.queues),
     });
   } catch (err) {
     await provider.shutdown();
@@ -150,9 +163,10 @@ export async function setupPrimary(
     let n = pipeline.stats().stageErrors;
     for (const q of Object.values(destinations.queues)) {
       const s = q.stats();
-      n += s.queueFull + s.exportFailed + s.afterShutdown;
+      n += s.queueFull + s.exportFailed + s.exportRejected + s.spillOverflow + s.afterShutdown;
     }
-    return n + (receiver?.stats().processorErrors ?? 0);
+    const r = receiver?.stats();
+    return n + (r ? r.processorErrors + r.dropped.total : 0);
   }
 
   let shutdownPromise: Promise<void> | undefined;
@@ -208,4 +222,18 @@ export async function setupPrimary(
     },
   };
   return handle;
+}
+
+/**
+ * Fill (queue records or spill bytes, see `ShippingProcessor.fill`) of a destination at which
+ * the receiver starts answering RESOURCE_EXHAUSTED to children: they keep their batches and
+ * retry with backoff, instead of this process dropping. The remaining quarter absorbs the
+ * request being ingested and the primary's own records.
+ */
+export const BACKPRESSURE_FILL = 0.75;
+
+function destinationsBusy(queues: Record<string, ShippingProcessor>): boolean {
+  for (const name in queues)
+    if ((queues[name] as ShippingProcessor).fill >= BACKPRESSURE_FILL) return true;
+  return false;
 }
