@@ -30,6 +30,11 @@ export interface ExitHooks {
   readonly lastSyncExport: SyncExportResult | undefined;
 }
 
+/** Node's IPC channel object; `refCounted`/`unrefCounted` adjust its listener count (Node ≥ 14). */
+function ipcChannel(): { refCounted?: () => void; unrefCounted?: () => void } | undefined {
+  return process.channel as { refCounted?: () => void; unrefCounted?: () => void } | undefined;
+}
+
 /**
  * Makes sure the records a {@link ShippingProcessor} holds reach the receiver before the process
  * (or worker thread) goes:
@@ -178,12 +183,12 @@ export function installExitHooks(
       process.prependListener(sig, l);
     }
     if (typeof process.send === 'function') {
-      const otherwiseRefd =
-        process.listenerCount('message') > 0 || process.listenerCount('disconnect') > 0;
       process.on('disconnect', onDisconnect);
-      // A 'disconnect' listener refs the IPC channel, which would keep a forked child alive
-      // forever; listen without changing whether the channel keeps the process alive.
-      if (!otherwiseRefd) (process.channel as { unref?: () => void } | undefined)?.unref?.();
+      // Node counts 'message'/'disconnect' listeners and keeps the IPC channel (and so a forked
+      // child) alive while there are any; ours must not count, or a child that is done would
+      // never exit. `unrefCounted()` takes our listener out of that count (the application's own
+      // listeners, before or after, still count); uninstall puts it back before removing it.
+      ipcChannel()?.unrefCounted?.();
     }
   }
 
@@ -193,7 +198,10 @@ export function installExitHooks(
       installed = false;
       process.removeListener('beforeExit', onBeforeExit);
       process.removeListener('exit', onExit);
-      process.removeListener('disconnect', onDisconnect);
+      if (typeof process.send === 'function') {
+        ipcChannel()?.refCounted?.();
+        process.removeListener('disconnect', onDisconnect);
+      }
       for (const sig of [...signalListeners.keys()]) uninstallSignal(sig);
       syncExporter?.close();
     },
