@@ -2,6 +2,7 @@
 /** The `starlog` command. Each subcommand lives in its own file and registers itself here. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerRun } from './run.ts';
 import { registerTree } from './tree.ts';
 
 function version(): string {
@@ -17,6 +18,7 @@ function version(): string {
 const program = new Command('starlog')
   .description('OpenTelemetry-native logging for multi-process Node.js services')
   .version(version());
+registerRun(program);
 registerTree(program);
 
 await program.parseAsync(process.argv);
