@@ -65,14 +65,20 @@ describe('LineSplitter', () => {
   });
 
   test('rejects a tiny maxLineBytes', () => {
-    assert.throws(() => new LineSplitter(() => {}, 2), /maxLineBytes must be an integer >= 4, got 2/);
+    assert.throws(
+      () => new LineSplitter(() => {}, 2),
+      /maxLineBytes must be an integer >= 4, got 2/,
+    );
   });
 });
 
 describe('OutputCapture', () => {
   test('stdout lines → INFO, stderr lines → WARN, with the child resource and scope', async () => {
     const exporter = new InMemoryLogRecordExporter();
-    const pipeline = new Pipeline({ stages: [new SimpleLogRecordProcessor({ exporter })], levels: 'info' });
+    const pipeline = new Pipeline({
+      stages: [new SimpleLogRecordProcessor({ exporter })],
+      levels: 'info',
+    });
     const resource = childResource({
       pid: 4242,
       command: '/bin/sh',
@@ -90,9 +96,19 @@ describe('OutputCapture', () => {
       [
         ['hello', SeverityNumber.INFO, 'INFO', { 'log.iostream': 'stdout' }],
         // 12 bytes without newline: the first 8 leave at once, the rest at end()
-        ['"quoted"', SeverityNumber.INFO, 'INFO', { 'log.iostream': 'stdout', [SPLIT_ATTRIBUTE]: true }],
+        [
+          '"quoted"',
+          SeverityNumber.INFO,
+          'INFO',
+          { 'log.iostream': 'stdout', [SPLIT_ATTRIBUTE]: true },
+        ],
         ['oops', SeverityNumber.WARN, 'WARN', { 'log.iostream': 'stderr' }],
-        [' \x1b[1m', SeverityNumber.INFO, 'INFO', { 'log.iostream': 'stdout', [SPLIT_ATTRIBUTE]: true }],
+        [
+          ' \x1b[1m',
+          SeverityNumber.INFO,
+          'INFO',
+          { 'log.iostream': 'stdout', [SPLIT_ATTRIBUTE]: true },
+        ],
       ],
     );
     for (const r of records) {

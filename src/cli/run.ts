@@ -15,7 +15,6 @@ import type { Readable, Writable } from 'node:stream';
 import { isatty } from 'node:tty';
 import { diag, SeverityNumber } from '@opentelemetry/api';
 import { type Command, InvalidArgumentError } from 'commander';
-import { ConfigError } from '../config/errors.ts';
 import { loadConfig, toSetupOptions } from '../config/load.ts';
 import { spawn } from '../multiprocess/fork.ts';
 import type { LoggingHandle } from '../setup/handle.ts';
@@ -152,7 +151,8 @@ export async function runCommand(
   }
 
   const env: NodeJS.ProcessEnv = { ...process.env };
-  if (options.register) env.NODE_OPTIONS = nodeOptionsWithImport(env.NODE_OPTIONS, registerModuleUrl());
+  if (options.register)
+    env.NODE_OPTIONS = nodeOptionsWithImport(env.NODE_OPTIONS, registerModuleUrl());
   const serviceName = setup.serviceName ?? defaultServiceName(command, args);
   const runLog = handle.provider.getLogger('starlog.run');
 
@@ -407,14 +407,39 @@ export function registerRun(program: Command): Command {
     .argument('<command>', 'the command to run (looked up in PATH)')
     .argument('[args...]', 'its arguments')
     .passThroughOptions()
-    .option('--config <file>', 'configuration file (default: STARLOG_CONFIG, else ./starlog.config.{yaml,yml,json})')
-    .option('--capture-output', 'also turn each line the command writes into a record (stdout INFO, stderr WARN)')
-    .option('--register', 'add --import starlog/register to NODE_OPTIONS: Node.js children log with no code change')
-    .option('--log-file <path>', 'the JSON-lines log file (default: the configuration’s, else ./logs/starlog.jsonl)')
-    .option('--level <levels>', "the level table, e.g. 'info,app.db=debug' (default: STARLOG_LEVEL, else the configuration’s, else info)")
-    .option('--status-interval <duration>', "status records every <duration>, e.g. '15s' or 15000 (ms)", duration)
-    .option('--console-level <level>', "console: records at or above <level>, or 'off' (status records always show; default with --capture-output: status records only)")
-    .option('--service-name <name>', 'service.name of this process and of the captured output (default: the command’s name)')
+    .option(
+      '--config <file>',
+      'configuration file (default: STARLOG_CONFIG, else ./starlog.config.{yaml,yml,json})',
+    )
+    .option(
+      '--capture-output',
+      'also turn each line the command writes into a record (stdout INFO, stderr WARN)',
+    )
+    .option(
+      '--register',
+      'add --import starlog/register to NODE_OPTIONS: Node.js children log with no code change',
+    )
+    .option(
+      '--log-file <path>',
+      'the JSON-lines log file (default: the configuration’s, else ./logs/starlog.jsonl)',
+    )
+    .option(
+      '--level <levels>',
+      "the level table, e.g. 'info,app.db=debug' (default: STARLOG_LEVEL, else the configuration’s, else info)",
+    )
+    .option(
+      '--status-interval <duration>',
+      "status records every <duration>, e.g. '15s' or 15000 (ms)",
+      duration,
+    )
+    .option(
+      '--console-level <level>',
+      "console: records at or above <level>, or 'off' (status records always show; default with --capture-output: status records only)",
+    )
+    .option(
+      '--service-name <name>',
+      'service.name of this process and of the captured output (default: the command’s name)',
+    )
     .option('--summary', 'print one summary line to stderr at the end')
     .action(async (command: string, args: string[], options: RunCommandOptions) => {
       exitLike(await runCommand(command, args, options));

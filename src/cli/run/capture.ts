@@ -43,7 +43,10 @@ export class LineSplitter {
   private continued = false;
 
   /** @throws RangeError when `maxLineBytes` is not an integer >= 4 */
-  constructor(onLine: (line: string, split: boolean) => void, maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
+  constructor(
+    onLine: (line: string, split: boolean) => void,
+    maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+  ) {
     if (!Number.isInteger(maxLineBytes) || maxLineBytes < 4) {
       throw new RangeError(
         `LineSplitter: maxLineBytes must be an integer >= 4, got ${JSON.stringify(maxLineBytes)}`,
