@@ -191,6 +191,35 @@ describe('starlog run: exit status', () => {
   });
 });
 
+describe('starlog run: the child’s environment', () => {
+  test('the receiver variables (TCP with --endpoint tcp); --register keeps NODE_OPTIONS', async () => {
+    const r = await starlogRun(
+      ['--endpoint', 'tcp', '--register'],
+      [
+        'sh',
+        '-c',
+        'echo "$STARLOG_ENDPOINT|$OTEL_EXPORTER_OTLP_LOGS_ENDPOINT|$OTEL_EXPORTER_OTLP_LOGS_PROTOCOL|$OTEL_EXPORTER_OTLP_LOGS_HEADERS|$STARLOG_PRIMARY_PID|$NODE_OPTIONS"',
+      ],
+      { env: { NODE_OPTIONS: '--no-warnings' } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const [endpoint, otlp, protocol, headers, primaryPid, nodeOptions] = r.stdout.trim().split('|');
+    assert.match(endpoint!, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(otlp, endpoint);
+    assert.equal(protocol, 'grpc');
+    assert.match(headers!, /^x-starlog-token=[0-9a-f]{32,}$/);
+    assert.match(primaryPid!, /^\d+$/);
+    assert.match(nodeOptions!, /^--no-warnings --import=file:\/\/.*\/register\.(ts|js)$/);
+  });
+
+  test('an invalid --endpoint is refused by the option parser', async () => {
+    const r = await starlogRun(['--endpoint', '10.1.2.3:80'], ['sh', '-c', 'echo ran']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /option '--endpoint <endpoint>' argument '10\.1\.2\.3:80' is invalid/);
+  });
+});
+
 describe('starlog run: signals', () => {
   test('SIGTERM is forwarded to a child that traps it; the exit code is the child’s', async () => {
     const r = await starlogRun(

@@ -16,6 +16,7 @@ import { isatty } from 'node:tty';
 import { diag, SeverityNumber } from '@opentelemetry/api';
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfig, toSetupOptions } from '../config/load.ts';
+import { isReceiverEndpoint } from '../config/schema.ts';
 import { spawn } from '../multiprocess/fork.ts';
 import type { LoggingHandle } from '../setup/handle.ts';
 import type { SetupOptions } from '../setup/options.ts';
@@ -43,6 +44,11 @@ export interface RunCommandOptions {
    * FATAL) with `--capture-output` (the child's output is on the terminal already).
    */
   consoleLevel?: string;
+  /**
+   * The receiver endpoint: `unix` (default), `tcp` (loopback, a free port) or a loopback
+   * `host:port`. TCP helps children whose OpenTelemetry SDK cannot dial a unix socket.
+   */
+  endpoint?: string;
   /** `service.name` of this process and of the captured output. Default: the command's name. */
   serviceName?: string;
   /** Print one summary line to stderr at the end (records, processes, drops, log file). */
@@ -282,15 +288,21 @@ export async function runCommand(
   removeListeners();
 
   if (options.summary) {
-    const children = Object.values(stats.receiver?.children ?? {});
-    const fromChildren = children.reduce((n, c) => n + c.records, 0);
     const captured = capture ? capture.stats().stdout + capture.stats().stderr : 0;
-    const file = setup.file === false ? undefined : setup.file?.path;
-    say(
-      `${fromChildren} records from ${children.length} process${children.length === 1 ? '' : 'es'}, ` +
-        `${captured} captured lines, ${stats.dropped} dropped` +
-        (file !== undefined ? `; log file ${file}` : ''),
-    );
+    if (stats.role === 'child') {
+      say(
+        `${captured} captured lines shipped to the primary (pid ${process.env.STARLOG_PRIMARY_PID ?? '?'}), ${stats.dropped} dropped`,
+      );
+    } else {
+      const children = Object.values(stats.receiver?.children ?? {});
+      const fromChildren = children.reduce((n, c) => n + c.records, 0);
+      const file = setup.file === false ? undefined : setup.file?.path;
+      say(
+        `${fromChildren} records from ${children.length} process${children.length === 1 ? '' : 'es'}, ` +
+          `${captured} captured lines, ${stats.dropped} dropped` +
+          (file !== undefined ? `; log file ${file}` : ''),
+      );
+    }
   }
   return result;
 }
@@ -306,6 +318,7 @@ async function setupOptions(
   const setup: SetupOptions = { ...(loaded?.options ?? toSetupOptions(undefined, startEnv)) };
   setup.serviceName = options.serviceName ?? setup.serviceName ?? defaultServiceName(command, args);
   if (options.level !== undefined) setup.levels = options.level;
+  if (options.endpoint !== undefined) setup.endpoint = options.endpoint;
   if (options.logFile !== undefined) {
     setup.file = { ...(setup.file || {}), path: resolve(options.logFile) };
   } else if (setup.file === undefined && !setup.collector) {
@@ -385,6 +398,15 @@ export function exitLike(outcome: RunOutcome): void {
   process.exit(exitCode);
 }
 
+function receiverEndpoint(value: string): string {
+  if (!isReceiverEndpoint(value)) {
+    throw new InvalidArgumentError(
+      "expected 'unix', 'unix:///absolute/path.sock', 'tcp' or a loopback host:port like '127.0.0.1:0'",
+    );
+  }
+  return value;
+}
+
 function duration(value: string): string {
   try {
     parseDuration(value, '--status-interval');
@@ -435,6 +457,11 @@ export function registerRun(program: Command): Command {
     .option(
       '--console-level <level>',
       "console: records at or above <level>, or 'off' (status records always show; default with --capture-output: status records only)",
+    )
+    .option(
+      '--endpoint <endpoint>',
+      "the receiver: 'unix' (default, a private socket), 'tcp' (127.0.0.1, a free port) or a loopback host:port",
+      receiverEndpoint,
     )
     .option(
       '--service-name <name>',
