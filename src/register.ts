@@ -8,13 +8,14 @@
  * starlog run --register -- node app.js     # adds the --import to the child's NODE_OPTIONS
  * ```
  *
- * It runs `setupLogging()` with the options of the configuration file (`STARLOG_CONFIG`, else
- * `./starlog.config.{yaml,yml,json}`) and the environment (`OTEL_SERVICE_NAME`, `STARLOG_LEVEL`,
- * `OTEL_EXPORTER_OTLP_*`, see `toSetupOptions`). In a child of a primary (`STARLOG_ENDPOINT` set,
- * e.g. under `starlog run`) the process becomes a child that ships its records, flushed on every
- * exit path; otherwise it becomes a primary with the embedded default (a JSON-lines file and the
- * console) or a collector, and is shut down (everything written) when the event loop runs dry or
- * on SIGTERM/SIGINT when the application does not handle them.
+ * In a child of a primary (`STARLOG_ENDPOINT` set, e.g. under `starlog run`) it runs
+ * `setupLogging()`: the process becomes a child that ships its records to the primary, flushed on
+ * every exit path; it reads no configuration file (levels and destinations are the primary's).
+ * Otherwise it becomes a primary with the options of the configuration file (`STARLOG_CONFIG`,
+ * else `./starlog.config.{yaml,yml,json}`) and the environment (`OTEL_SERVICE_NAME`,
+ * `STARLOG_LEVEL`, `OTEL_EXPORTER_OTLP_*`, see `toSetupOptions`): the embedded default (a
+ * JSON-lines file and the console) or a collector; it is shut down (everything written) when the
+ * event loop runs dry, or on SIGTERM/SIGINT when the application does not handle them.
  *
  * It never crashes the host application: an invalid configuration file (or `STARLOG_LEVEL`), or a
  * set-up that fails (e.g. the receiver cannot listen), is reported on stderr, prefixed with
@@ -34,7 +35,10 @@ async function register(): Promise<LoggingHandle | undefined> {
     // loaded inside the try: a broken install must not crash the host application either
     const { loadConfig, toSetupOptions } = await import('./config/load.ts');
     const { setupLogging } = await import('./setup/setup-logging.ts');
+    const { detectRole } = await import('./setup/role.ts');
     const env = { ...process.env };
+    // a child takes what matters (levels, destinations) from its primary and reads no file
+    if (detectRole(env) === 'child') return await setupLogging({});
     const loaded = await loadConfig({ env });
     const h = await setupLogging(loaded?.options ?? toSetupOptions(undefined, env));
     if (h.role === 'primary') shutDownAtExit(h, loaded?.options.shutdownTimeoutMs ?? 5000);

@@ -220,6 +220,35 @@ describe('starlog run: the child’s environment', () => {
   });
 });
 
+describe('starlog run --config', () => {
+  test('the file applies (service name, status template); the child gets STARLOG_CONFIG', async () => {
+    const config = join(dir, 'run-config.yaml');
+    writeFileSync(
+      config,
+      'service:\n  name: cfg-app\nstatus:\n  template: "custom {TOTAL} records"\n',
+    );
+    const r = await starlogRun(['--config', config], ['sh', '-c', 'echo "$STARLOG_CONFIG"']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${config}\n`);
+    const records = readRecords(r.logFile);
+    const status = records.find((x) => x.scope === 'starlog.status');
+    assert.equal(status?.body, 'custom 1 records');
+    assert.equal(status?.resource['service.name'], 'cfg-app');
+  });
+
+  test('an invalid file: the loader’s message, exit code 2, nothing runs', async () => {
+    const config = join(dir, 'bad-config.yaml');
+    writeFileSync(config, 'status:\n  interval: soon\n');
+    const r = await starlogRun(['--config', config], ['sh', '-c', 'echo ran']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(
+      r.stderr,
+      /^starlog run: .*bad-config\.yaml:2:13: status\.interval: expected a duration[^\n]*got "soon"\n$/,
+    );
+  });
+});
+
 describe('starlog run: signals', () => {
   test('SIGTERM is forwarded to a child that traps it; the exit code is the child’s', async () => {
     const r = await starlogRun(

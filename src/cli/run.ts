@@ -26,7 +26,10 @@ import { childResource, defaultServiceName, OutputCapture } from './run/capture.
 
 /** Options of `starlog run` (commander's camelCase names). */
 export interface RunCommandOptions {
-  /** Configuration file (default: `STARLOG_CONFIG`, else `./starlog.config.{yaml,yml,json}`). */
+  /**
+   * Configuration file (default: `STARLOG_CONFIG`, else `./starlog.config.{yaml,yml,json}`); also
+   * put into the child's `STARLOG_CONFIG`.
+   */
   config?: string;
   /** Turn each line of the child's stdout (INFO) and stderr (WARN) into a record. */
   captureOutput?: boolean;
@@ -148,6 +151,10 @@ export async function runCommand(
     for (const line of (err as Error).message.split('\n')) say(line);
     return { exitCode: 2 };
   }
+  // The whole tree sees the same configuration file (a --register'ed child, or a setupLogging()
+  // that reads the file itself), and --level wins over an inherited STARLOG_LEVEL everywhere.
+  if (options.config !== undefined) process.env.STARLOG_CONFIG = resolve(options.config);
+  if (options.level !== undefined) process.env.STARLOG_LEVEL = options.level;
   let handle: LoggingHandle;
   try {
     handle = await setupLogging(setup);
