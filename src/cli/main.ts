@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerConfig } from './config.ts';
 import { registerLevel } from './level.ts';
+import { registerRun } from './run.ts';
 import { registerTree } from './tree.ts';
 
 function version(): string {
@@ -19,6 +20,7 @@ function version(): string {
 const program = new Command('starlog')
   .description('OpenTelemetry-native logging for multi-process Node.js services')
   .version(version());
+registerRun(program);
 registerTree(program);
 registerLevel(program);
 registerConfig(program);

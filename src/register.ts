@@ -1,0 +1,86 @@
+/**
+ * `starlog/register`: logging set up from the configuration file and the environment, with no
+ * code change:
+ *
+ * ```sh
+ * node --import starlog/register app.js
+ * NODE_OPTIONS='--import starlog/register' npm start
+ * starlog run --register -- node app.js     # adds the --import to the child's NODE_OPTIONS
+ * ```
+ *
+ * In a child of a primary (`STARLOG_ENDPOINT` set, e.g. under `starlog run`) it runs
+ * `setupLogging()`: the process becomes a child that ships its records to the primary, flushed on
+ * every exit path; it reads no configuration file (levels and destinations are the primary's).
+ * Otherwise it becomes a primary with the options of the configuration file (`STARLOG_CONFIG`,
+ * else `./starlog.config.{yaml,yml,json}`) and the environment (`OTEL_SERVICE_NAME`,
+ * `STARLOG_LEVEL`, `OTEL_EXPORTER_OTLP_*`, see `toSetupOptions`): the embedded default (a
+ * JSON-lines file and the console) or a collector; it is shut down (everything written) when the
+ * event loop runs dry, or on SIGTERM/SIGINT when the application does not handle them.
+ *
+ * It never crashes the host application: an invalid configuration file (or `STARLOG_LEVEL`), or a
+ * set-up that fails (e.g. the receiver cannot listen), is reported on stderr, prefixed with
+ * `starlog/register: logging is off:`, and the application runs without starlog (the
+ * OpenTelemetry Logs API stays a no-op). The application's own later `setupLogging()` call gets
+ * the same handle (its options are ignored).
+ *
+ * @module
+ */
+import type { LoggingHandle } from './setup/handle.ts';
+
+/** What `starlog/register` set up, or `undefined` when logging is off (see the module doc). */
+export const handle: LoggingHandle | undefined = await register();
+
+async function register(): Promise<LoggingHandle | undefined> {
+  try {
+    // loaded inside the try: a broken install must not crash the host application either
+    const { loadConfig, toSetupOptions } = await import('./config/load.ts');
+    const { setupLogging } = await import('./setup/setup-logging.ts');
+    const { detectRole } = await import('./setup/role.ts');
+    const env = { ...process.env };
+    // a child takes what matters (levels, destinations) from its primary and reads no file
+    if (detectRole(env) === 'child') return await setupLogging({});
+    const loaded = await loadConfig({ env });
+    const h = await setupLogging(loaded?.options ?? toSetupOptions(undefined, env));
+    if (h.role === 'primary') shutDownAtExit(h, loaded?.options.shutdownTimeoutMs ?? 5000);
+    return h;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    for (const line of message.split('\n')) {
+      process.stderr.write(`starlog/register: logging is off: ${line}\n`);
+    }
+    return undefined;
+  }
+}
+
+/**
+ * A primary has no exit hooks of its own (its owner calls `shutdown()`); here nobody will, so:
+ * shut down when the event loop runs dry (`beforeExit`), and on SIGTERM/SIGINT when the
+ * application does not listen (then the signal is raised again after the shutdown, at most
+ * `timeoutMs` later). `process.exit()` and crashes are not covered (records still queued for the
+ * file are lost).
+ */
+function shutDownAtExit(h: LoggingHandle, timeoutMs: number): void {
+  process.once('beforeExit', () => {
+    void h.shutdown();
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const listener = () => {
+      if (process.listenerCount(signal) > 1) {
+        void h.forceFlush(); // the application decides when to exit
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      void Promise.race([
+        h.shutdown(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, timeoutMs);
+        }),
+      ]).then(() => {
+        clearTimeout(timer);
+        process.removeListener(signal, listener);
+        process.kill(process.pid, signal);
+      });
+    };
+    process.on(signal, listener);
+  }
+}
