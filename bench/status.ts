@@ -29,6 +29,7 @@ import {
   type ReadableLogRecord,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
+import { Pipeline } from '../src/pipeline/pipeline.ts';
 import { inc } from '../src/processors/counters.ts';
 import { StatusProcessor } from '../src/processors/status.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
@@ -37,6 +38,7 @@ const { values: args } = parseArgs({
   options: {
     records: { type: 'string', default: '100000' },
     rounds: { type: 'string', default: '9' },
+    only: { type: 'string' },
   },
 });
 const RECORDS = Number(args.records);
@@ -63,7 +65,18 @@ interface Config {
 const batch = (exporter: LogRecordExporter) =>
   new BatchLogRecordProcessor({ exporter, maxQueueSize: 16_384, maxExportBatchSize: 512 });
 
-const CONFIGS: Config[] = [
+const statusStage = (options: { countBytes?: boolean } = {}) =>
+  new StatusProcessor({
+    interval: '1h',
+    ...options,
+    processor: new SimpleLogRecordProcessor({ exporter: new DiscardingExporter() }),
+  });
+
+/**
+ * Pipeline configurations use the level `'trace'` so that every record passes (the baseline
+ * exports all of them too): the level check is still made, in `enabled()` and `onEmit`.
+ */
+const ALL_CONFIGS: Config[] = [
   { name: 'batch', processors: (exporter) => [batch(exporter)] },
   {
     // The floor: what any second processor costs (the SDK's fan-out), without counting.
@@ -75,26 +88,30 @@ const CONFIGS: Config[] = [
   },
   {
     name: 'batch+status',
-    processors: (exporter) => [
-      new StatusProcessor({
-        interval: '1h',
-        processor: new SimpleLogRecordProcessor({ exporter: new DiscardingExporter() }),
-      }),
-      batch(exporter),
-    ],
+    processors: (exporter) => [statusStage(), batch(exporter)],
   },
   {
     name: 'batch+status(countBytes:false)',
+    processors: (exporter) => [statusStage({ countBytes: false }), batch(exporter)],
+  },
+  {
+    // The foundation of every starlog process: the Pipeline as the provider's one processor.
+    name: 'Pipeline[Batch]',
+    processors: (exporter) => [new Pipeline({ levels: 'trace', stages: [batch(exporter)] })],
+  },
+  {
+    name: 'Pipeline[Status, Batch]',
     processors: (exporter) => [
-      new StatusProcessor({
-        interval: '1h',
-        countBytes: false,
-        processor: new SimpleLogRecordProcessor({ exporter: new DiscardingExporter() }),
-      }),
-      batch(exporter),
+      new Pipeline({ levels: 'trace', stages: [statusStage(), batch(exporter)] }),
     ],
   },
 ];
+
+/** `--only a,b`: the baseline plus the named configurations. */
+const CONFIGS =
+  args.only === undefined
+    ? ALL_CONFIGS
+    : ALL_CONFIGS.filter((c, i) => i === 0 || args.only!.split(',').includes(c.name));
 
 /** A realistic mix: mostly INFO text, some DEBUG/WARN/ERROR, counters on a tenth, one map body. */
 function makeRecords(): LogRecord[] {
