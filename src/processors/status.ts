@@ -160,6 +160,8 @@ export class StatusProcessor implements LogRecordProcessor {
   private _shutdownPromise: Promise<void> | undefined;
   private _flushing = false;
   private _shuttingDownProcessor = false;
+  /** The last scope seen that is not a status scope: most records then skip the name compare. */
+  private _countedScope: InstrumentationScope | undefined;
 
   /** @throws TypeError naming the option when an option is invalid */
   constructor(options: StatusProcessorOptions = {}) {
@@ -203,7 +205,10 @@ export class StatusProcessor implements LogRecordProcessor {
     if (this._shutdownPromise !== undefined) return;
     try {
       const scope = record.instrumentationScope;
-      if (scope === STATUS_SCOPE || scope.name === STATUS_SCOPE_NAME) return;
+      if (scope !== this._countedScope) {
+        if (scope === STATUS_SCOPE || scope.name === STATUS_SCOPE_NAME) return;
+        this._countedScope = scope;
+      }
       const bucket = severityBucket(record.severityNumber);
       this._counts[bucket]! += 1;
       if (this._countBytes) {

@@ -28,12 +28,6 @@ import { getProcessTask, type RecordView, type Task, taskInContext } from './tas
 export class TaskAttributesProcessor implements LogRecordProcessor {
   /** Records this processor failed to enrich (each reported through `diag.error`). */
   errors = 0;
-  /**
-   * The Context of the previous record and its task: records emitted in a row by the same code
-   * share one Context object, so this saves the Context lookup. Holds one Context at most.
-   */
-  private lastContext: Context | undefined;
-  private lastTask: Task | undefined;
 
   onEmit(record: ReadWriteLogRecord, context?: Context): void {
     try {
