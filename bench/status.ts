@@ -14,9 +14,10 @@
  *                            process runs
  *   Pipeline[Status(countBytes:false), Batch]  the same without body byte counts
  *
- * Each configuration runs in its own worker thread (its own V8 isolate, so its code is optimized
- * for that configuration alone, as in a real process that has one pipeline). The workers take
- * turns in rounds of `--records` emits each (yielding to the event loop every 1,024 so that the
+ * Each configuration runs in its own worker threads (`--isolates`, default 3: V8 isolates whose
+ * code is optimized for that configuration alone, as in a real process that has one pipeline;
+ * a configuration's figure per round is the mean over its isolates, since how V8 compiles one
+ * isolate moves its figure by several per cent). The workers take turns in rounds of `--records` emits each (yielding to the event loop every 1,024 so that the
  * batch processor exports, then a forceFlush); the order rotates every round and reverses every
  * other round. Per round and configuration: process CPU time (user + system, all threads, so GC
  * helpers count; only one worker runs at a time) per record. The figure is the median over
@@ -24,7 +25,7 @@
  * drifting load); ns/record are medians too. Wall time is printed as well.
  * Also measured, in the main thread: StatusProcessor.onEmit on a ready record (ns/record).
  *
- * Run: ./node_modules/.bin/node bench/status.ts [--records N] [--rounds N] [--warmup N]
+ * Run: ./node_modules/.bin/node bench/status.ts [--records N] [--rounds N] [--warmup N] [--isolates N]
  *        [--only 'Pipeline[Batch];Pipeline[Status, Batch]']
  * Prints a short summary and a final JSON line.
  */
@@ -50,6 +51,7 @@ interface Settings {
   records: number;
   rounds: number;
   warmup: number;
+  isolates: number;
   only: string | undefined;
 }
 
@@ -60,6 +62,7 @@ function settings(): Settings {
       records: { type: 'string', default: '20000' },
       rounds: { type: 'string', default: '31' },
       warmup: { type: 'string', default: '5' },
+      isolates: { type: 'string', default: '3' },
       only: { type: 'string' },
     },
   });
@@ -67,6 +70,7 @@ function settings(): Settings {
     records: Number(values.records),
     rounds: Number(values.rounds),
     warmup: Number(values.warmup),
+    isolates: Number(values.isolates),
     only: values.only,
   };
 }
@@ -74,6 +78,7 @@ const SETTINGS = settings();
 const RECORDS = SETTINGS.records;
 const ROUNDS = SETTINGS.rounds;
 const WARMUP = SETTINGS.warmup;
+const ISOLATES = SETTINGS.isolates;
 const CHUNK = 1024; // records emitted between yields to the event loop (lets the batch export)
 
 /** Counts what it is given and drops it. */
@@ -319,7 +324,11 @@ class ConfigWorker {
 }
 
 async function main(): Promise<void> {
-  const workers = CONFIGS.map((c) => new ConfigWorker(c.name));
+  // ISOLATES workers per configuration: how V8 happens to compile one isolate's code moves its
+  // figure by several per cent; the mean over isolates averages that out.
+  const workers = CONFIGS.flatMap((c) =>
+    Array.from({ length: ISOLATES }, () => new ConfigWorker(c.name)),
+  );
   for (const w of workers) await w.ready;
   const cpuSamples = new Map<string, number[]>(CONFIGS.map((c) => [c.name, []]));
   const wallSamples = new Map<string, number[]>(CONFIGS.map((c) => [c.name, []]));
@@ -330,8 +339,13 @@ async function main(): Promise<void> {
     const shift = ((round % workers.length) + workers.length) % workers.length;
     const rotated = [...workers.slice(shift), ...workers.slice(0, shift)];
     const order = round % 2 ? rotated.reverse() : rotated;
-    const got = new Map<string, Measure>();
-    for (const w of order) got.set(w.name, await w.run());
+    const sums = new Map<string, Measure>();
+    for (const w of order) {
+      const m = await w.run();
+      const sum = sums.get(w.name) ?? { cpu: 0, wall: 0 };
+      sums.set(w.name, { cpu: sum.cpu + m.cpu / ISOLATES, wall: sum.wall + m.wall / ISOLATES });
+    }
+    const got = sums;
     if (round < 0) continue; // warm-up
     const base = got.get(CONFIGS[0]!.name)!;
     for (const [name, m] of got) {
@@ -352,7 +366,7 @@ async function main(): Promise<void> {
   }));
   const alone = onEmitAlone();
   console.log(
-    `StatusProcessor bench: ${RECORDS} records × ${ROUNDS} rounds; ns/record = median per config, ×ratio = median of per-round ratios to '${CONFIGS[0]!.name}' (CPU time)`,
+    `StatusProcessor bench: ${RECORDS} records × ${ROUNDS} rounds × ${ISOLATES} isolates; ns/record = median per config, ×ratio = median of per-round ratios to '${CONFIGS[0]!.name}' (CPU time)`,
   );
   for (const r of results) {
     console.log(
