@@ -1,9 +1,12 @@
 // Cost of tasks: entering and leaving a task (ns), and a record emitted inside a task against one
 // emitted outside, as a ratio measured in the same run (target ≤ 1.35).
 //
-//   ./node_modules/.bin/node bench/tasks.ts [--quick]
+//   ./node_modules/.bin/node bench/tasks.ts [--quick] [--records-only]
 //
-// Figures are CPU ns per operation (process.cpuUsage), medians over rounds.
+// Figures are CPU ns per operation (process.cpuUsage), medians over rounds. The record figures
+// run four cases in the same rounds (inside/outside a task, with/without
+// TaskAttributesProcessor), 20,000 records each per round, in a rotating order; ratios are
+// medians of per-round ratios. --records-only skips the task enter/leave figures.
 // Phase 1 runs before any LoggerProvider is registered (the pure scope cost: ids, Context,
 // no-op task records). Phase 2 registers a real sdk-logs LoggerProvider with
 // TaskAttributesProcessor + BatchLogRecordProcessor (discarding exporter), as setupLogging does.
@@ -19,9 +22,12 @@ import { task, to } from '../src/tasks/scope.ts';
 import { TaskAttributesProcessor } from '../src/tasks/task-attributes-processor.ts';
 
 const quick = process.argv.includes('--quick');
+const recordsOnly = process.argv.includes('--records-only');
 const ROUNDS = quick ? 3 : 7;
 const TASKS = quick ? 20_000 : 100_000;
-const RECORDS = quick ? 50_000 : 200_000;
+const RECORD_ROUND = 20_000;
+const COMPARE_ROUNDS = quick ? 11 : 41;
+const COMPARE_WARMUP = 3;
 const CHUNK = 1000;
 
 const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -73,7 +79,7 @@ async function measureTasks(label: string): Promise<Record<string, number>> {
 }
 
 // Phase 1: no LoggerProvider.
-const noProvider = await measureTasks('no LoggerProvider  ');
+const noProvider = recordsOnly ? {} : await measureTasks('no LoggerProvider  ');
 
 // Phase 2: real provider, discarding exporter.
 let exported = 0;
@@ -96,7 +102,7 @@ const provider = new LoggerProvider({
   ],
 });
 logs.setGlobalLoggerProvider(provider);
-const withProvider = await measureTasks('real LoggerProvider');
+const withProvider = recordsOnly ? {} : await measureTasks('real LoggerProvider');
 
 // The same pipeline without TaskAttributesProcessor, used directly (not registered): shows what
 // the SDK itself adds for a record inside a span (trace context validation and copy).
@@ -127,28 +133,51 @@ const inside = (count: number) =>
     to('handler', { step: 2 }, () => emitRecords(count)),
   );
 
-async function compare(): Promise<{ outside: number; inside: number; ratio: number }> {
-  await nsPerOp(RECORDS / 10, outside);
-  await nsPerOp(RECORDS / 10, inside);
-  const out: number[] = [];
-  const ins: number[] = [];
-  const ratios: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    // Alternate to spread machine noise over both sides.
-    const a = await nsPerOp(RECORDS, outside);
-    const b = await nsPerOp(RECORDS, inside);
-    out.push(a);
-    ins.push(b);
-    ratios.push(b / a);
-  }
-  return { outside: median(out), inside: median(ins), ratio: median(ratios) };
+interface Comparison {
+  outside: number;
+  inside: number;
+  ratio: number;
 }
 
-const withProcessor = await compare();
-const realLog = log;
-log = plainLog;
-const sdkOnly = await compare();
-log = realLog;
+/**
+ * Records inside vs outside a task, with and without TaskAttributesProcessor, measured in the
+ * same rounds: each round runs the four cases (RECORD_ROUND records each) in a rotating order,
+ * and the ratios are medians of the per-round ratios (robust to a shared machine's drifting
+ * load; ns are medians too).
+ */
+async function compare(): Promise<{ withProcessor: Comparison; sdkOnly: Comparison }> {
+  const tapLog = log;
+  const cases = [
+    { name: 'tap-out', logger: tapLog, fn: outside },
+    { name: 'tap-in', logger: tapLog, fn: inside },
+    { name: 'sdk-out', logger: plainLog, fn: outside },
+    { name: 'sdk-in', logger: plainLog, fn: inside },
+  ];
+  const ns = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  for (let r = -COMPARE_WARMUP; r < COMPARE_ROUNDS; r++) {
+    const shift = ((r % cases.length) + cases.length) % cases.length;
+    const order = [...cases.slice(shift), ...cases.slice(0, shift)];
+    if (r % 2) order.reverse();
+    for (const c of order) {
+      log = c.logger;
+      const v = await nsPerOp(RECORD_ROUND, c.fn);
+      if (r >= 0) ns.get(c.name)!.push(v);
+    }
+  }
+  log = tapLog;
+  const pick = (o: string, i: string): Comparison => {
+    const out = ns.get(o)!;
+    const ins = ns.get(i)!;
+    return {
+      outside: median(out),
+      inside: median(ins),
+      ratio: median(out.map((x, k) => ins[k]! / x)),
+    };
+  };
+  return { withProcessor: pick('tap-out', 'tap-in'), sdkOnly: pick('sdk-out', 'sdk-in') };
+}
+
+const { withProcessor, sdkOnly } = await compare();
 const emitted = exported;
 await provider.forceFlush();
 const ratio = withProcessor.ratio;

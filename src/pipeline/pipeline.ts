@@ -44,6 +44,16 @@ export class Pipeline implements LogRecordProcessor {
   private readonly timeoutMillis: number;
   private readonly counters: PipelineStats = { records: 0, filtered: 0, stageErrors: 0 };
   private shutdownPromise: Promise<void> | undefined;
+  /**
+   * A one-entry cache of the level threshold by instrumentation scope *object*: the SDK passes
+   * its Logger's one scope object to `enabled()` and puts the same object on every record of that
+   * Logger (ingested records share one object per child scope too), so a process that mostly
+   * logs through one logger pays an identity compare instead of a Map lookup by name, twice per
+   * record. Valid while `levels.version` equals `cachedVersion`.
+   */
+  private cachedScope: InstrumentationScope | undefined;
+  private cachedMin = 0;
+  private cachedVersion = -1;
 
   /** @throws Error when `levels` is an invalid level string */
   constructor(options: PipelineOptions = {}) {
@@ -86,7 +96,12 @@ export class Pipeline implements LogRecordProcessor {
 
   onEmit(record: ReadWriteLogRecord, context?: Context): void {
     if (this.shutdownPromise !== undefined) return;
-    if (!this.levels.enabled(record.instrumentationScope.name, record.severityNumber)) {
+    const severity = record.severityNumber;
+    if (
+      severity !== undefined &&
+      severity !== 0 &&
+      severity < this.minSeverity(record.instrumentationScope)
+    ) {
       this.counters.filtered++;
       return;
     }
@@ -108,7 +123,21 @@ export class Pipeline implements LogRecordProcessor {
     eventName?: string;
   }): boolean {
     if (this.shutdownPromise !== undefined) return false;
-    return this.levels.enabled(options.instrumentationScope.name, options.severityNumber);
+    const severity = options.severityNumber;
+    // UNSPECIFIED (absent or 0) is always enabled, as in LevelTable.enabled.
+    if (severity === undefined || severity === 0) return true;
+    return severity >= this.minSeverity(options.instrumentationScope);
+  }
+
+  /** The level table's minimum severity for a scope, through the one-entry cache. */
+  private minSeverity(scope: InstrumentationScope): number {
+    const version = this.levels.version;
+    if (scope === this.cachedScope && version === this.cachedVersion) return this.cachedMin;
+    const min = this.levels.minSeverity(scope.name);
+    this.cachedScope = scope;
+    this.cachedMin = min;
+    this.cachedVersion = version;
+    return min;
   }
 
   /** Flushes every stage (in parallel); a failing stage is reported, never rethrown. */

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import type { AnyValue, Attributes, Context } from '@opentelemetry/api';
 import { diag, ROOT_CONTEXT, SeverityNumber } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
@@ -33,6 +34,13 @@ export const DEFAULT_MAX_COUNTERS = 1000;
 
 /** Largest interval a Node.js timer accepts (2^31 − 1 ms, about 24.8 days). */
 const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * `Buffer.byteLength` (exact UTF-8 length; it does not use `this`), read once at load: calling
+ * it as `Buffer.byteLength(...)` on every record measured 10–30 ns more per record inside a
+ * LoggerProvider (Node 24, A/B in one process).
+ */
+const utf8Length: (text: string) => number = Buffer.byteLength;
 
 const PREFIX_LENGTH = COUNT_PREFIX.length;
 const CHAR_S = 115; // 's', first char of COUNT_PREFIX
@@ -160,6 +168,8 @@ export class StatusProcessor implements LogRecordProcessor {
   private _shutdownPromise: Promise<void> | undefined;
   private _flushing = false;
   private _shuttingDownProcessor = false;
+  /** The last scope seen that is not a status scope: most records then skip the name compare. */
+  private _countedScope: InstrumentationScope | undefined;
 
   /** @throws TypeError naming the option when an option is invalid */
   constructor(options: StatusProcessorOptions = {}) {
@@ -203,12 +213,15 @@ export class StatusProcessor implements LogRecordProcessor {
     if (this._shutdownPromise !== undefined) return;
     try {
       const scope = record.instrumentationScope;
-      if (scope === STATUS_SCOPE || scope.name === STATUS_SCOPE_NAME) return;
+      if (scope !== this._countedScope) {
+        if (scope === STATUS_SCOPE || scope.name === STATUS_SCOPE_NAME) return;
+        this._countedScope = scope;
+      }
       const bucket = severityBucket(record.severityNumber);
       this._counts[bucket]! += 1;
       if (this._countBytes) {
         const body = record.body;
-        if (typeof body === 'string') this._bytes[bucket]! += Buffer.byteLength(body);
+        if (typeof body === 'string') this._bytes[bucket]! += utf8Length(body);
         else if (body !== undefined && body !== null)
           this._bytes[bucket]! += estimateBodyBytes(body);
       }
@@ -444,7 +457,7 @@ function cachedDefaultResource(): Resource {
 export function estimateBodyBytes(body: AnyValue, depth = 0): number {
   switch (typeof body) {
     case 'string':
-      return Buffer.byteLength(body);
+      return utf8Length(body);
     case 'number':
       return 8;
     case 'boolean':
@@ -460,7 +473,7 @@ export function estimateBodyBytes(body: AnyValue, depth = 0): number {
       const map = body as Record<string, AnyValue>;
       for (const key in map) {
         if (!Object.hasOwn(map, key)) continue;
-        bytes += Buffer.byteLength(key, 'utf8') + estimateBodyBytes(map[key], depth + 1);
+        bytes += utf8Length(key) + estimateBodyBytes(map[key], depth + 1);
       }
       return bytes;
     }

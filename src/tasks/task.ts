@@ -1,5 +1,6 @@
 import {
   type Attributes,
+  type AttributeValue,
   type Context,
   createContextKey,
   diag,
@@ -72,6 +73,13 @@ export interface RecordView {
   primitive: boolean;
   /** The longest string value, in characters. */
   maxLength: number;
+  /** `values[keys[i]]` for each `i`: the values in key order. */
+  list: readonly AttributeValue[];
+  /**
+   * Filled in by `TaskAttributesProcessor`: its writer for these keys (shared by every view
+   * with the same keys), or `null` when it has none.
+   */
+  writer?: ((target: Attributes, list: readonly AttributeValue[]) => boolean) | null;
 }
 
 /** Creation data of a {@link Task}; internal to starlog. */
@@ -183,11 +191,13 @@ export class Task {
         if (typeof v === 'string') maxLength = Math.max(maxLength, v.length);
         else if (typeof v !== 'number' && typeof v !== 'boolean') primitive = false;
       }
+      const keys = Object.keys(values);
       this.#recordView = {
-        keys: Object.keys(values),
+        keys,
         values: Object.freeze(values),
         primitive,
         maxLength,
+        list: Object.freeze(keys.map((k) => values[k]!)),
       };
     }
     return this.#recordView;
