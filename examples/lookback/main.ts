@@ -16,7 +16,7 @@ import {
   LoggerProvider,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
-import { LookbackProcessor } from '../../src/processors/lookback.ts';
+import { LookbackProcessor } from 'starlog';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 

@@ -13,10 +13,7 @@ import {
   type ReadableLogRecord,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
-import { fork } from '../../src/multiprocess/fork.ts';
-import { continueTaskFromEnv } from '../../src/tasks/propagation.ts';
-import { currentTask, task, to } from '../../src/tasks/scope.ts';
-import { TaskAttributesProcessor } from '../../src/tasks/task-attributes-processor.ts';
+import { continueTaskFromEnv, currentTask, fork, TaskAttributesProcessor, task, to } from 'starlog';
 
 const isChild = process.argv[2] === 'child';
 
