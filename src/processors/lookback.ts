@@ -141,21 +141,21 @@ const DEFAULTS = {
  */
 export class LookbackProcessor implements LogRecordProcessor {
   /** Records held per key. */
-  readonly capacity: number;
+  capacity!: number;
   /** Longest time a record is held, ms. */
-  readonly maxAgeMs: number;
+  maxAgeMs!: number;
   /** Severity number at and above which a record flushes its key. */
-  readonly flushSeverity: number;
+  flushSeverity!: number;
   /** Buffers held at once. */
-  readonly maxKeys: number;
+  maxKeys!: number;
   /** Bound of the estimated bytes of all held records. */
-  readonly maxBytes: number;
+  maxBytes!: number;
   /** Pass-through window after a flush, ms (0: off). */
-  readonly followForMs: number;
+  followForMs!: number;
 
   private readonly next: LogRecordProcessor;
   private readonly keyOf: ((record: ReadableLogRecord) => LookbackKey | undefined) | undefined;
-  private readonly onShutdownMode: 'drop' | 'flush';
+  private onShutdownMode!: 'drop' | 'flush';
   private readonly clock: () => number;
   /** Whether to read the clock at most once per event-loop turn (the default clock only). */
   private readonly coarseClock: boolean;
@@ -201,35 +201,11 @@ export class LookbackProcessor implements LogRecordProcessor {
       );
     }
     this.next = next;
-    this.capacity = positiveInteger(options.capacity ?? DEFAULTS.capacity, 'capacity');
-    this.maxAgeMs = parseDuration(options.maxAge ?? DEFAULTS.maxAge, 'maxAge');
-    this.maxKeys = positiveInteger(options.maxKeys ?? DEFAULTS.maxKeys, 'maxKeys');
-    const maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
-    if (typeof maxBytes !== 'number' || !(maxBytes > 0)) {
-      throw new TypeError(
-        `starlog: maxBytes must be a positive number of bytes; got ${JSON.stringify(maxBytes)}`,
-      );
-    }
-    this.maxBytes = maxBytes;
-    this.followForMs = parseDuration(options.followFor ?? DEFAULTS.followFor, 'followFor', true);
-    const severity = parseLevel(options.flushSeverity ?? DEFAULTS.flushSeverity);
-    if (severity === undefined || !Number.isFinite(severity)) {
-      throw new TypeError(
-        `starlog: flushSeverity must be a severity number 1–24 or a level name like 'error'; got ${JSON.stringify(options.flushSeverity)}`,
-      );
-    }
-    this.flushSeverity = severity;
     if (options.key !== undefined && typeof options.key !== 'function') {
       throw new TypeError(`starlog: key must be a function; got ${typeof options.key}`);
     }
     this.keyOf = options.key;
-    const onShutdown = options.onShutdown ?? 'drop';
-    if (onShutdown !== 'drop' && onShutdown !== 'flush') {
-      throw new TypeError(
-        `starlog: onShutdown must be 'drop' or 'flush'; got ${JSON.stringify(onShutdown)}`,
-      );
-    }
-    this.onShutdownMode = onShutdown;
+    this.applyBounds(options);
     this.clock = options.now ?? performance.now.bind(performance);
     this.coarseClock = options.now === undefined;
     this.origin = this.clock();
@@ -438,6 +414,67 @@ export class LookbackProcessor implements LogRecordProcessor {
     this.nowCache = Math.floor(this.clock() - this.origin);
     if (first) setImmediate(this.invalidateNow).unref();
     return this.nowCache;
+  }
+
+  /**
+   * Changes the bounds of a running processor (`SIGHUP` reload of the configuration file): the
+   * options not given keep their defaults, as at construction. The new bounds are enforced at
+   * once; records they drop are counted by reason, as at an insert.
+   * @throws TypeError naming the option when an option is invalid (nothing changes then)
+   */
+  reconfigure(
+    options: Pick<
+      LookbackOptions,
+      'capacity' | 'maxAge' | 'flushSeverity' | 'maxKeys' | 'maxBytes' | 'followFor' | 'onShutdown'
+    >,
+  ): void {
+    const probe = Object.create(LookbackProcessor.prototype) as LookbackProcessor;
+    probe.applyBounds(options); // validates everything before anything changes
+    this.applyBounds(options);
+    for (const buffer of [...this.buffers.values()]) {
+      while (buffer.count > this.capacity) {
+        this.dropOldestOf(buffer);
+        this.droppedCapacity++;
+      }
+    }
+    while (this.buffers.size > this.maxKeys && this.lruHead !== null) {
+      const victim = this.lruHead;
+      this.droppedKeys += victim.count;
+      this.removeAll(victim);
+    }
+    while (this.heldBytes > this.maxBytes && this.oldest !== null) {
+      this.dropOldestOf(this.oldest.buffer);
+      this.droppedBytes++;
+    }
+    this.pruneAge(this.time());
+  }
+
+  private applyBounds(options: LookbackOptions): void {
+    this.capacity = positiveInteger(options.capacity ?? DEFAULTS.capacity, 'capacity');
+    this.maxAgeMs = parseDuration(options.maxAge ?? DEFAULTS.maxAge, 'maxAge');
+    this.maxKeys = positiveInteger(options.maxKeys ?? DEFAULTS.maxKeys, 'maxKeys');
+    const maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
+    if (typeof maxBytes !== 'number' || !(maxBytes > 0)) {
+      throw new TypeError(
+        `starlog: maxBytes must be a positive number of bytes; got ${JSON.stringify(maxBytes)}`,
+      );
+    }
+    this.maxBytes = maxBytes;
+    this.followForMs = parseDuration(options.followFor ?? DEFAULTS.followFor, 'followFor', true);
+    const severity = parseLevel(options.flushSeverity ?? DEFAULTS.flushSeverity);
+    if (severity === undefined || !Number.isFinite(severity)) {
+      throw new TypeError(
+        `starlog: flushSeverity must be a severity number 1–24 or a level name like 'error'; got ${JSON.stringify(options.flushSeverity)}`,
+      );
+    }
+    this.flushSeverity = severity;
+    const onShutdown = options.onShutdown ?? 'drop';
+    if (onShutdown !== 'drop' && onShutdown !== 'flush') {
+      throw new TypeError(
+        `starlog: onShutdown must be 'drop' or 'flush'; got ${JSON.stringify(onShutdown)}`,
+      );
+    }
+    this.onShutdownMode = onShutdown;
   }
 
   private hold(key: unknown, record: ReadWriteLogRecord, now: number): void {

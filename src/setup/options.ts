@@ -111,8 +111,9 @@ export interface SetupOptions {
    * Primary: the configuration file to read (`starlog.config.yaml`/`.yml`/`.json`), or `false` to
    * read none. Default: `STARLOG_CONFIG`, else the file in the working directory, if any. Options
    * given in code win over the file; the `OTEL_*` variables and `STARLOG_LEVEL` win over both.
-   * With a file, `SIGHUP` (or `starlog config reload`) re-reads it and applies the levels and the
-   * status interval and template; other changes are reported as needing a restart.
+   * With a file, `SIGHUP` (or `starlog config reload`) re-reads it and applies the levels, the
+   * status interval and template and the lookback bounds; other changes are reported as needing
+   * a restart.
    */
   config?: string | false;
 }

@@ -140,10 +140,15 @@ export async function setupPrimary(
           void oldStatus.shutdown();
         }
         const needsRestart = [...diff.needsRestart];
-        if (diff.apply.lookback !== undefined) needsRestart.push('lookback (bounds)');
+        if (diff.apply.lookback !== undefined) {
+          if (lookback !== undefined) lookback.reconfigure(diff.apply.lookback);
+          else needsRestart.push('lookback');
+        }
         lastLoaded = config;
         inForce = next;
-        const applied = diff.applied.filter((k) => !k.startsWith('lookback'));
+        const applied = diff.applied.filter(
+          (k) => lookback !== undefined || !k.startsWith('lookback'),
+        );
         configLog.info(
           'configuration reloaded from %s: applied %s',
           config?.file ?? '(no file)',
