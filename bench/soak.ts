@@ -27,6 +27,9 @@ import { generateToken } from '../src/multiprocess/token.ts';
 import { setupLogging } from '../src/setup/setup-logging.ts';
 import { childDrops, type RelChild, startChild } from '../test/fixtures/reliability-helpers.ts';
 
+/** The primary's resident memory bound stated in the README (Figures), MB. */
+const RSS_BOUND_MB = 300;
+
 const { values: args } = parseArgs({
   options: {
     role: { type: 'string', default: 'bench' },
@@ -256,6 +259,14 @@ async function runBench(): Promise<void> {
       }),
     );
     if (!exact && !args.crash) process.exitCode = 1;
+    // the stated bound (README, Figures): a primary at 20,000 records/s stays under 300 MB RSS
+    const maxRssMB = Math.max(mb(first.maxRss), mb(second.maxRss));
+    if (maxRssMB > RSS_BOUND_MB) {
+      process.stderr.write(
+        `primary RSS ${maxRssMB} MB is over the stated bound of ${RSS_BOUND_MB} MB\n`,
+      );
+      process.exitCode = 1;
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
