@@ -7,6 +7,7 @@ import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { createStream } from 'rotating-file-stream';
 import { encodeLogsRequest } from './otlp-json.ts';
+import { PendingWrites } from './pending-writes.ts';
 
 /** Options of {@link JsonlFileExporter}. */
 export interface JsonlFileExporterOptions {
@@ -84,8 +85,7 @@ export class JsonlFileExporter implements LogRecordExporter {
   private _error: Error | undefined;
   private _isShutdown = false;
   private _shutdownPromise: Promise<void> | undefined;
-  private _pending = 0;
-  private _idle: (() => void)[] = [];
+  private readonly _writes = new PendingWrites();
   private _exported = 0;
   private _failed = 0;
   private _dropped = 0;
@@ -178,7 +178,7 @@ export class JsonlFileExporter implements LogRecordExporter {
       this._fail(records.length, err as Error, resultCallback);
       return;
     }
-    this._pending++;
+    this._writes.begin();
     try {
       this._stream.write(line, (err) => {
         if (err) {
@@ -190,11 +190,11 @@ export class JsonlFileExporter implements LogRecordExporter {
           this._bytes += Buffer.byteLength(line);
           resultCallback({ code: ExportResultCode.SUCCESS });
         }
-        this._settle();
+        this._writes.settle();
       });
     } catch (err) {
       // write() throws only on invalid arguments or a stream in a state we never create
-      this._settle();
+      this._writes.settle();
       this._fail(encoded, err as Error, resultCallback);
     }
   }
@@ -208,19 +208,9 @@ export class JsonlFileExporter implements LogRecordExporter {
     cb({ code: ExportResultCode.FAILED, error });
   }
 
-  private _settle(): void {
-    this._pending--;
-    if (this._pending === 0 && this._idle.length > 0) {
-      const waiters = this._idle;
-      this._idle = [];
-      for (const w of waiters) w();
-    }
-  }
-
   /** Resolves once every line written so far has been handed to the OS (or failed). Never rejects. */
   forceFlush(): Promise<void> {
-    if (this._pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this._idle.push(resolve));
+    return this._writes.idle();
   }
 
   /**

@@ -6,6 +6,7 @@ import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-lo
 import pc from 'picocolors';
 import { severityBucket } from '../severity.ts';
 import { escapeControl, quoteString } from './escape.ts';
+import { PendingWrites } from './pending-writes.ts';
 
 /** Instrumentation scope name of starlog's status records. */
 export const STATUS_SCOPE = 'starlog.status';
@@ -261,8 +262,7 @@ export class PrettyConsoleExporter implements LogRecordExporter {
   private readonly _onError: (err: Error) => void;
   private _error: Error | undefined;
   private _isShutdown = false;
-  private _pending = 0;
-  private _idle: (() => void)[] = [];
+  private readonly _writes = new PendingWrites();
 
   /** @throws TypeError on an unknown template placeholder or a `stream` that is not writable */
   constructor(options: PrettyConsoleExporterOptions = {}) {
@@ -389,35 +389,25 @@ export class PrettyConsoleExporter implements LogRecordExporter {
     }
     let text = '';
     for (let i = 0; i < records.length; i++) text += `${this.format(records[i]!)}\n`;
-    this._pending++;
+    this._writes.begin();
     try {
       this._stream.write(text, (err) => {
         if (err) {
           this._onError(err);
           resultCallback({ code: ExportResultCode.FAILED, error: err });
         } else resultCallback({ code: ExportResultCode.SUCCESS });
-        this._settle();
+        this._writes.settle();
       });
     } catch (err) {
-      this._settle();
+      this._writes.settle();
       this._onError(err as Error);
       resultCallback({ code: ExportResultCode.FAILED, error: err as Error });
     }
   }
 
-  private _settle(): void {
-    this._pending--;
-    if (this._pending === 0 && this._idle.length > 0) {
-      const waiters = this._idle;
-      this._idle = [];
-      for (const w of waiters) w();
-    }
-  }
-
   /** Resolves once every write so far has called back. Never rejects. */
   forceFlush(): Promise<void> {
-    if (this._pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this._idle.push(resolve));
+    return this._writes.idle();
   }
 
   /** Waits for pending writes and detaches from the stream (which stays open). Idempotent. */
