@@ -15,6 +15,7 @@ import {
   emptyDropCounts,
   parseDropReport,
 } from '../src/multiprocess/drop-report.ts';
+import { OTLP_LOGS_EXPORT_PATH, rawMethod } from '../src/multiprocess/raw-grpc.ts';
 import {
   BACKPRESSURE_DETAILS,
   backoffDelay,
@@ -294,19 +295,8 @@ describe('retries against a real gRPC server and the official exporter', () => {
     let calls = 0;
     let okRecords = 0;
     const server = new grpc.Server();
-    const identity = (b: Buffer) => b;
     server.addService(
-      {
-        Export: {
-          path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: identity,
-          requestDeserialize: identity,
-          responseSerialize: identity,
-          responseDeserialize: identity,
-        },
-      },
+      { Export: rawMethod(OTLP_LOGS_EXPORT_PATH, 'export') },
       {
         Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
           calls++;

@@ -12,6 +12,7 @@ import {
   LEVEL_SET_PATH,
   LEVEL_WATCH_PATH,
 } from '../src/multiprocess/level-control.ts';
+import { identity } from '../src/multiprocess/raw-grpc.ts';
 import { type Receiver, startReceiver } from '../src/multiprocess/receiver.ts';
 import { generateToken, TOKEN_METADATA_KEY } from '../src/multiprocess/token.ts';
 import { LevelTable } from '../src/pipeline/level-table.ts';
@@ -21,7 +22,6 @@ const processor: LogRecordProcessor = {
   forceFlush: async () => {},
   shutdown: async () => {},
 };
-const identity = (b: Buffer): Buffer => b;
 
 function metadataOf(entries: [string, string][]): Metadata {
   const m = new Metadata();

@@ -22,6 +22,7 @@ import {
   type LevelTable,
   parseLevelSpec,
 } from '../pipeline/level-table.ts';
+import { rawMethod } from './raw-grpc.ts';
 
 /** gRPC method path of `Get`. */
 export const LEVEL_GET_PATH = '/starlog.v1.LevelControl/Get';
@@ -65,41 +66,13 @@ export class LevelMessageError extends Error {
   override name = 'LevelMessageError';
 }
 
-const identity = (value: Buffer): Buffer => value;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The hand-made service definition (raw bytes in and out; the handlers decode). */
 export const LEVEL_CONTROL_SERVICE: ServiceDefinition = {
-  Get: {
-    path: LEVEL_GET_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-    originalName: 'get',
-  },
-  Set: {
-    path: LEVEL_SET_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-    originalName: 'set',
-  },
-  Watch: {
-    path: LEVEL_WATCH_PATH,
-    requestStream: false,
-    responseStream: true,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-    originalName: 'watch',
-  },
+  Get: rawMethod(LEVEL_GET_PATH, 'get'),
+  Set: rawMethod(LEVEL_SET_PATH, 'set'),
+  Watch: rawMethod(LEVEL_WATCH_PATH, 'watch', true),
 };
 
 /** Encodes a message as UTF-8 JSON. */

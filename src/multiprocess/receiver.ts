@@ -45,12 +45,12 @@ import {
   type OtlpDecodeResult,
   OtlpLogsDecoder,
 } from './otlp-decode.ts';
+import { OTLP_LOGS_EXPORT_PATH, rawMethod } from './raw-grpc.ts';
 import { BACKPRESSURE_DETAILS } from './retry.ts';
 import { generateToken, TOKEN_METADATA_KEY, tokenMatches } from './token.ts';
 import { unrefServer } from './unref-server.ts';
 
-/** The gRPC method the official OTLP exporters call (`logs_service.proto`, service `LogsService`). */
-export const OTLP_LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+export { OTLP_LOGS_EXPORT_PATH } from './raw-grpc.ts';
 
 /** Default largest request, in bytes (16 MiB). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -220,20 +220,9 @@ type Bind =
 
 const MAX_CHILDREN = 1024;
 const EMPTY_RESPONSE = Buffer.alloc(0); // an ExportLogsServiceResponse without partial_success
-const identity = (value: Buffer): Buffer => value;
-
 /** The hand-made service definition: bytes in, bytes out (we decode in the handler). */
 const LOGS_SERVICE: ServiceDefinition = {
-  Export: {
-    path: OTLP_LOGS_EXPORT_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-    originalName: 'export',
-  },
+  Export: rawMethod(OTLP_LOGS_EXPORT_PATH, 'export'),
 };
 
 function isLoopback(host: string): boolean {

@@ -9,6 +9,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
+import { identity, OTLP_LOGS_EXPORT_PATH } from './raw-grpc.ts';
 
 /** What the main thread hands to the worker. */
 export interface SyncExportJob {
@@ -23,9 +24,6 @@ export interface SyncExportJob {
   sab: SharedArrayBuffer;
 }
 
-/** gRPC method of the OTLP logs service (opentelemetry-proto `collector/logs/v1/logs_service.proto`). */
-const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
-const identity = (b: Buffer): Buffer => b;
 const clients = new Map<string, Client>();
 
 function run(job: SyncExportJob): void {
@@ -50,7 +48,7 @@ function run(job: SyncExportJob): void {
     job.requests.forEach((req, i) => {
       const buf = Buffer.from(req.buffer, req.byteOffset, req.byteLength);
       (client as Client).makeUnaryRequest(
-        EXPORT_PATH,
+        OTLP_LOGS_EXPORT_PATH,
         identity,
         identity,
         buf,
