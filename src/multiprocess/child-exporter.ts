@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { credentials, Metadata } from '@grpc/grpc-js';
 import {
   type Attributes,
   type Counter,
@@ -15,9 +14,9 @@ import {
   type ObservableCallback,
   type ObservableUpDownCounter,
 } from '@opentelemetry/api';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
+import type { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { TOKEN_METADATA_KEY } from './token.ts';
+import { exporterToPrimary, primaryTarget } from './primary-target.ts';
 
 /** Batch settings of {@link createChildExport}; see {@link CHILD_EXPORT_DEFAULTS}. */
 export interface ChildExportOptions {
@@ -178,12 +177,7 @@ export function createChildExport(
   env: Record<string, string | undefined> = process.env,
   options: ChildExportOptions = {},
 ): ChildExport {
-  const endpoint = env.STARLOG_ENDPOINT?.trim();
-  if (!endpoint) {
-    throw new Error(
-      'starlog: STARLOG_ENDPOINT is not set; a child needs the environment of its primary (receiver.env)',
-    );
-  }
+  const target = primaryTarget(env);
   const settings = { ...CHILD_EXPORT_DEFAULTS, ...options };
   const maxQueueSize = checkPositive(settings.maxQueueSize, 'maxQueueSize');
   const maxExportBatchSize = checkPositive(settings.maxExportBatchSize, 'maxExportBatchSize');
@@ -195,15 +189,7 @@ export function createChildExport(
   const scheduledDelayMillis = checkPositive(settings.scheduledDelayMillis, 'scheduledDelayMillis');
   const exportTimeoutMillis = checkPositive(settings.exportTimeoutMillis, 'exportTimeoutMillis');
 
-  const metadata = new Metadata();
-  const token = env.STARLOG_TOKEN?.trim();
-  if (token) metadata.set(TOKEN_METADATA_KEY, token);
-  const exporter = new OTLPLogExporter({
-    url: endpoint,
-    credentials: credentials.createInsecure(),
-    metadata,
-    timeoutMillis: exportTimeoutMillis,
-  });
+  const exporter = exporterToPrimary(target, exportTimeoutMillis);
   const watch = createWatchingMeterProvider();
   const processor = new BatchLogRecordProcessor({
     exporter,

@@ -21,6 +21,7 @@ import { connect as netConnect } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import type { LevelTable } from '../pipeline/level-table.ts';
 import { decodeLevelState, LEVEL_WATCH_PATH, MAX_LEVEL_MESSAGE_BYTES } from './level-control.ts';
+import { primaryTarget } from './primary-target.ts';
 import { TOKEN_METADATA_KEY } from './token.ts';
 
 /** Options of {@link subscribeLevels}. */
@@ -143,14 +144,9 @@ export function subscribeLevels(
   env: { readonly STARLOG_ENDPOINT?: string; readonly STARLOG_TOKEN?: string } = process.env,
   options: SubscribeLevelsOptions = {},
 ): LevelSubscription {
-  const endpoint = env.STARLOG_ENDPOINT?.trim();
-  if (!endpoint) {
-    throw new Error(
-      'starlog: STARLOG_ENDPOINT is not set; a child needs the environment of its primary (receiver.env)',
-    );
-  }
-  const target = parseTarget(endpoint);
-  const token = env.STARLOG_TOKEN?.trim() ?? '';
+  const primary = primaryTarget(env);
+  const target = parseTarget(primary.endpoint);
+  const token = primary.token;
   const minBackoffMs = options.minBackoffMs ?? 100;
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
   const readyTimeoutMs = options.readyTimeoutMs ?? 1000;
@@ -243,7 +239,7 @@ export function subscribeLevels(
     const base = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(failures, 30));
     failures++;
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
-    diag.debug(`starlog: level stream to ${endpoint}: ${why}; retrying in ${delay} ms`);
+    diag.debug(`starlog: level stream to ${primary.endpoint}: ${why}; retrying in ${delay} ms`);
     retryTimer = setTimeout(open, delay);
     retryTimer.unref();
   }

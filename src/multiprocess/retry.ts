@@ -10,12 +10,10 @@
  *
  * @module
  */
-import { credentials, Metadata } from '@grpc/grpc-js';
 import { diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { TOKEN_METADATA_KEY } from './token.ts';
+import { exporterToPrimary, primaryTarget } from './primary-target.ts';
 
 /** gRPC status codes (`grpc/status.proto`, `google.rpc.Code`) that starlog tells apart. */
 export const GrpcCode = {
@@ -197,22 +195,14 @@ export function createPrimaryExporter(
   env: Record<string, string | undefined> = process.env,
   options: ReconnectingExporterOptions & { timeoutMillis?: number } = {},
 ): ReconnectingExporter {
-  const endpoint = env.STARLOG_ENDPOINT?.trim();
-  if (!endpoint) {
-    throw new Error(
-      'starlog: STARLOG_ENDPOINT is not set; a child needs the environment of its primary (receiver.env)',
-    );
-  }
-  const token = env.STARLOG_TOKEN?.trim();
-  return new ReconnectingExporter((generation) => {
-    const metadata = new Metadata();
-    if (token) metadata.set(TOKEN_METADATA_KEY, token);
-    return new OTLPLogExporter({
-      url: endpoint,
-      credentials: credentials.createInsecure(),
-      metadata,
-      timeoutMillis: options.timeoutMillis ?? 30_000,
-      ...(generation > 0 ? { userAgent: `starlog-reconnect/${generation}` } : {}),
-    });
-  }, options);
+  const target = primaryTarget(env);
+  return new ReconnectingExporter(
+    (generation) =>
+      exporterToPrimary(
+        target,
+        options.timeoutMillis ?? 30_000,
+        generation > 0 ? `starlog-reconnect/${generation}` : undefined,
+      ),
+    options,
+  );
 }
