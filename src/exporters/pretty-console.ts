@@ -4,14 +4,11 @@ import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import pc from 'picocolors';
+import { COUNT_PREFIX } from '../processors/counters.ts';
+import { STATUS_SCOPE_NAME } from '../processors/status.ts';
 import { severityBucket } from '../severity.ts';
 import { escapeControl, quoteString } from './escape.ts';
 import { PendingWrites } from './pending-writes.ts';
-
-/** Instrumentation scope name of starlog's status records. */
-export const STATUS_SCOPE = 'starlog.status';
-/** Attribute key prefix of custom counters (`inc()`); stripped when a status record is printed. */
-export const COUNT_PREFIX = 'starlog.count.';
 
 /** The placeholders a {@link PrettyConsoleExporterOptions.template} may use. */
 export const TEMPLATE_FIELDS = [
@@ -310,7 +307,7 @@ export class PrettyConsoleExporter implements LogRecordExporter {
   private _formatDefault(r: ReadableLogRecord): string {
     const p = this._p;
     const scopeName = r.instrumentationScope?.name ?? '';
-    const isStatus = scopeName === STATUS_SCOPE;
+    const isStatus = scopeName === STATUS_SCOPE_NAME;
     const info = resourceInfo(r.resource, this._resources);
     let line = `${p.dim(isoTime(r))} ${this._level(r, isStatus)}`;
     let where = info.pid === '' ? '' : `pid ${info.pid}`;
@@ -327,7 +324,7 @@ export class PrettyConsoleExporter implements LogRecordExporter {
   private _formatTemplate(r: ReadableLogRecord): string {
     const p = this._p;
     const scopeName = r.instrumentationScope?.name ?? '';
-    const isStatus = scopeName === STATUS_SCOPE;
+    const isStatus = scopeName === STATUS_SCOPE_NAME;
     let line = '';
     for (const part of this._parts!) {
       if (typeof part !== 'string') {

@@ -1,6 +1,8 @@
 import { credentials, Metadata } from '@grpc/grpc-js';
+import { diag } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { parseKeyValueList } from '../config/load.ts';
 import { JsonlFileExporter } from '../exporters/jsonl-file.ts';
 import { PrettyConsoleExporter } from '../exporters/pretty-console.ts';
 import { SeverityFilterProcessor } from '../exporters/severity-filter.ts';
@@ -118,9 +120,7 @@ function collectorExporter(
   const metadata = new Metadata();
   // an explicit empty entry keeps the receiver's token (in process.env for children) away from the collector
   metadata.set(TOKEN_METADATA_KEY, '');
-  const headers =
-    options.headers ??
-    parseHeaders(startEnv.OTEL_EXPORTER_OTLP_LOGS_HEADERS ?? startEnv.OTEL_EXPORTER_OTLP_HEADERS);
+  const headers = options.headers ?? headersFromEnv(startEnv);
   for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
   const insecure =
     options.insecure ??
@@ -141,20 +141,12 @@ function collectorExporter(
   });
 }
 
-/** Parses `k=v,k2=v2` (OTLP exporter header syntax, values URL-decoded). */
-function parseHeaders(value: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!value) return out;
-  for (const part of value.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    try {
-      out[decodeURIComponent(part.slice(0, eq).trim())] = decodeURIComponent(
-        part.slice(eq + 1).trim(),
-      );
-    } catch {
-      // a malformed escape: skip the header
-    }
-  }
-  return out;
+/** The collector headers of the environment the primary started with (`k=v,k2=v2`, URL-decoded). */
+function headersFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const name = env.OTEL_EXPORTER_OTLP_LOGS_HEADERS
+    ? 'OTEL_EXPORTER_OTLP_LOGS_HEADERS'
+    : 'OTEL_EXPORTER_OTLP_HEADERS';
+  const value = env[name];
+  if (!value) return {};
+  return parseKeyValueList(name, value, (message) => diag.warn(`starlog: ${message}`));
 }
