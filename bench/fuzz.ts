@@ -20,6 +20,7 @@ import {
   validRequest,
 } from '../test/fixtures/fuzz/corpus.ts';
 import {
+  emptyOutcome,
   type FuzzOutcome,
   type HeapReport,
   RawExportClient,
@@ -75,16 +76,7 @@ console.log(`baseline after warm-up: heap ${mib(warm.heapUsed)} MiB, rss ${mib(w
 const rng = new Prng(seed);
 const hostile = hostileInputs(host.maxMessageBytes);
 const inputs: Iterator<FuzzInput> = fuzzInputs(rng, seeds, total, hostile)[Symbol.iterator]();
-const outcome: FuzzOutcome = {
-  inputs: 0,
-  byCode: {},
-  byKind: {},
-  expectedRecords: 0,
-  handlerAnswers: { ok: 0, invalidArgument: 0, resourceExhausted: 0 },
-  bytesSent: 0,
-  violationCount: 0,
-  violations: [],
-};
+const outcome: FuzzOutcome = emptyOutcome();
 const samples: { inputs: number; heapMiB: number; rssMiB: number }[] = [];
 let peakRss = warm.rss;
 const started = performance.now();
