@@ -75,16 +75,14 @@ export class Pipeline implements LogRecordProcessor {
 
   /** Removes a stage; returns whether it was there. The stage is not shut down. */
   removeStage(stage: LogRecordProcessor): boolean {
-    const i = this.stages.indexOf(stage);
-    if (i === -1) return false;
+    if (!this.stages.includes(stage)) return false;
     this.stages = this.stages.filter((s) => s !== stage);
     return true;
   }
 
   /** Puts `next` where `stage` was; returns whether `stage` was there. Neither is shut down. */
   replaceStage(stage: LogRecordProcessor, next: LogRecordProcessor): boolean {
-    const i = this.stages.indexOf(stage);
-    if (i === -1) return false;
+    if (!this.stages.includes(stage)) return false;
     this.stages = this.stages.map((s) => (s === stage ? next : s));
     return true;
   }
@@ -96,12 +94,7 @@ export class Pipeline implements LogRecordProcessor {
 
   onEmit(record: ReadWriteLogRecord, context?: Context): void {
     if (this.shutdownPromise !== undefined) return;
-    const severity = record.severityNumber;
-    if (
-      severity !== undefined &&
-      severity !== 0 &&
-      severity < this.minSeverity(record.instrumentationScope)
-    ) {
+    if (!this.allows(record.instrumentationScope, record.severityNumber)) {
       this.counters.filtered++;
       return;
     }
@@ -123,10 +116,13 @@ export class Pipeline implements LogRecordProcessor {
     eventName?: string;
   }): boolean {
     if (this.shutdownPromise !== undefined) return false;
-    const severity = options.severityNumber;
-    // UNSPECIFIED (absent or 0) is always enabled, as in LevelTable.enabled.
+    return this.allows(options.instrumentationScope, options.severityNumber);
+  }
+
+  /** The level rule: UNSPECIFIED (absent or 0) always passes, as in `LevelTable.enabled`. */
+  private allows(scope: InstrumentationScope, severity: number | undefined): boolean {
     if (severity === undefined || severity === 0) return true;
-    return severity >= this.minSeverity(options.instrumentationScope);
+    return severity >= this.minSeverity(scope);
   }
 
   /** The level table's minimum severity for a scope, through the one-entry cache. */

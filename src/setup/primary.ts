@@ -48,16 +48,10 @@ export async function setupPrimary(
   const pipeline = new Pipeline({ levels: options.levels ?? startEnv.STARLOG_LEVEL ?? 'info' });
   pipeline.addStage(new TaskAttributesProcessor());
 
-  let lookback: LookbackProcessor | undefined;
-  if (options.lookback) {
-    const { onShutdown, ...bounds } = options.lookback;
-    lookback = new LookbackProcessor(destinations.main, {
-      ...bounds,
-      onShutdown: onShutdown ?? 'drop',
-    });
-  }
+  const lookback = options.lookback
+    ? new LookbackProcessor(destinations.main, options.lookback)
+    : undefined;
   let status: StatusProcessor | undefined;
-  const lb = lookback;
   const makeStatus = (o: StatusSetupOptions | undefined) =>
     new StatusProcessor({
       interval: o?.interval,
@@ -67,11 +61,11 @@ export async function setupPrimary(
       gauges: {
         DROPPED: () => dropped(),
         'CHILD-DROPPED': () => receiver?.stats().dropped.total ?? 0,
-        'LOOKBACK-HELD': () => lb?.stats().buffered ?? 0,
-        'LOOKBACK-FLUSHED': () => lb?.stats().flushed ?? 0,
+        'LOOKBACK-HELD': () => lookback?.stats().buffered ?? 0,
+        'LOOKBACK-FLUSHED': () => lookback?.stats().flushed ?? 0,
         'LOOKBACK-DROPPED': () => {
-          if (lb === undefined) return 0;
-          const d = lb.stats().dropped;
+          if (lookback === undefined) return 0;
+          const d = lookback.stats().dropped;
           return d.capacity + d.age + d.keys + d.bytes;
         },
       },
