@@ -26,8 +26,8 @@ import {
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { JsonlFileExporter } from '../src/exporters/jsonl-file.ts';
-import { encodeLogsRequest } from '../src/exporters/otlp-json.ts';
 import { PrettyConsoleExporter } from '../src/exporters/pretty-console.ts';
+import { encodeLogsRequest } from '../src/otlp/json-encoder.ts';
 
 const BATCH = 512;
 const seconds = Number(process.argv[2] ?? 2);

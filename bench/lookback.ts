@@ -25,7 +25,7 @@ import {
   type LogRecordProcessor,
   type ReadWriteLogRecord,
 } from '@opentelemetry/sdk-logs';
-import { LookbackProcessor } from '../src/processors/lookback.ts';
+import { LookbackProcessor } from '../src/processors/lookback/lookback-processor.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) {

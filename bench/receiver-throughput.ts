@@ -14,7 +14,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { startReceiver } from '../src/multiprocess/receiver.ts';
+import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 
 const CHILD_SCRIPT = fileURLToPath(new URL('../test/fixtures/receiver-child.ts', import.meta.url));
 const perChild = Number(process.argv[2] ?? 50_000);

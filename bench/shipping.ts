@@ -18,8 +18,8 @@ import { SeverityNumber } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { installExitHooks } from '../src/multiprocess/exit-hooks.ts';
-import { ShippingProcessor, type ShippingStats } from '../src/multiprocess/shipping-processor.ts';
+import { ShippingProcessor, type ShippingStats } from '../src/export/shipping-processor.ts';
+import { installExitHooks } from '../src/multiprocess/child/exit-hooks.ts';
 import { startTestReceiver } from '../test/fixtures/exit-receiver.ts';
 
 interface ChildResult {

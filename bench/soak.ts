@@ -22,8 +22,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
-import type { ShippingStats } from '../src/multiprocess/shipping-processor.ts';
-import { generateToken } from '../src/multiprocess/token.ts';
+import type { ShippingStats } from '../src/export/shipping-processor.ts';
+import { generateToken } from '../src/multiprocess/protocol/token.ts';
 import { setupLogging } from '../src/setup/setup-logging.ts';
 import { childDrops, type RelChild, startChild } from '../test/fixtures/reliability-helpers.ts';
 

@@ -43,8 +43,8 @@ import {
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { Pipeline } from '../src/pipeline/pipeline.ts';
-import { inc } from '../src/processors/counters.ts';
-import { StatusProcessor } from '../src/processors/status.ts';
+import { inc } from '../src/processors/status/counters.ts';
+import { StatusProcessor } from '../src/processors/status/status-processor.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
 
 interface Settings {

@@ -3,8 +3,6 @@
  * Public exports only; see README.md.
  */
 
-// tree viewer
-export { runTree, type TreeCommandOptions } from './cli/tree.ts';
 // configuration
 export { ConfigError, type ConfigIssue } from './config/errors.ts';
 export {
@@ -17,22 +15,22 @@ export {
   toSetupOptions,
 } from './config/load.ts';
 export { diffReloadable, formatReloadReport, reloadConfig } from './config/reload.ts';
+export {
+  ShippingProcessor,
+  type ShippingProcessorOptions,
+  type ShippingStats,
+} from './export/shipping-processor.ts';
 // exporters
 export {
   JsonlFileExporter,
   type JsonlFileExporterOptions,
   type JsonlFileExporterStats,
 } from './exporters/jsonl-file.ts';
-export { encodeLogsRequest } from './exporters/otlp-json.ts';
 export {
   detectColors,
   PrettyConsoleExporter,
   type PrettyConsoleExporterOptions,
 } from './exporters/pretty-console.ts';
-export {
-  type SeverityFilterOptions,
-  SeverityFilterProcessor,
-} from './exporters/severity-filter.ts';
 export { getLogger, type Logger, type LogMethod } from './logger.ts';
 // multi-process
 export {
@@ -41,27 +39,32 @@ export {
   type ChildExportOptions,
   type ChildExportStats,
   createChildExport,
-} from './multiprocess/child-exporter.ts';
+} from './multiprocess/child/child-exporter.ts';
 export {
   type ExitHooks,
   type ExitHooksOptions,
   installExitHooks,
-} from './multiprocess/exit-hooks.ts';
+} from './multiprocess/child/exit-hooks.ts';
 export { childEnv, fork, setChildEnvironment, spawn } from './multiprocess/fork.ts';
-export { IngestedLogRecord } from './multiprocess/ingested-log-record.ts';
-export { OtlpDecodeError, OtlpLogsDecoder } from './multiprocess/otlp-decode.ts';
+export { IngestedLogRecord } from './multiprocess/receiver/ingested-log-record.ts';
 export {
   type Receiver,
   type ReceiverEnv,
   type ReceiverOptions,
   type ReceiverStats,
   startReceiver,
-} from './multiprocess/receiver.ts';
-export {
-  ShippingProcessor,
-  type ShippingProcessorOptions,
-  type ShippingStats,
-} from './multiprocess/shipping-processor.ts';
+} from './multiprocess/receiver/receiver.ts';
+export type {
+  CollectorSetupOptions,
+  ConsoleSetupOptions,
+  FileSetupOptions,
+  LookbackSetupOptions,
+  MinSeverity,
+  SetupOptions,
+  StatusSetupOptions,
+} from './options.ts';
+export { encodeLogsRequest } from './otlp/json-encoder.ts';
+export { OtlpDecodeError, OtlpLogsDecoder } from './otlp/logs-decoder.ts';
 export {
   formatLevelSpec,
   type LevelRule,
@@ -70,20 +73,24 @@ export {
   parseLevelSpec,
 } from './pipeline/level-table.ts';
 export { Pipeline, type PipelineOptions, type PipelineStats } from './pipeline/pipeline.ts';
+export {
+  type SeverityFilterOptions,
+  SeverityFilterProcessor,
+} from './pipeline/severity-filter.ts';
+export {
+  type LookbackKey,
+  type LookbackOptions,
+  LookbackProcessor,
+  type LookbackStats,
+} from './processors/lookback/lookback-processor.ts';
+export { LookbackSpanProcessor } from './processors/lookback/span-processor.ts';
 // processors
 export {
   COUNT_PREFIX,
   type CountAttributes,
   type CountMethods,
   inc,
-} from './processors/counters.ts';
-export {
-  type LookbackKey,
-  type LookbackOptions,
-  LookbackProcessor,
-  type LookbackStats,
-} from './processors/lookback.ts';
-export { LookbackSpanProcessor } from './processors/lookback-span-processor.ts';
+} from './processors/status/counters.ts';
 export {
   DEFAULT_STATUS_INTERVAL,
   DEFAULT_STATUS_TEMPLATE,
@@ -94,18 +101,9 @@ export {
   StatusProcessor,
   type StatusProcessorOptions,
   type StatusSnapshot,
-} from './processors/status.ts';
+} from './processors/status/status-processor.ts';
 // set-up
 export type { LoggingHandle, LoggingStats } from './setup/handle.ts';
-export type {
-  CollectorSetupOptions,
-  ConsoleSetupOptions,
-  FileSetupOptions,
-  LookbackSetupOptions,
-  MinSeverity,
-  SetupOptions,
-  StatusSetupOptions,
-} from './setup/options.ts';
 export {
   registerGlobalLoggerProvider,
   unregisterGlobalLoggerProvider,
@@ -118,5 +116,7 @@ export { continueTaskFromEnv, processTask, taskCarrier, taskEnv } from './tasks/
 export { currentTask, importTask, type TaskFunction, task, to } from './tasks/scope.ts';
 export { Task } from './tasks/task.ts';
 export { TaskAttributesProcessor } from './tasks/task-attributes-processor.ts';
+// tree viewer
+export { runTree, type TreeCommandOptions, type TreeIo } from './tree/run-tree.ts';
 export { type Duration, parseDuration } from './util/duration.ts';
 export { PlainLogRecord, type PlainLogRecordInit } from './util/plain-log-record.ts';

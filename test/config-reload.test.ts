@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { ConfigError } from '../src/config/errors.ts';
 import { loadConfig, parseConfig, toSetupOptions } from '../src/config/load.ts';
 import { diffReloadable, formatReloadReport, reloadConfig } from '../src/config/reload.ts';
-import type { SetupOptions } from '../src/setup/options.ts';
+import type { SetupOptions } from '../src/options.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'starlog-config-reload-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -12,9 +12,9 @@ import {
   parseKeyValueList,
   toSetupOptions,
 } from '../src/config/load.ts';
-import { parseSize } from '../src/config/size.ts';
+import type { SetupOptions } from '../src/options.ts';
 import { LevelTable } from '../src/pipeline/level-table.ts';
-import type { SetupOptions } from '../src/setup/options.ts';
+import { parseSize } from '../src/util/size.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const example = join(root, 'examples/config/starlog.config.yaml');

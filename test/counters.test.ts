@@ -6,7 +6,7 @@ import {
   LoggerProvider,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
-import { COUNT_PREFIX, inc } from '../src/processors/counters.ts';
+import { COUNT_PREFIX, inc } from '../src/processors/status/counters.ts';
 
 function captureDiag(): string[] {
   const messages: string[] = [];

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { OtlpLogsDecoder } from '../src/multiprocess/otlp-decode.ts';
+import { OtlpLogsDecoder } from '../src/otlp/logs-decoder.ts';
 import {
   fuzzInputs,
   fuzzSeed,

@@ -12,7 +12,7 @@ import {
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { Pipeline } from '../src/pipeline/pipeline.ts';
-import { STATUS_SCOPE_NAME, StatusProcessor } from '../src/processors/status.ts';
+import { STATUS_SCOPE_NAME, StatusProcessor } from '../src/processors/status/status-processor.ts';
 import { task, to } from '../src/tasks/scope.ts';
 import { TaskAttributesProcessor } from '../src/tasks/task-attributes-processor.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';

@@ -21,7 +21,7 @@ import {
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { JsonlFileExporter } from '../src/exporters/jsonl-file.ts';
-import { encodeLogsRequest, hrTimeToNanosString } from '../src/exporters/otlp-json.ts';
+import { encodeLogsRequest, hrTimeToNanosString } from '../src/otlp/json-encoder.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'starlog-jsonl-'));

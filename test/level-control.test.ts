@@ -7,7 +7,18 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { status } from '@grpc/grpc-js';
 import { runLevel } from '../src/cli/level.ts';
-import { getLevels, type LevelControlError, setLevels } from '../src/multiprocess/level-client.ts';
+import { subscribeLevels } from '../src/multiprocess/child/level-subscriber.ts';
+import {
+  getLevels,
+  type LevelControlError,
+  setLevels,
+} from '../src/multiprocess/control/level-client.ts';
+import {
+  primaryRecordPath,
+  readPrimaryRecord,
+  removePrimaryRecord,
+  writePrimaryRecord,
+} from '../src/multiprocess/control/primary-record.ts';
 import {
   decodeEmptyRequest,
   decodeLevelChange,
@@ -15,15 +26,8 @@ import {
   LevelMessageError,
   MAX_LEVEL_MESSAGE_BYTES,
   mergeLevelChange,
-} from '../src/multiprocess/level-control.ts';
-import { subscribeLevels } from '../src/multiprocess/level-subscriber.ts';
-import {
-  primaryRecordPath,
-  readPrimaryRecord,
-  removePrimaryRecord,
-  writePrimaryRecord,
-} from '../src/multiprocess/primary-record.ts';
-import { type Receiver, startReceiver } from '../src/multiprocess/receiver.ts';
+} from '../src/multiprocess/receiver/level-control.ts';
+import { type Receiver, startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { LevelTable, parseLevelSpec } from '../src/pipeline/level-table.ts';
 import { Pipeline } from '../src/pipeline/pipeline.ts';
 

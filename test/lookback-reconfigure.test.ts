@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { SeverityNumber, TraceFlags } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
-import { LookbackProcessor } from '../src/processors/lookback.ts';
+import { LookbackProcessor } from '../src/processors/lookback/lookback-processor.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
 
 const resource = resourceFromAttributes({});

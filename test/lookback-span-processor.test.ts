@@ -23,7 +23,7 @@ import {
   type SpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import { LookbackProcessor } from '../src/processors/lookback.ts';
+import { LookbackProcessor } from '../src/processors/lookback/lookback-processor.ts';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 after(() => {

@@ -23,8 +23,11 @@ import {
   type ReadWriteLogRecord,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
+import {
+  type LookbackOptions,
+  LookbackProcessor,
+} from '../src/processors/lookback/lookback-processor.ts';
 import { estimateRecordBytes } from '../src/processors/lookback/record-size.ts';
-import { type LookbackOptions, LookbackProcessor } from '../src/processors/lookback.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
 
 const contextManager = new AsyncLocalStorageContextManager().enable();

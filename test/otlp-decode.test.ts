@@ -9,12 +9,8 @@ import {
   type ReadableLogRecord,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
-import { IngestedLogRecord } from '../src/multiprocess/ingested-log-record.ts';
-import {
-  hrTimeFromNanos,
-  OtlpDecodeError,
-  OtlpLogsDecoder,
-} from '../src/multiprocess/otlp-decode.ts';
+import { IngestedLogRecord } from '../src/multiprocess/receiver/ingested-log-record.ts';
+import { hrTimeFromNanos, OtlpDecodeError, OtlpLogsDecoder } from '../src/otlp/logs-decoder.ts';
 import { emittedRecord, expectedRecord, SCHEMA_URL } from './fixtures/receiver-records.ts';
 
 // ---- a tiny protobuf writer for hand-made (and broken) messages --------------------------------

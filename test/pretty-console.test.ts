@@ -9,12 +9,12 @@ import {
   type ReadableLogRecord,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
-import { escapeControl, quoteString } from '../src/exporters/escape.ts';
 import {
   detectColors,
   PrettyConsoleExporter,
   type PrettyConsoleExporterOptions,
 } from '../src/exporters/pretty-console.ts';
+import { escapeControl, quoteString } from '../src/util/escape.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
 
 /** A Writable that keeps every chunk it receives. */

@@ -3,9 +3,9 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
-import type { ChildExportStats } from '../src/multiprocess/child-exporter.ts';
-import { IngestedLogRecord } from '../src/multiprocess/ingested-log-record.ts';
-import { startReceiver } from '../src/multiprocess/receiver.ts';
+import type { ChildExportStats } from '../src/multiprocess/child/child-exporter.ts';
+import { IngestedLogRecord } from '../src/multiprocess/receiver/ingested-log-record.ts';
+import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { expectedRecord, SCHEMA_URL, scopeOf } from './fixtures/receiver-records.ts';
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./fixtures/receiver-child.ts', import.meta.url));

@@ -16,14 +16,14 @@ import {
   type ReadWriteLogRecord,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
-import { createChildExport } from '../src/multiprocess/child-exporter.ts';
-import { IngestedLogRecord } from '../src/multiprocess/ingested-log-record.ts';
+import { createChildExport } from '../src/multiprocess/child/child-exporter.ts';
+import { generateToken, tokenMatches } from '../src/multiprocess/protocol/token.ts';
+import { IngestedLogRecord } from '../src/multiprocess/receiver/ingested-log-record.ts';
 import {
   OTLP_LOGS_EXPORT_PATH,
   type Receiver,
   startReceiver,
-} from '../src/multiprocess/receiver.ts';
-import { generateToken, tokenMatches } from '../src/multiprocess/token.ts';
+} from '../src/multiprocess/receiver/receiver.ts';
 import { emittedRecord, expectedRecord } from './fixtures/receiver-records.ts';
 
 class Collecting implements LogRecordProcessor {

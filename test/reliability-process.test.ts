@@ -12,9 +12,9 @@ import type {
   ReadableLogRecord,
   ReadWriteLogRecord,
 } from '@opentelemetry/sdk-logs';
-import { startReceiver } from '../src/multiprocess/receiver.ts';
-import { ShippingProcessor } from '../src/multiprocess/shipping-processor.ts';
-import { generateToken } from '../src/multiprocess/token.ts';
+import { ShippingProcessor } from '../src/export/shipping-processor.ts';
+import { generateToken } from '../src/multiprocess/protocol/token.ts';
+import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { setupLogging } from '../src/setup/setup-logging.ts';
 import { childDrops, SeqCollector, startChild, until } from './fixtures/reliability-helpers.ts';
 

@@ -10,22 +10,18 @@ import {
   type LogRecordExporter,
   type ReadableLogRecord,
 } from '@opentelemetry/sdk-logs';
+import { BACKPRESSURE_DETAILS, backoffDelay, classifyExportError } from '../src/export/retry.ts';
+import {
+  ShippingProcessor,
+  type ShippingProcessorOptions,
+} from '../src/export/shipping-processor.ts';
+import { Spill } from '../src/export/spill.ts';
 import {
   DROP_REPORT_SCOPE,
   emptyDropCounts,
   parseDropReport,
-} from '../src/multiprocess/drop-report.ts';
-import { OTLP_LOGS_EXPORT_PATH, rawMethod } from '../src/multiprocess/raw-grpc.ts';
-import {
-  BACKPRESSURE_DETAILS,
-  backoffDelay,
-  classifyExportError,
-} from '../src/multiprocess/retry.ts';
-import {
-  ShippingProcessor,
-  type ShippingProcessorOptions,
-} from '../src/multiprocess/shipping-processor.ts';
-import { Spill } from '../src/multiprocess/spill.ts';
+} from '../src/multiprocess/protocol/drop-report.ts';
+import { OTLP_LOGS_EXPORT_PATH, rawMethod } from '../src/otlp/grpc-methods.ts';
 
 const grpcError = (code: number, details = '') =>
   Object.assign(new Error(details), { code, details });

@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { generateToken, TOKEN_METADATA_KEY } from '../src/multiprocess/protocol/token.ts';
 import {
   LEVEL_GET_PATH,
   LEVEL_SET_PATH,
   LEVEL_WATCH_PATH,
-} from '../src/multiprocess/level-control.ts';
-import { identity } from '../src/multiprocess/raw-grpc.ts';
-import { type Receiver, startReceiver } from '../src/multiprocess/receiver.ts';
-import { generateToken, TOKEN_METADATA_KEY } from '../src/multiprocess/token.ts';
+} from '../src/multiprocess/receiver/level-control.ts';
+import { type Receiver, startReceiver } from '../src/multiprocess/receiver/receiver.ts';
+import { identity } from '../src/otlp/grpc-methods.ts';
 import { LevelTable } from '../src/pipeline/level-table.ts';
 
 const processor: LogRecordProcessor = {

@@ -19,8 +19,12 @@ import {
 } from '@opentelemetry/sdk-logs';
 import { JsonlFileExporter } from '../src/exporters/jsonl-file.ts';
 import { PrettyConsoleExporter } from '../src/exporters/pretty-console.ts';
-import { type Receiver, startReceiver } from '../src/multiprocess/receiver.ts';
-import { generateToken, TOKEN_METADATA_KEY, tokenMatches } from '../src/multiprocess/token.ts';
+import {
+  generateToken,
+  TOKEN_METADATA_KEY,
+  tokenMatches,
+} from '../src/multiprocess/protocol/token.ts';
+import { type Receiver, startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { Pipeline } from '../src/pipeline/pipeline.ts';
 import { validRequest } from './fixtures/fuzz/corpus.ts';
 import { RawExportClient } from './fixtures/fuzz/driver.ts';

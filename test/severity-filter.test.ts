@@ -7,7 +7,7 @@ import {
   type LogRecordProcessor,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
-import { SeverityFilterProcessor } from '../src/exporters/severity-filter.ts';
+import { SeverityFilterProcessor } from '../src/pipeline/severity-filter.ts';
 
 function setup(minSeverity: string | number, dropUnspecified?: boolean) {
   const all = new InMemoryLogRecordExporter();

@@ -14,7 +14,7 @@ import {
 import {
   ShippingProcessor,
   type ShippingProcessorOptions,
-} from '../src/multiprocess/shipping-processor.ts';
+} from '../src/export/shipping-processor.ts';
 import { startTestReceiver } from './fixtures/exit-receiver.ts';
 
 /** An exporter whose exports complete when the test says so. */

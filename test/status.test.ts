@@ -14,7 +14,8 @@ import {
   type ReadWriteLogRecord,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
-import { inc } from '../src/processors/counters.ts';
+import { inc } from '../src/processors/status/counters.ts';
+import { defaultStatusProcessor } from '../src/processors/status/default-template.ts';
 import {
   DEFAULT_STATUS_TEMPLATE,
   estimateBodyBytes,
@@ -22,9 +23,8 @@ import {
   STATUS_SCOPE,
   StatusProcessor,
   type StatusProcessorOptions,
-} from '../src/processors/status.ts';
-import { defaultStatusProcessor } from '../src/processors/status-default.ts';
-import { compileStatusTemplate } from '../src/processors/status-template.ts';
+} from '../src/processors/status/status-processor.ts';
+import { compileStatusTemplate } from '../src/processors/status/template.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
 
 const T0 = Date.UTC(2025, 0, 2, 3, 4, 5);
@@ -566,7 +566,7 @@ describe('StatusProcessor options', () => {
   });
 
   test('the timer does not keep a process alive', async () => {
-    const moduleUrl = new URL('../src/processors/status.ts', import.meta.url).href;
+    const moduleUrl = new URL('../src/processors/status/status-processor.ts', import.meta.url).href;
     // Default processor (console), a short interval: the child prints a few status records while
     // a 700 ms timeout keeps it alive, then must exit by itself without shutdown().
     const script = `

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../config/errors.ts';
 import { loadConfig } from '../config/load.ts';
-import { readPrimaryRecord } from '../multiprocess/primary-record.ts';
+import { readPrimaryRecord } from '../multiprocess/control/primary-record.ts';
 
 /**
  * `starlog config check [FILE]`: validates a configuration file (default: the one the working

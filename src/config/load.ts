@@ -11,7 +11,7 @@ import type {
   LookbackSetupOptions,
   SetupOptions,
   StatusSetupOptions,
-} from '../setup/options.ts';
+} from '../options.ts';
 import { ConfigError, type ConfigIssue, describeValue, ENVIRONMENT, formatPath } from './errors.ts';
 import {
   checkLevelString,

@@ -1,5 +1,5 @@
+import type { LookbackSetupOptions, SetupOptions, StatusSetupOptions } from '../options.ts';
 import { formatLevelSpec, parseLevelSpec } from '../pipeline/level-table.ts';
-import type { LookbackSetupOptions, SetupOptions, StatusSetupOptions } from '../setup/options.ts';
 import { parseLevel } from '../severity.ts';
 import { parseDuration } from '../util/duration.ts';
 import { type LoadConfigOptions, type LoadedConfig, loadConfig, toSetupOptions } from './load.ts';

@@ -4,8 +4,8 @@ import { TEMPLATE_FIELDS } from '../exporters/pretty-console.ts';
 import { formatLevelSpec, parseLevelSpec } from '../pipeline/level-table.ts';
 import { parseLevel } from '../severity.ts';
 import { parseDuration } from '../util/duration.ts';
+import { parseSize } from '../util/size.ts';
 import { describeValue } from './errors.ts';
-import { parseSize } from './size.ts';
 
 /*
  * The schema of starlog.config.yaml / starlog.config.json (zod 4). Every leaf is a custom

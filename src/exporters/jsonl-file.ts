@@ -6,7 +6,7 @@ import { diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { createStream } from 'rotating-file-stream';
-import { encodeLogsRequest } from './otlp-json.ts';
+import { encodeLogsRequest } from '../otlp/json-encoder.ts';
 import { PendingWrites } from './pending-writes.ts';
 
 /** Options of {@link JsonlFileExporter}. */

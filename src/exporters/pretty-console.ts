@@ -4,10 +4,10 @@ import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import pc from 'picocolors';
-import { COUNT_PREFIX } from '../processors/counters.ts';
-import { STATUS_SCOPE_NAME } from '../processors/status.ts';
+import { COUNT_PREFIX } from '../processors/status/counters.ts';
+import { STATUS_SCOPE_NAME } from '../processors/status/status-processor.ts';
 import { severityBucket } from '../severity.ts';
-import { escapeControl, quoteString } from './escape.ts';
+import { escapeControl, quoteString } from '../util/escape.ts';
 import { PendingWrites } from './pending-writes.ts';
 
 /** The placeholders a {@link PrettyConsoleExporterOptions.template} may use. */

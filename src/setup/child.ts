@@ -1,17 +1,17 @@
 import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
-import { installExitHooks } from '../multiprocess/exit-hooks.ts';
-import { setLevels as setLevelsOnPrimary } from '../multiprocess/level-client.ts';
-import { type LevelSubscription, subscribeLevels } from '../multiprocess/level-subscriber.ts';
-import { createPrimaryExporter } from '../multiprocess/retry.ts';
-import { ShippingProcessor } from '../multiprocess/shipping-processor.ts';
+import { createPrimaryExporter } from '../export/retry.ts';
+import { ShippingProcessor } from '../export/shipping-processor.ts';
+import { installExitHooks } from '../multiprocess/child/exit-hooks.ts';
+import { type LevelSubscription, subscribeLevels } from '../multiprocess/child/level-subscriber.ts';
+import { setLevels as setLevelsOnPrimary } from '../multiprocess/control/level-client.ts';
+import type { SetupOptions } from '../options.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { ensureContextManager } from '../tasks/context-manager.ts';
 import { continueTaskFromEnv } from '../tasks/propagation.ts';
 import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
 import type { LoggingHandle, LoggingStats } from './handle.ts';
-import type { SetupOptions } from './options.ts';
 import { registerGlobalLoggerProvider, unregisterGlobalLoggerProvider } from './register-global.ts';
 import { buildResource } from './resource.ts';
 

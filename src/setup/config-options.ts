@@ -1,5 +1,5 @@
 import { type LoadedConfig, loadConfigSync } from '../config/load.ts';
-import type { SetupOptions } from './options.ts';
+import type { SetupOptions } from '../options.ts';
 
 const SECTIONS = ['status', 'lookback', 'file', 'console', 'collector'] as const;
 

@@ -3,18 +3,18 @@ import { diag } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { parseKeyValueList } from '../config/load.ts';
+import { ShippingProcessor } from '../export/shipping-processor.ts';
 import { JsonlFileExporter } from '../exporters/jsonl-file.ts';
 import { PrettyConsoleExporter } from '../exporters/pretty-console.ts';
-import { SeverityFilterProcessor } from '../exporters/severity-filter.ts';
-import { ShippingProcessor } from '../multiprocess/shipping-processor.ts';
-import { TOKEN_METADATA_KEY } from '../multiprocess/token.ts';
-import { Pipeline } from '../pipeline/pipeline.ts';
+import { TOKEN_METADATA_KEY } from '../multiprocess/protocol/token.ts';
 import type {
   CollectorSetupOptions,
   ConsoleSetupOptions,
   FileSetupOptions,
   SetupOptions,
-} from './options.ts';
+} from '../options.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import { SeverityFilterProcessor } from '../pipeline/severity-filter.ts';
 
 /** The primary's destinations: where records leave the process. */
 export interface Destinations {

@@ -1,11 +1,11 @@
 import type { Resource } from '@opentelemetry/resources';
 import type { LoggerProvider } from '@opentelemetry/sdk-logs';
-import type { LevelChange } from '../multiprocess/level-control.ts';
-import type { Receiver, ReceiverStats } from '../multiprocess/receiver.ts';
-import type { ShippingStats } from '../multiprocess/shipping-processor.ts';
+import type { ShippingStats } from '../export/shipping-processor.ts';
+import type { LevelChange } from '../multiprocess/receiver/level-control.ts';
+import type { Receiver, ReceiverStats } from '../multiprocess/receiver/receiver.ts';
 import type { LevelTable } from '../pipeline/level-table.ts';
 import type { Pipeline, PipelineStats } from '../pipeline/pipeline.ts';
-import type { StatusProcessor } from '../processors/status.ts';
+import type { StatusProcessor } from '../processors/status/status-processor.ts';
 
 /** Counters of a set-up process (all cumulative since `setupLogging()`). */
 export interface LoggingStats {

@@ -2,25 +2,25 @@ import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { LoadedConfig } from '../config/load.ts';
 import { reloadConfig } from '../config/reload.ts';
+import type { ShippingProcessor } from '../export/shipping-processor.ts';
 import { getLogger } from '../logger.ts';
-import { setChildEnvironment } from '../multiprocess/fork.ts';
-import { applyLevelChange } from '../multiprocess/level-control.ts';
 import {
   removePrimaryRecord,
   removePrimaryRecordSync,
   writePrimaryRecord,
-} from '../multiprocess/primary-record.ts';
-import { type Receiver, startReceiver } from '../multiprocess/receiver.ts';
-import type { ShippingProcessor } from '../multiprocess/shipping-processor.ts';
+} from '../multiprocess/control/primary-record.ts';
+import { setChildEnvironment } from '../multiprocess/fork.ts';
+import { applyLevelChange } from '../multiprocess/receiver/level-control.ts';
+import { type Receiver, startReceiver } from '../multiprocess/receiver/receiver.ts';
+import type { SetupOptions, StatusSetupOptions } from '../options.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
-import { LookbackProcessor } from '../processors/lookback.ts';
-import { StatusProcessor } from '../processors/status.ts';
+import { LookbackProcessor } from '../processors/lookback/lookback-processor.ts';
+import { StatusProcessor } from '../processors/status/status-processor.ts';
 import { ensureContextManager } from '../tasks/context-manager.ts';
 import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
 import { buildDestinations } from './destinations.ts';
 import type { LoggingHandle, LoggingStats } from './handle.ts';
-import type { SetupOptions, StatusSetupOptions } from './options.ts';
 import { registerGlobalLoggerProvider, unregisterGlobalLoggerProvider } from './register-global.ts';
 import { buildResource } from './resource.ts';
 

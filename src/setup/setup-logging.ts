@@ -1,7 +1,7 @@
+import type { SetupOptions } from '../options.ts';
 import { setupChild } from './child.ts';
 import { resolveOptions } from './config-options.ts';
 import type { LoggingHandle } from './handle.ts';
-import type { SetupOptions } from './options.ts';
 import { setupPrimary } from './primary.ts';
 import { detectRole } from './role.ts';
 

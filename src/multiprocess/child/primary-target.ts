@@ -1,6 +1,6 @@
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
-import { TOKEN_METADATA_KEY } from './token.ts';
+import { TOKEN_METADATA_KEY } from '../protocol/token.ts';
 
 /** Where a child reaches its primary: the receiver's gRPC target and the token. */
 export interface PrimaryTarget {

@@ -9,7 +9,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
-import { identity, OTLP_LOGS_EXPORT_PATH } from './raw-grpc.ts';
+import { identity, OTLP_LOGS_EXPORT_PATH } from '../../otlp/grpc-methods.ts';
 
 /** What the main thread hands to the worker. */
 export interface SyncExportJob {

@@ -24,8 +24,11 @@
  */
 import type { AnyValue, Attributes, HrTime, SpanContext } from '@opentelemetry/api';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  IngestedLogRecord,
+  type IngestedScope,
+} from '../multiprocess/receiver/ingested-log-record.ts';
 import { nowHrTime } from '../util/plain-log-record.ts';
-import { IngestedLogRecord, type IngestedScope } from './ingested-log-record.ts';
 
 /** Why a request could not be decoded: `malformed` bytes, or a `limit` of {@link OtlpDecodeLimits} exceeded. */
 export type OtlpDecodeErrorKind = 'malformed' | 'limit';

@@ -13,7 +13,7 @@
 import { diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { exporterToPrimary, primaryTarget } from './primary-target.ts';
+import { exporterToPrimary, primaryTarget } from '../multiprocess/child/primary-target.ts';
 
 /** gRPC status codes (`grpc/status.proto`, `google.rpc.Code`) that starlog tells apart. */
 export const GrpcCode = {

@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { Duration } from '../util/duration.ts';
+import type { Duration } from './util/duration.ts';
 
 /** Where a destination's records stop: a level name (`'warn'`) or a severity number 1–24. */
 export type MinSeverity = string | number;

@@ -1,7 +1,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
-import { type Duration, parseDuration } from '../util/duration.ts';
-import type { ShippingProcessor } from './shipping-processor.ts';
+import type { ShippingProcessor } from '../../export/shipping-processor.ts';
+import { type Duration, parseDuration } from '../../util/duration.ts';
 import { SyncExporter, type SyncExportResult } from './sync-export.ts';
 
 /** Options of {@link installExitHooks}. */

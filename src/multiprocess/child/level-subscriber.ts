@@ -19,10 +19,14 @@ import {
 } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { diag } from '@opentelemetry/api';
-import type { LevelTable } from '../pipeline/level-table.ts';
-import { decodeLevelState, LEVEL_WATCH_PATH, MAX_LEVEL_MESSAGE_BYTES } from './level-control.ts';
+import type { LevelTable } from '../../pipeline/level-table.ts';
+import { TOKEN_METADATA_KEY } from '../protocol/token.ts';
+import {
+  decodeLevelState,
+  LEVEL_WATCH_PATH,
+  MAX_LEVEL_MESSAGE_BYTES,
+} from '../receiver/level-control.ts';
 import { primaryTarget } from './primary-target.ts';
-import { TOKEN_METADATA_KEY } from './token.ts';
 
 /** Options of {@link subscribeLevels}. */
 export interface SubscribeLevelsOptions {

@@ -5,12 +5,12 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { defaultResource } from '@opentelemetry/resources';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
-import { SEVERITY_NAMES, type SeverityName, severityBucket } from '../severity.ts';
-import { type Duration, parseDuration } from '../util/duration.ts';
-import { PlainLogRecord } from '../util/plain-log-record.ts';
+import { SEVERITY_NAMES, type SeverityName, severityBucket } from '../../severity.ts';
+import { type Duration, parseDuration } from '../../util/duration.ts';
+import { PlainLogRecord } from '../../util/plain-log-record.ts';
 import { COUNT_PREFIX } from './counters.ts';
-import { defaultStatusProcessor } from './status-default.ts';
-import { compileStatusTemplate, type StatusTemplate } from './status-template.ts';
+import { defaultStatusProcessor } from './default-template.ts';
+import { compileStatusTemplate, type StatusTemplate } from './template.ts';
 
 /** Instrumentation scope name of status records; records with this scope are never counted. */
 export const STATUS_SCOPE_NAME = 'starlog.status';

@@ -16,13 +16,13 @@
  * @module
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
+import { rawMethod } from '../../otlp/grpc-methods.ts';
 import {
   formatLevelSpec,
   type LevelSpec,
   type LevelTable,
   parseLevelSpec,
-} from '../pipeline/level-table.ts';
-import { rawMethod } from './raw-grpc.ts';
+} from '../../pipeline/level-table.ts';
 
 /** gRPC method path of `Get`. */
 export const LEVEL_GET_PATH = '/starlog.v1.LevelControl/Get';

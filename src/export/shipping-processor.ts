@@ -6,14 +6,14 @@ import type {
   ReadableLogRecord,
   ReadWriteLogRecord,
 } from '@opentelemetry/sdk-logs';
-import { type Duration, parseDuration } from '../util/duration.ts';
-import { PlainLogRecord } from '../util/plain-log-record.ts';
 import {
   DROP_REPORT_SCOPE,
   type DropCounts,
   dropReportAttributes,
   totalDrops,
-} from './drop-report.ts';
+} from '../multiprocess/protocol/drop-report.ts';
+import { type Duration, parseDuration } from '../util/duration.ts';
+import { PlainLogRecord } from '../util/plain-log-record.ts';
 import { backoffDelay, classifyExportError, type ExportErrorKind } from './retry.ts';
 import { Spill, type SpillBatch } from './spill.ts';
 

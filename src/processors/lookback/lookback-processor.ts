@@ -14,11 +14,11 @@ import type {
   ReadableLogRecord,
   ReadWriteLogRecord,
 } from '@opentelemetry/sdk-logs';
-import { parseLevel } from '../severity.ts';
-import { type Duration, parseDuration } from '../util/duration.ts';
-import { HeldRecord, KeyBuffer } from './lookback/held-record.ts';
-import { estimateRecordBytes, RECORD_FIXED_BYTES } from './lookback/record-size.ts';
-import { LookbackSpanProcessor } from './lookback-span-processor.ts';
+import { parseLevel } from '../../severity.ts';
+import { type Duration, parseDuration } from '../../util/duration.ts';
+import { HeldRecord, KeyBuffer } from './held-record.ts';
+import { estimateRecordBytes, RECORD_FIXED_BYTES } from './record-size.ts';
+import { LookbackSpanProcessor } from './span-processor.ts';
 
 /** A buffer key: any value usable as a `Map` key (trace id string, Resource object, ...). */
 export type LookbackKey = string | number | bigint | boolean | symbol | object;

@@ -1,7 +1,7 @@
 import type { AnyValue, Attributes, HrTime, SeverityNumber, SpanContext } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { PlainLogRecord } from '../util/plain-log-record.ts';
+import { PlainLogRecord } from '../../util/plain-log-record.ts';
 
 /**
  * The instrumentation scope of an ingested record: the OTLP `InstrumentationScope` message

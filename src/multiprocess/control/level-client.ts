@@ -6,6 +6,7 @@
  * @module
  */
 import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { TOKEN_METADATA_KEY } from '../protocol/token.ts';
 import {
   decodeLevelState,
   encodeLevelMessage,
@@ -13,8 +14,7 @@ import {
   LEVEL_SET_PATH,
   type LevelChange,
   type LevelState,
-} from './level-control.ts';
-import { TOKEN_METADATA_KEY } from './token.ts';
+} from '../receiver/level-control.ts';
 
 /** Where the primary is and how to authenticate. */
 export interface LevelClientOptions {

@@ -21,7 +21,15 @@ import {
 } from '@grpc/grpc-js';
 import { diag, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
-import type { LevelTable } from '../pipeline/level-table.ts';
+import { BACKPRESSURE_DETAILS } from '../../export/retry.ts';
+import { OTLP_LOGS_EXPORT_PATH, rawMethod } from '../../otlp/grpc-methods.ts';
+import {
+  OtlpDecodeError,
+  type OtlpDecodeLimits,
+  type OtlpDecodeResult,
+  OtlpLogsDecoder,
+} from '../../otlp/logs-decoder.ts';
+import type { LevelTable } from '../../pipeline/level-table.ts';
 import {
   DROP_REASONS,
   DROP_REPORT_SCOPE,
@@ -29,7 +37,8 @@ import {
   emptyDropCounts,
   parseDropReport,
   totalDrops,
-} from './drop-report.ts';
+} from '../protocol/drop-report.ts';
+import { generateToken, TOKEN_METADATA_KEY, tokenMatches } from '../protocol/token.ts';
 import type { IngestedLogRecord } from './ingested-log-record.ts';
 import {
   applyLevelChange,
@@ -39,18 +48,9 @@ import {
   LEVEL_CONTROL_SERVICE,
   LevelMessageError,
 } from './level-control.ts';
-import {
-  OtlpDecodeError,
-  type OtlpDecodeLimits,
-  type OtlpDecodeResult,
-  OtlpLogsDecoder,
-} from './otlp-decode.ts';
-import { OTLP_LOGS_EXPORT_PATH, rawMethod } from './raw-grpc.ts';
-import { BACKPRESSURE_DETAILS } from './retry.ts';
-import { generateToken, TOKEN_METADATA_KEY, tokenMatches } from './token.ts';
 import { unrefServer } from './unref-server.ts';
 
-export { OTLP_LOGS_EXPORT_PATH } from './raw-grpc.ts';
+export { OTLP_LOGS_EXPORT_PATH } from '../../otlp/grpc-methods.ts';
 
 /** Default largest request, in bytes (16 MiB). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;

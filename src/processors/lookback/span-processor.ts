@@ -1,5 +1,4 @@
 import { type Context, diag, type SpanContext, SpanStatusCode } from '@opentelemetry/api';
-import type { LookbackProcessor } from './lookback.ts';
 
 /**
  * The parts of an ended span (sdk-trace `ReadableSpan`) that {@link LookbackSpanProcessor} reads.
@@ -23,10 +22,18 @@ export interface EndedSpan {
  * ERROR record or `maxAge`. Never throws; `forceFlush`/`shutdown` do nothing (the
  * LoggerProvider owns the LookbackProcessor).
  */
-export class LookbackSpanProcessor {
-  private readonly lookback: LookbackProcessor;
+/** What the span processor needs of a lookback buffer (a `LookbackProcessor`). */
+export interface LookbackBuffers {
+  /** writes the records held under `key`; returns how many */
+  flush(key: string): number;
+  /** forgets the records held under `key`; returns how many */
+  discard(key: string): number;
+}
 
-  constructor(lookback: LookbackProcessor) {
+export class LookbackSpanProcessor {
+  private readonly lookback: LookbackBuffers;
+
+  constructor(lookback: LookbackBuffers) {
     this.lookback = lookback;
   }
 
