@@ -140,7 +140,7 @@ describe('Spill', () => {
     const rec = (body: string): ReadableLogRecord =>
       ({ body, attributes: {}, resource: undefined }) as unknown as ReadableLogRecord;
     const spill = new Spill(3 * 600);
-    const b = (id: number) => ({ id, records: [rec('x')], bytes: 600 });
+    const b = (id: number) => ({ id, count: 1, data: [rec('x')], bytes: 600 });
     assert.deepEqual(spill.add(b(2)), []);
     assert.deepEqual(spill.add(b(4)), []);
     assert.deepEqual(spill.add(b(1)), []); // a retried batch goes back to the front

@@ -1,42 +1,42 @@
 /**
- * The spill of a {@link ShippingProcessor}: where batches wait, bounded in bytes, while the
+ * The spill of a shipping processor: where batches wait, bounded in bytes, while the
  * destination is unreachable or busy.
  *
  * @module
  */
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { estimateRecordBytes } from '../processors/lookback/record-size.ts';
 
-/** A batch of records, numbered in the order it was opened (`id` 0, 1, 2, ...). */
-export interface SpillBatch {
+/** A batch as the queue and the spill see it: numbered in the order it was opened. */
+export interface QueuedBatch<T = unknown> {
+  /** 0, 1, 2, ... in the order batches were opened (the halves of a split batch share it) */
   id: number;
-  records: ReadableLogRecord[];
-  /** estimated heap bytes of the records, set when the batch first enters a spill */
-  bytes?: number;
+  /** records in the batch */
+  count: number;
+  /** bytes of the batch, as the processor counts them (encoded or estimated) */
+  bytes: number;
+  /** the records or their encoded request */
+  data: T;
 }
 
 /**
- * Sealed batches kept in memory in id order (oldest first), bounded by an *estimate* of the
- * heap bytes their records occupy ({@link estimateRecordBytes}: the calibrated per-record
- * estimate of the lookback buffer, ±7 % per record shape on Node 24; resources and scopes are
- * shared and not counted). When a batch added makes the total exceed `maxBytes`, the *oldest*
- * batches are dropped until it fits again (the newest records are the most useful, and a
- * restarted primary gets the most recent history). The newest batch is always kept, so the
- * spill may exceed `maxBytes` by one batch (and a spill of 0 bytes holds exactly one batch:
- * the next one to try). Never throws.
+ * Sealed batches kept in memory in id order (oldest first), bounded in bytes (as the processor
+ * counts them). When a batch added makes the total exceed `maxBytes`, the *oldest* batches are
+ * dropped until it fits again (the newest records are the most useful, and a restarted primary
+ * gets the most recent history). The newest batch is always kept, so the spill may exceed
+ * `maxBytes` by one batch (and a spill of 0 bytes holds exactly one batch: the next one to try).
+ * Never throws.
  */
-export class Spill {
+export class Spill<B extends QueuedBatch = QueuedBatch> {
   readonly maxBytes: number;
-  private _batches: SpillBatch[] = [];
+  private _batches: B[] = [];
   private _bytes = 0;
   private _records = 0;
 
-  /** @param maxBytes - bound in estimated bytes (the newest batch is kept regardless) */
+  /** @param maxBytes - bound in bytes (the newest batch is kept regardless) */
   constructor(maxBytes: number) {
     this.maxBytes = maxBytes;
   }
 
-  /** Estimated bytes held. */
+  /** Bytes held. */
   get bytes(): number {
     return this._bytes;
   }
@@ -62,35 +62,30 @@ export class Spill {
    *
    * @returns the batches dropped (possibly including `batch` itself, unless it is the newest), oldest first
    */
-  add(batch: SpillBatch): SpillBatch[] {
-    if (batch.bytes === undefined) {
-      let bytes = 0;
-      for (const r of batch.records) bytes += estimateRecordBytes(r);
-      batch.bytes = bytes;
-    }
+  add(batch: B): B[] {
     const list = this._batches;
     let i = list.length;
-    while (i > 0 && (list[i - 1] as SpillBatch).id > batch.id) i--;
+    while (i > 0 && (list[i - 1] as B).id > batch.id) i--;
     if (i === list.length) list.push(batch);
     else list.splice(i, 0, batch);
     this._bytes += batch.bytes;
-    this._records += batch.records.length;
-    let dropped: SpillBatch[] | undefined;
+    this._records += batch.count;
+    let dropped: B[] | undefined;
     while (this._bytes > this.maxBytes && list.length > 1) {
-      const old = this._take() as SpillBatch;
+      const old = this._take() as B;
       dropped ??= [];
       dropped.push(old);
     }
-    return dropped ?? NONE;
+    return dropped ?? [];
   }
 
   /** Takes the oldest batch out. */
-  shift(): SpillBatch | undefined {
+  shift(): B | undefined {
     return this._take();
   }
 
   /** Takes every batch out, oldest first. */
-  takeAll(): SpillBatch[] {
+  takeAll(): B[] {
     const all = this._batches;
     this._batches = [];
     this._bytes = 0;
@@ -98,14 +93,12 @@ export class Spill {
     return all;
   }
 
-  private _take(): SpillBatch | undefined {
+  private _take(): B | undefined {
     const b = this._batches.shift();
     if (b !== undefined) {
-      this._bytes -= b.bytes ?? 0;
-      this._records -= b.records.length;
+      this._bytes -= b.bytes;
+      this._records -= b.count;
     }
     return b;
   }
 }
-
-const NONE: SpillBatch[] = [];
