@@ -1,4 +1,3 @@
-import { format } from 'node:util';
 import {
   type AnyValue,
   type Attributes,
@@ -9,6 +8,7 @@ import {
 } from '@opentelemetry/api';
 import { activeLevelTable } from './pipeline/active-levels.ts';
 import type { LevelTable } from './pipeline/level-table.ts';
+import { format } from './util/format.ts';
 
 /**
  * A log method: `(msg, ...args)` with printf-style formatting like `util.format`, or

@@ -108,6 +108,18 @@ export interface SetupOptions {
   /** Upper bound for flushes at exit and shutdown, ms. Default 5,000. */
   shutdownTimeoutMs?: number;
   /**
+   * Child: the queue of encoded records waiting for the primary (see `OtlpShippingProcessor`).
+   * `maxQueueBytes` default 64 MiB, `maxQueueSize` default 1,048,576 records, `maxSpillBytes`
+   * default 32 MiB; `backpressure` (default true): when the queue is full the emitting thread
+   * sends the oldest batches synchronously instead of dropping (false: drop, counted).
+   */
+  childQueue?: {
+    maxQueueSize?: number;
+    maxQueueBytes?: number;
+    maxSpillBytes?: number;
+    backpressure?: boolean;
+  };
+  /**
    * Primary: the configuration file to read (`starlog.config.yaml`/`.yml`/`.json`), or `false` to
    * read none. Default: `STARLOG_CONFIG`, else the file in the working directory, if any. Options
    * given in code win over the file; the `OTEL_*` variables and `STARLOG_LEVEL` win over both.

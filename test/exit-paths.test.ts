@@ -229,6 +229,7 @@ describe('exit paths', { concurrency: 2 }, () => {
         ...receiver.env,
         N: String(n),
         SHIP_DELAY: '200ms',
+        SHIP_QUEUE: '65536', // the fixture's queue, in records (no backpressure in the fixture)
       });
       assert.equal(on.code, 0);
       const stats = on.stats;

@@ -97,7 +97,7 @@ describe('delivery across primary outages', () => {
     const ep = fresh();
     const child = await startChild(ep.env, {
       index: 0,
-      shipping: { ...FAST, maxSpillBytes: 20_000 }, // ≈ 30 records
+      shipping: { ...FAST, maxSpillBytes: 2_000 }, // ≈ 30 encoded records
     });
     await child.emit(1000);
     await until(async () => {
@@ -259,7 +259,12 @@ describe('the primary side', () => {
         STARLOG_ENDPOINT: handle.receiver!.endpoint,
         STARLOG_TOKEN: handle.receiver!.env.STARLOG_TOKEN,
       };
-      const child = await startChild(env, { index: 7, setup: true });
+      // a 65,536-record queue without backpressure (the default slows the child down instead)
+      const child = await startChild(env, {
+        index: 7,
+        setup: true,
+        setupOptions: { childQueue: { maxQueueSize: 65_536, backpressure: false } },
+      });
       await child.emit(70_000); // one synchronous burst: the child's queue (65,536) overflows
       const s = await child.flush();
       assert.deepEqual([s.exported, s.queueFull], [65_536, 70_000 - 65_536]);

@@ -107,6 +107,13 @@ export function backoffDelay(
   return Math.floor(random() * ceiling);
 }
 
+/** An exporter of `I` (records for `LogRecordExporter`, encoded requests for the bytes exporter). */
+export interface ExporterOf<I> {
+  export(items: I, resultCallback: (result: ExportResult) => void): void;
+  forceFlush?(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
 /** Options of {@link ReconnectingExporter}. */
 export interface ReconnectingExporterOptions {
   /** Least time between two new exporters, in ms. Default 1000. */
@@ -126,17 +133,17 @@ export interface ReconnectingExporterOptions {
  * (`ShippingProcessor` backoff, at most `retryMaxDelay`) decides when the primary is tried again.
  * The replaced exporter is shut down (its calls in flight complete first).
  */
-export class ReconnectingExporter implements LogRecordExporter {
-  private readonly _create: (generation: number) => LogRecordExporter;
+export class ReconnectingExporter<I = ReadableLogRecord[]> {
+  private readonly _create: (generation: number) => ExporterOf<I>;
   private readonly _minIntervalMs: number;
-  private _current: LogRecordExporter;
+  private _current: ExporterOf<I>;
   private _generation = 0;
   private _stale = false;
   private _lastSwap = Date.now();
 
   /** @param create - makes the exporter of a generation (0, 1, 2, ...); must not throw after generation 0 */
   constructor(
-    create: (generation: number) => LogRecordExporter,
+    create: (generation: number) => ExporterOf<I>,
     options: ReconnectingExporterOptions = {},
   ) {
     this._create = create;
@@ -149,7 +156,7 @@ export class ReconnectingExporter implements LogRecordExporter {
     return this._generation;
   }
 
-  export(records: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
+  export(records: I, resultCallback: (result: ExportResult) => void): void {
     if (this._stale && Date.now() - this._lastSwap >= this._minIntervalMs) this._swap();
     this._current.export(records, (result) => {
       if (result.code === ExportResultCode.SUCCESS) this._stale = false;

@@ -244,6 +244,8 @@ export class LogsRequestBuilder {
   count = 0;
   /** Bytes of the encoded records so far (without the resource and scope framing). */
   bytes = 0;
+  /** The resource of the last record added (kept after `build()`). */
+  lastResource: Resource | undefined;
   private readonly _groups: ScopeGroup[] = [];
   private _last: ScopeGroup | undefined;
   private readonly _pool: WriterPool;
@@ -272,6 +274,7 @@ export class LogsRequestBuilder {
     }
     this.bytes += w.pos - before;
     this.count++;
+    this.lastResource = resource;
   }
 
   /** Resources whose attributes are still being resolved (wait for them before {@link build}). */

@@ -1,9 +1,11 @@
 import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
-import { createPrimaryExporter } from '../export/retry.ts';
-import { ShippingProcessor } from '../export/shipping-processor.ts';
+import { createPrimaryBytesExporter } from '../export/otlp-bytes-exporter.ts';
+import { OtlpShippingProcessor } from '../export/otlp-shipping-processor.ts';
 import { installExitHooks } from '../multiprocess/child/exit-hooks.ts';
 import { type LevelSubscription, subscribeLevels } from '../multiprocess/child/level-subscriber.ts';
+import { primaryTarget } from '../multiprocess/child/primary-target.ts';
+import { SyncExporter } from '../multiprocess/child/sync-export.ts';
 import { setLevels as setLevelsOnPrimary } from '../multiprocess/control/level-client.ts';
 import type { SetupOptions } from '../options.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
@@ -16,9 +18,10 @@ import { registerGlobalLoggerProvider, unregisterGlobalLoggerProvider } from './
 import { buildResource } from './resource.ts';
 
 /**
- * Sets up a child: its records go through a Pipeline (level table, task attributes) into a
- * {@link ShippingProcessor} that exports to the primary's receiver with the official OTLP/gRPC
- * exporter (retrying with backoff while the primary is unreachable or busy, spilling meanwhile,
+ * Sets up a child: its records go through a Pipeline (level table, task attributes) into an
+ * {@link OtlpShippingProcessor} that encodes them once and exports to the primary's receiver
+ * with the official OTLP/gRPC export delegate (slowing the application down when the primary
+ * cannot keep up, retrying with backoff while the primary is unreachable or busy, spilling meanwhile,
  * and reporting its drops to the primary); exit hooks flush on every exit path; the parent's
  * task (`TRACEPARENT`) is continued.
  * The processors that decide (status, lookback) run once, in the primary.
@@ -30,12 +33,25 @@ export async function setupChild(
   ensureContextManager();
   const resource = buildResource('child', options.serviceName, options.resourceAttributes);
   const timeout = options.shutdownTimeoutMs ?? 5000;
-  const shipping = new ShippingProcessor({
-    // the official OTLP/gRPC exporter, on a fresh channel after an outage (see ReconnectingExporter)
-    exporter: createPrimaryExporter(env),
+  const target = primaryTarget(env);
+  // backpressure and exit: the oldest batches go out synchronously through one kept worker
+  const syncExporter = new SyncExporter({
+    endpoint: target.endpoint,
+    token: target.token,
+    timeoutMs: timeout,
+    worker: 'kept',
+  });
+  const shipping = new OtlpShippingProcessor({
+    // the official OTLP/gRPC export delegate with bytes encoded at emit, on a fresh channel
+    // after an outage (see ReconnectingExporter)
+    exporter: createPrimaryBytesExporter(env),
     // the primary learns this child's drops (status records, receiver.stats().dropped)
     reportDrops: true,
     shutdownTimeout: timeout,
+    maxQueueSize: options.childQueue?.maxQueueSize,
+    maxQueueBytes: options.childQueue?.maxQueueBytes,
+    maxSpillBytes: options.childQueue?.maxSpillBytes,
+    syncExporter: options.childQueue?.backpressure === false ? undefined : syncExporter,
   });
   const pipeline = new Pipeline({
     stages: [new TaskAttributesProcessor(), shipping],
@@ -56,7 +72,7 @@ export async function setupChild(
   const hooks =
     options.exitHooks === false
       ? undefined
-      : installExitHooks(shipping, { timeout: Math.min(timeout, 2000) });
+      : installExitHooks(shipping, { timeout: Math.min(timeout, 2000), syncExporter });
 
   let shutdownPromise: Promise<void> | undefined;
   return {

@@ -1,5 +1,6 @@
 import { isMainThread } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
+import type { OtlpShippingProcessor } from '../../export/otlp-shipping-processor.ts';
 import type { ShippingProcessor } from '../../export/shipping-processor.ts';
 import { type Duration, parseDuration } from '../../util/duration.ts';
 import { SyncExporter, type SyncExportResult } from './sync-export.ts';
@@ -19,7 +20,9 @@ export interface ExitHooksOptions {
   /** Signals to flush on (main thread only). Default `['SIGTERM', 'SIGINT']`. */
   signals?: NodeJS.Signals[];
   /** When the synchronous export's worker thread starts; see `SyncExporterOptions.worker`. Default `'lazy'`. */
-  worker?: 'lazy' | 'eager';
+  worker?: 'lazy' | 'eager' | 'kept';
+  /** The synchronous exporter to use (e.g. the one the processor's backpressure already warmed). Default: one made from `endpoint`, `token`, `timeout`, `worker`. */
+  syncExporter?: SyncExporter;
 }
 
 /** Handle returned by {@link installExitHooks}. */
@@ -62,7 +65,7 @@ function ipcChannel(): { refCounted?: () => void; unrefCounted?: () => void } | 
  * (no event runs), records emitted by `exit` listeners that run after starlog's.
  */
 export function installExitHooks(
-  processor: ShippingProcessor,
+  processor: ShippingProcessor | OtlpShippingProcessor,
   options: ExitHooksOptions = {},
 ): ExitHooks {
   const timeoutMs = parseDuration(options.timeout ?? 2000, 'timeout');
@@ -73,8 +76,10 @@ export function installExitHooks(
     undefined;
   const token = options.token ?? process.env.STARLOG_TOKEN;
   const signals = options.signals ?? (['SIGTERM', 'SIGINT'] as NodeJS.Signals[]);
-  let syncExporter: SyncExporter | undefined;
-  if (endpoint)
+  let syncExporter: SyncExporter | undefined = options.syncExporter;
+  if (syncExporter !== undefined) {
+    // given by the caller
+  } else if (endpoint)
     syncExporter = new SyncExporter({
       endpoint,
       token,
@@ -93,17 +98,26 @@ export function installExitHooks(
 
   const exportRestSync = (): void => {
     if (processor.pending === 0) return;
-    const records = processor.takeAllPending();
-    if (syncExporter === undefined) {
-      processor.countExitResult(0, records.length);
+    let total = 0;
+    let result: SyncExportResult | undefined;
+    if ('takeAllRequests' in processor) {
+      const requests = processor.takeAllRequests();
+      for (const r of requests) total += r.length;
+      if (syncExporter !== undefined) result = syncExporter.exportEncoded(requests, timeoutMs);
+    } else {
+      const records = processor.takeAllPending();
+      total = records.length;
+      if (syncExporter !== undefined) result = syncExporter.export(records);
+    }
+    if (result === undefined) {
+      processor.countExitResult(0, total);
       return;
     }
-    const result = syncExporter.export(records);
     lastSyncExport = result;
     processor.countExitResult(result.exported, result.failed);
     if (result.failed > 0) {
       diag.error(
-        `starlog: ${result.failed} of ${records.length} records not delivered at exit${result.timedOut ? ` (timeout ${timeoutMs} ms)` : ''}`,
+        `starlog: ${result.failed} of ${total} records not delivered at exit${result.timedOut ? ` (timeout ${timeoutMs} ms)` : ''}`,
       );
     }
   };

@@ -1,7 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
-import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { EncodedLogsRequest } from '../../export/otlp-bytes-exporter.ts';
+import { encodeLogsRequest } from '../../otlp/logs-encoder.ts';
+import { splitLogsRequest } from '../../otlp/request-split.ts';
 import type { SyncExportJob } from './sync-export-worker.ts';
 
 /** Options of {@link SyncExporter}. */
@@ -20,9 +22,10 @@ export interface SyncExporterOptions {
    * `'lazy'` (default): the worker thread starts inside `export()` (about 100–150 ms of the
    * budget on an idle machine, loading grpc-js included). `'eager'`: it starts now and waits,
    * unref'd (one more thread and ~10 MB of memory per process, but `export()` only pays the
-   * connection and the round trip).
+   * connection and the round trip). `'kept'`: it starts at the first `export()` and then stays,
+   * unref'd (for repeated synchronous exports: backpressure).
    */
-  worker?: 'lazy' | 'eager';
+  worker?: 'lazy' | 'eager' | 'kept';
   /** Records per request. Default 4,096. */
   maxRequestRecords?: number;
   /**
@@ -65,8 +68,8 @@ function workerUrl(): URL {
 }
 
 /**
- * Exports records synchronously: serializes them on the calling thread with the official
- * `ProtobufLogsSerializer` (`@opentelemetry/otlp-transformer`), hands the bytes to a worker
+ * Exports records synchronously: encodes them on the calling thread (`logs-encoder.ts`, the
+ * bytes of the official `ProtobufLogsSerializer`) unless they are already encoded, hands the bytes to a worker
  * thread that sends them with grpc-js unary calls to the OTLP `LogsService/Export` method, and
  * blocks in `Atomics.wait` until the worker reports or `timeoutMs` passes. Meant for
  * `process.on('exit')`, where asynchronous work cannot run. Never throws.
@@ -78,6 +81,7 @@ export class SyncExporter {
   private readonly _maxRecords: number;
   private readonly _maxBytes: number;
   private _worker: Worker | undefined;
+  private readonly _keep: boolean;
 
   constructor(options: SyncExporterOptions) {
     if (!options?.endpoint) throw new TypeError('starlog: SyncExporter needs options.endpoint');
@@ -86,31 +90,65 @@ export class SyncExporter {
     this._timeoutMs = options.timeoutMs;
     this._maxRecords = options.maxRequestRecords ?? 4096;
     this._maxBytes = options.maxRequestBytes ?? 3_500_000;
+    this._keep = options.worker === 'kept';
     if (options.worker === 'eager') this._worker = startWorker({ eager: true });
   }
 
   /** Sends `records` and blocks until acknowledged or `timeoutMs`; see {@link SyncExportResult}. */
   export(records: ReadableLogRecord[]): SyncExportResult {
+    const result = emptyResult();
+    const requests: Uint8Array[] = [];
+    const counts: number[] = [];
+    for (let i = 0; i < records.length; i += this._maxRecords) {
+      this._serialize(records.slice(i, i + this._maxRecords), requests, counts, result);
+    }
+    return this._send(requests, counts, result, performance.now());
+  }
+
+  /**
+   * Sends requests already encoded (split in two while above `maxRequestBytes`) and blocks until
+   * acknowledged or `timeoutMs`; see {@link SyncExportResult}.
+   */
+  exportEncoded(encoded: readonly EncodedLogsRequest[], timeoutMs?: number): SyncExportResult {
     const t0 = performance.now();
-    const result: SyncExportResult = {
-      exported: 0,
-      failed: 0,
-      requests: 0,
-      timedOut: false,
-      elapsedMs: 0,
-    };
-    if (records.length === 0) return result;
-    try {
-      const requests: Uint8Array[] = [];
-      const counts: number[] = [];
-      for (let i = 0; i < records.length; i += this._maxRecords) {
-        this._serialize(records.slice(i, i + this._maxRecords), requests, counts, result);
+    const result = emptyResult();
+    const requests: Uint8Array[] = [];
+    const counts: number[] = [];
+    const add = (bytes: Uint8Array, count: number): void => {
+      if (bytes.byteLength > this._maxBytes && count > 1) {
+        const half = count >> 1;
+        const [a, b] = splitLogsRequest(bytes, half);
+        add(a, half);
+        add(b, count - half);
+      } else {
+        requests.push(bytes);
+        counts.push(count);
       }
+    };
+    for (const r of encoded) {
+      try {
+        add(r.bytes, r.length);
+      } catch (err) {
+        diag.error('starlog SyncExporter: could not split a request', err);
+        result.failed += r.length;
+      }
+    }
+    return this._send(requests, counts, result, t0, timeoutMs);
+  }
+
+  private _send(
+    requests: Uint8Array[],
+    counts: number[],
+    result: SyncExportResult,
+    t0: number,
+    timeoutMs = this._timeoutMs,
+  ): SyncExportResult {
+    try {
       result.requests = requests.length;
       if (requests.length === 0) return result;
       const sab = new SharedArrayBuffer(4 * (1 + requests.length));
       const cells = new Int32Array(sab);
-      const deadline = Date.now() + this._timeoutMs;
+      const deadline = Date.now() + timeoutMs;
       const job: SyncExportJob = {
         target: this._target,
         token: this._token,
@@ -118,6 +156,7 @@ export class SyncExporter {
         deadline,
         sab,
       };
+      if (this._worker === undefined && this._keep) this._worker = startWorker({ eager: true });
       if (this._worker) this._worker.postMessage(job);
       else startWorker({ job });
       for (;;) {
@@ -135,7 +174,9 @@ export class SyncExporter {
       }
     } catch (err) {
       diag.error('starlog SyncExporter: export failed', err);
-      result.failed = records.length - result.exported;
+      let all = 0;
+      for (const c of counts) all += c;
+      result.failed += all - result.exported;
     }
     result.elapsedMs = performance.now() - t0;
     return result;
@@ -155,7 +196,7 @@ export class SyncExporter {
   ): void {
     let bytes: Uint8Array | undefined;
     try {
-      bytes = ProtobufLogsSerializer.serializeRequest(chunk);
+      bytes = encodeLogsRequest(chunk);
     } catch (err) {
       diag.error(`starlog SyncExporter: could not serialize ${chunk.length} records`, err);
     }
@@ -172,6 +213,10 @@ export class SyncExporter {
     requests.push(bytes);
     counts.push(chunk.length);
   }
+}
+
+function emptyResult(): SyncExportResult {
+  return { exported: 0, failed: 0, requests: 0, timedOut: false, elapsedMs: 0 };
 }
 
 function startWorker(data: { job?: SyncExportJob; eager?: boolean }): Worker {

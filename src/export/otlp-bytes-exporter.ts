@@ -1,0 +1,117 @@
+/**
+ * The official OTLP/gRPC transport for requests starlog has already encoded: the export
+ * delegate of `@opentelemetry/otlp-grpc-exporter-base` (what `OTLPLogExporter` is made of) with
+ * a serializer that returns the pre-encoded bytes. Transport, options, `OTEL_EXPORTER_OTLP_*`
+ * handling, concurrency limit and self-observability metrics stay the official ones.
+ *
+ * @module
+ */
+import { credentials, Metadata } from '@grpc/grpc-js';
+import type { ExportResult } from '@opentelemetry/core';
+import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
+import {
+  convertLegacyOtlpGrpcOptions,
+  createOtlpGrpcExportDelegate,
+  type OTLPGRPCExporterConfigNode,
+} from '@opentelemetry/otlp-grpc-exporter-base';
+import {
+  type IExportLogsServiceResponse,
+  LogsExporterMetricsHelper,
+  ProtobufLogsSerializer,
+} from '@opentelemetry/otlp-transformer';
+import { type PrimaryTarget, primaryTarget } from '../multiprocess/child/primary-target.ts';
+import { TOKEN_METADATA_KEY } from '../multiprocess/protocol/token.ts';
+import { OTLP_LOGS_EXPORT_PATH } from '../otlp/grpc-methods.ts';
+import { ReconnectingExporter, type ReconnectingExporterOptions } from './retry.ts';
+
+/**
+ * An encoded `ExportLogsServiceRequest`: its protobuf bytes and how many log records it holds
+ * (`length`, as the official exporter metrics count items).
+ */
+export interface EncodedLogsRequest {
+  readonly bytes: Uint8Array;
+  readonly length: number;
+}
+
+/** An exporter of encoded requests (the shape of the official exporters, over bytes). */
+export interface EncodedLogsExporter {
+  export(request: EncodedLogsRequest, resultCallback: (result: ExportResult) => void): void;
+  forceFlush?(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** The serializer handed to the official delegate: the request is already bytes. */
+const PRE_ENCODED = {
+  serializeRequest: (request: EncodedLogsRequest): Uint8Array => request.bytes,
+  deserializeResponse: (data: Uint8Array): IExportLogsServiceResponse =>
+    ProtobufLogsSerializer.deserializeResponse(data),
+};
+
+/**
+ * An OTLP/gRPC logs exporter for encoded requests, configured like the official
+ * `OTLPLogExporter` (same options object, same `OTEL_EXPORTER_OTLP_LOGS_*` /
+ * `OTEL_EXPORTER_OTLP_*` fallbacks, same defaults).
+ */
+export class OtlpGrpcBytesExporter
+  extends OTLPExporterBase<EncodedLogsRequest>
+  implements EncodedLogsExporter
+{
+  constructor(config: OTLPGRPCExporterConfigNode = {}) {
+    super(
+      createOtlpGrpcExportDelegate(
+        convertLegacyOtlpGrpcOptions(config, 'LOGS'),
+        PRE_ENCODED,
+        'otlp_grpc_log_exporter',
+        LogsExporterMetricsHelper as never,
+        undefined,
+        'LogsExportService',
+        OTLP_LOGS_EXPORT_PATH,
+      ),
+    );
+  }
+}
+
+/**
+ * The exporter of encoded requests to the primary's receiver: plain-text gRPC (the socket is
+ * private, TCP is loopback only), the token as metadata `x-starlog-token`, `timeoutMillis` as the
+ * gRPC deadline of each call.
+ */
+export function bytesExporterToPrimary(
+  target: PrimaryTarget,
+  timeoutMillis: number,
+  userAgent?: string,
+): OtlpGrpcBytesExporter {
+  const metadata = new Metadata();
+  if (target.token) metadata.set(TOKEN_METADATA_KEY, target.token);
+  return new OtlpGrpcBytesExporter({
+    url: target.endpoint,
+    credentials: credentials.createInsecure(),
+    metadata,
+    timeoutMillis,
+    ...(userAgent === undefined ? {} : { userAgent }),
+  });
+}
+
+/**
+ * The child's exporter to the primary (`STARLOG_ENDPOINT`, `STARLOG_TOKEN`), on a fresh channel
+ * after an outage (see {@link ReconnectingExporter}; generation `n > 0` uses
+ * `userAgent: 'starlog-reconnect/n'`). `timeoutMillis` (default 30 s) is the gRPC deadline of
+ * each Export call.
+ *
+ * @throws Error when `STARLOG_ENDPOINT` is not set
+ */
+export function createPrimaryBytesExporter(
+  env: Record<string, string | undefined> = process.env,
+  options: ReconnectingExporterOptions & { timeoutMillis?: number } = {},
+): ReconnectingExporter<EncodedLogsRequest> {
+  const target = primaryTarget(env);
+  return new ReconnectingExporter<EncodedLogsRequest>(
+    (generation) =>
+      bytesExporterToPrimary(
+        target,
+        options.timeoutMillis ?? 30_000,
+        generation > 0 ? `starlog-reconnect/${generation}` : undefined,
+      ),
+    options,
+  );
+}

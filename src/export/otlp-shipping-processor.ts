@@ -1,0 +1,258 @@
+import { type Context, diag } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
+import type { SyncExporter } from '../multiprocess/child/sync-export.ts';
+import {
+  DROP_REPORT_SCOPE,
+  dropReportAttributes,
+  totalDrops,
+} from '../multiprocess/protocol/drop-report.ts';
+import { encodeLogsRequest, LogsRequestBuilder, writerPool } from '../otlp/logs-encoder.ts';
+import { splitLogsRequest } from '../otlp/request-split.ts';
+import { PlainLogRecord } from '../util/plain-log-record.ts';
+import { BatchQueue } from './batch-queue.ts';
+import type { EncodedLogsExporter, EncodedLogsRequest } from './otlp-bytes-exporter.ts';
+import type { ShippingQueueOptions } from './shipping-stats.ts';
+import type { QueuedBatch } from './spill.ts';
+
+/** Options of {@link OtlpShippingProcessor}. */
+export interface OtlpShippingProcessorOptions extends ShippingQueueOptions {
+  /**
+   * Where encoded requests go: in a child, the official OTLP/gRPC export delegate pointed at the
+   * primary's receiver (`createPrimaryBytesExporter`). `shutdown()` shuts it down.
+   */
+  exporter: EncodedLogsExporter;
+  /**
+   * Backpressure: when a record does not fit in the queue, the emitting thread sends the oldest
+   * queued batches through this synchronous exporter (blocking until the receiver acknowledged
+   * them, at most its `timeoutMs`), so that a producer faster than the primary is slowed down
+   * instead of losing records. Without it (or while it fails) the record is dropped and counted
+   * in `stats().queueFull`. Default: none.
+   */
+  syncExporter?: SyncExporter;
+}
+
+/** An encoded batch: its request bytes, or the builder while a resource is still resolving. */
+export type EncodedBatchData = Buffer | LogsRequestBuilder;
+
+/** How long the synchronous flush rests after it failed (the primary is gone or hung), ms. */
+const SYNC_FLUSH_REST_MS = 1000;
+
+/**
+ * The child's shipping processor: each record becomes OTLP protobuf bytes once, in `onEmit`
+ * (`LogsRequestBuilder`, byte-identical to the official `ProtobufLogsSerializer`), and the
+ * queue, the spill and the retries hold those bytes, not record objects (the garbage collector
+ * has nothing to promote). Batches of up to `maxExportBatchSize` records (default 4,096) or
+ * `maxExportBatchBytes` (default 1 MiB) go out through the official OTLP/gRPC export delegate.
+ *
+ * Bounds (defaults): the queue holds `maxQueueBytes` encoded bytes (64 MiB) or `maxQueueSize`
+ * records (1,048,576); the spill `maxSpillBytes` (32 MiB). Retries, backoff, splitting and
+ * drop counting are those of `ShippingProcessor`, except that a timed-out export is retried
+ * (the receiver drops a batch it already ingested; the gRPC deadline `exportTimeout` comes
+ * first, our own timer 5 s later).
+ *
+ * Nothing is dropped while the primary is merely slower than the producer: when the queue is
+ * full, `onEmit` sends the oldest queued batches synchronously (`syncExporter`) until the queue
+ * is half empty, and the application feels a slower `emit()` only then. Records are dropped
+ * (`queueFull`) only when that fails too (the primary is gone or hung; the synchronous flush
+ * then rests for a second before it is tried again).
+ */
+export class OtlpShippingProcessor
+  extends BatchQueue<EncodedBatchData>
+  implements LogRecordProcessor
+{
+  private readonly _exporter: EncodedLogsExporter;
+  private readonly _sync: SyncExporter | undefined;
+  private readonly _pool = writerPool(8, 64 * 1024);
+  private _builder = new LogsRequestBuilder(this._pool);
+  private _syncRestUntil = 0;
+
+  constructor(options: OtlpShippingProcessorOptions) {
+    if (!options || typeof options.exporter?.export !== 'function') {
+      throw new TypeError(
+        'starlog: OtlpShippingProcessor needs options.exporter (an exporter of encoded requests)',
+      );
+    }
+    super(options, {
+      maxQueueSize: 1_048_576,
+      maxQueueBytes: 64 * 1024 * 1024,
+      maxExportBatchSize: 4096,
+      maxExportBatchBytes: 1024 * 1024,
+      retryTimeouts: true,
+      timeoutGraceMs: 5000,
+    });
+    this._exporter = options.exporter;
+    this._sync = options.syncExporter;
+  }
+
+  onEmit(record: ReadWriteLogRecord, _context?: Context): void {
+    try {
+      if (!this._admit(0)) return;
+      const b = this._builder;
+      const before = b.bytes;
+      try {
+        b.add(record);
+      } catch (err) {
+        this._queued++;
+        this._exportFailed++;
+        diag.error(
+          'starlog OtlpShippingProcessor: a record could not be encoded; counted in stats().exportFailed',
+          err,
+        );
+        return;
+      }
+      this._appended(b.bytes - before, b.count, b.bytes);
+    } catch (err) {
+      diag.error('starlog OtlpShippingProcessor: onEmit failed', err);
+    }
+  }
+
+  /**
+   * Takes every batch out (see `takeAllBatches()`) as encoded requests, for the synchronous
+   * export at exit; report the outcome with `countExitResult`.
+   */
+  takeAllRequests(): EncodedLogsRequest[] {
+    const out: EncodedLogsRequest[] = [];
+    for (const b of this.takeAllBatches()) {
+      const bytes = this._bytesOf(b);
+      if (bytes === undefined) this._exportFailed += b.count;
+      else out.push({ bytes, length: b.count });
+    }
+    return out;
+  }
+
+  /**
+   * A drop report request (see `drop-report.ts`) with this processor's counts as they would be
+   * after `extraFailed` more records failed, or undefined when there is nothing to report.
+   * Its resource is the one of the last batch encoded.
+   */
+  dropReportRequest(extraFailed = 0): Buffer | undefined {
+    const counts = this.dropCounts();
+    counts.exportFailed += extraFailed;
+    if (totalDrops(counts) === 0 || this._lastResource === undefined) return undefined;
+    return encodeLogsRequest([
+      new PlainLogRecord({
+        resource: this._lastResource,
+        instrumentationScope: { name: DROP_REPORT_SCOPE },
+        attributes: dropReportAttributes(counts),
+      }),
+    ]);
+  }
+
+  private _lastResource: PlainLogRecord['resource'] | undefined;
+
+  protected _openCount(): number {
+    return this._builder.count;
+  }
+
+  protected _takeOpen(): { data: EncodedBatchData; count: number; bytes: number } {
+    const b = this._builder;
+    const count = b.count;
+    const bytes = b.bytes;
+    this._lastResource = b.lastResource ?? this._lastResource;
+    if (b.pendingResources() === undefined) {
+      const data = b.build();
+      return { data, count, bytes };
+    }
+    // a resource still resolving: build at export time, with a fresh builder meanwhile
+    this._builder = new LogsRequestBuilder(this._pool);
+    return { data: b, count, bytes };
+  }
+
+  protected _split(
+    batch: QueuedBatch<EncodedBatchData>,
+  ): [QueuedBatch<EncodedBatchData>, QueuedBatch<EncodedBatchData>] | undefined {
+    const bytes = this._bytesOf(batch);
+    if (bytes === undefined) return undefined;
+    const half = batch.count >> 1;
+    try {
+      const [a, b] = splitLogsRequest(bytes, half);
+      return [
+        { id: batch.id, count: half, bytes: a.length, data: a },
+        { id: batch.id, count: batch.count - half, bytes: b.length, data: b },
+      ];
+    } catch (err) {
+      diag.error('starlog OtlpShippingProcessor: could not split a batch', err);
+      return undefined;
+    }
+  }
+
+  protected _export(
+    batch: QueuedBatch<EncodedBatchData>,
+    done: (ok: boolean, error?: unknown) => void,
+  ): void {
+    const data = batch.data;
+    if (data instanceof LogsRequestBuilder) {
+      Promise.all(data.pendingResources() ?? []).then(
+        () => {
+          batch.data = data.build();
+          this._export(batch, done);
+        },
+        (err: unknown) => done(false, err),
+      );
+      return;
+    }
+    let bytes: Uint8Array = data;
+    if (this._reportDrops) {
+      const report = this.dropReportRequest();
+      if (report !== undefined) bytes = Buffer.concat([data, report]);
+    }
+    this._exporter.export({ bytes, length: batch.count }, (result) =>
+      done(result.code === ExportResultCode.SUCCESS, result.error),
+    );
+  }
+
+  protected _shutdownExporter(): Promise<void> {
+    this._sync?.close();
+    return this._exporter.shutdown();
+  }
+
+  /**
+   * Backpressure (see the class comment): sends the oldest queued batches synchronously until
+   * the queue is at most half full. Returns whether the record now fits.
+   */
+  protected override _relieve(_count: number, bytes: number): boolean {
+    const sync = this._sync;
+    if (sync === undefined || this._blocked) return false;
+    const now = Date.now();
+    if (now < this._syncRestUntil) return false;
+    if (this._openCount() > 0) this._seal(false);
+    const target = this._maxQueueBytes / 2;
+    const taken: QueuedBatch<EncodedBatchData>[] = [];
+    let freed = 0;
+    for (const b of this._sealed) {
+      if (this._waitingBytes - freed <= target && taken.length > 0) break;
+      taken.push(b);
+      freed += b.bytes;
+    }
+    if (taken.length === 0) return false;
+    const requests: EncodedLogsRequest[] = [];
+    for (const b of taken) {
+      const bytes = this._bytesOf(b);
+      if (bytes === undefined) return false;
+      requests.push({ bytes, length: b.count });
+    }
+    this._syncFlushes++;
+    const result = sync.exportEncoded(requests);
+    if (result.failed > 0 || result.timedOut) {
+      // keep them queued (they may have arrived: a retry is de-duplicated by the receiver)
+      this._syncRestUntil = Date.now() + SYNC_FLUSH_REST_MS;
+      diag.warn(
+        `starlog OtlpShippingProcessor: queue full and the synchronous flush failed (${result.failed} records); dropping new records for ${SYNC_FLUSH_REST_MS} ms`,
+      );
+      return false;
+    }
+    this._takeSealed(taken.reduce((n, b) => n + b.count, 0));
+    this._exported += result.exported;
+    this._settled();
+    return this._waitingBytes + bytes <= this._maxQueueBytes;
+  }
+
+  private _bytesOf(batch: QueuedBatch<EncodedBatchData>): Buffer | undefined {
+    const data = batch.data;
+    if (!(data instanceof LogsRequestBuilder)) return data;
+    if (data.pendingResources() !== undefined) return undefined;
+    batch.data = data.build();
+    return batch.data;
+  }
+}
