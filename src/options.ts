@@ -109,7 +109,7 @@ export interface SetupOptions {
   shutdownTimeoutMs?: number;
   /**
    * Child: the queue of encoded records waiting for the primary (see `OtlpShippingProcessor`).
-   * `maxQueueBytes` default 64 MiB, `maxQueueSize` default 1,048,576 records, `maxSpillBytes`
+   * `maxQueueBytes` default 32 MiB, `maxQueueSize` default 1,048,576 records, `maxSpillBytes`
    * default 32 MiB; `backpressure` (default true): when the queue is full the emitting thread
    * sends the oldest batches synchronously instead of dropping (false: drop, counted).
    */

@@ -11,7 +11,12 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import type { DropCounts } from '../multiprocess/protocol/drop-report.ts';
 import { parseDuration } from '../util/duration.ts';
-import { backoffDelay, classifyExportError, type ExportErrorKind } from './retry.ts';
+import {
+  backoffDelay,
+  classifyExportError,
+  type ExportErrorKind,
+  isBackpressure,
+} from './retry.ts';
 import {
   byteCount,
   positiveInt,
@@ -79,6 +84,10 @@ export abstract class BatchQueue<T> {
   protected _blocked = false;
   private _attempt = 0;
   private _retryTimer: NodeJS.Timeout | undefined;
+  /** the receiver said it is busy: nothing is sent before this time (ms since the epoch) */
+  private _busyUntil = 0;
+  private _busyAttempt = 0;
+  private _busyTimer: NodeJS.Timeout | undefined;
   /** after shutdown(): when retries stop */
   protected _finalDeadline = Number.POSITIVE_INFINITY;
   private _finalTimer: NodeJS.Timeout | undefined;
@@ -326,6 +335,7 @@ export abstract class BatchQueue<T> {
       this._inFlightRecords -= n;
       if (ok) {
         this._exported += n;
+        this._busyAttempt = 0;
         if (this._blocked && this._retryTimer === undefined) {
           // the probe went through: the destination is back; drain the spill in order
           this._blocked = false;
@@ -358,7 +368,19 @@ export abstract class BatchQueue<T> {
   private _failed(batch: QueuedBatch<T>, kind: ExportErrorKind, error: unknown): void {
     const n = batch.count;
     const halves = kind === 'split' && n > 1 ? this._split(batch) : undefined;
-    if (halves !== undefined) {
+    if (
+      kind === 'retry' &&
+      !this._blocked &&
+      isBackpressure(error) &&
+      Date.now() < this._finalDeadline
+    ) {
+      // the primary is alive but its destinations are behind: keep the batch at the front of the
+      // queue (the queue's bound, and with it the application's backpressure, still applies) and
+      // send again shortly, without the outage's backoff and spill
+      this._retries++;
+      this._putBack(batch);
+      this._busy();
+    } else if (halves !== undefined) {
       // the peer's message size limit (grpc-js: 4 MiB by default): send it in two halves
       this._putBack(halves[0]);
       this._putBack(halves[1]);
@@ -426,6 +448,17 @@ export abstract class BatchQueue<T> {
       this._waitingBytes -= b.bytes;
       this._toSpill(b);
     }
+  }
+
+  private _busy(): void {
+    const delay = 5 + backoffDelay(this._busyAttempt++, 20, 500);
+    this._busyUntil = Math.max(this._busyUntil, Date.now() + delay);
+    if (this._busyTimer !== undefined) return;
+    this._busyTimer = setTimeout(() => {
+      this._busyTimer = undefined;
+      this._pump();
+    }, delay);
+    this._busyTimer.unref();
   }
 
   private _scheduleRetry(): void {
@@ -535,6 +568,9 @@ export abstract class BatchQueue<T> {
               break;
             }
           } else if (this._inFlight.size >= this._maxConcurrent) {
+            break;
+          } else if (this._busyUntil > Date.now()) {
+            if (this._busyTimer === undefined) this._busy();
             break;
           }
           let batch = this._spill.shift();

@@ -45,7 +45,7 @@ const SYNC_FLUSH_REST_MS = 1000;
  * has nothing to promote). Batches of up to `maxExportBatchSize` records (default 4,096) or
  * `maxExportBatchBytes` (default 1 MiB) go out through the official OTLP/gRPC export delegate.
  *
- * Bounds (defaults): the queue holds `maxQueueBytes` encoded bytes (64 MiB) or `maxQueueSize`
+ * Bounds (defaults): the queue holds `maxQueueBytes` encoded bytes (32 MiB) or `maxQueueSize`
  * records (1,048,576); the spill `maxSpillBytes` (32 MiB). Retries, backoff, splitting and
  * drop counting are those of `ShippingProcessor`, except that a timed-out export is retried
  * (the receiver drops a batch it already ingested; the gRPC deadline `exportTimeout` comes
@@ -75,7 +75,7 @@ export class OtlpShippingProcessor
     }
     super(options, {
       maxQueueSize: 1_048_576,
-      maxQueueBytes: 64 * 1024 * 1024,
+      maxQueueBytes: 32 * 1024 * 1024,
       maxExportBatchSize: 4096,
       maxExportBatchBytes: 1024 * 1024,
       retryTimeouts: true,

@@ -14,6 +14,7 @@ import { diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { exporterToPrimary, primaryTarget } from '../multiprocess/child/primary-target.ts';
+import { BACKPRESSURE_DETAILS } from '../otlp/grpc-methods.ts';
 
 /** gRPC status codes (`grpc/status.proto`, `google.rpc.Code`) that starlog tells apart. */
 export const GrpcCode = {
@@ -43,11 +44,15 @@ const RETRYABLE = new Set<number>([
   GrpcCode.DATA_LOSS,
 ]);
 
-/**
- * The `details` of the RESOURCE_EXHAUSTED answer of starlog's receiver when the primary's own
- * destination queues are nearly full: the child keeps the batch and retries with backoff.
- */
-export const BACKPRESSURE_DETAILS = 'starlog receiver: busy, destination queues nearly full; retry';
+export { BACKPRESSURE_DETAILS };
+
+/** Whether an export error is starlog's receiver saying it is busy (backpressure, not an outage). */
+export function isBackpressure(error: unknown): boolean {
+  const s = grpcStatusOf(error);
+  return (
+    s !== undefined && s.code === GrpcCode.RESOURCE_EXHAUSTED && s.details === BACKPRESSURE_DETAILS
+  );
+}
 
 /**
  * What to do with a batch whose export failed:

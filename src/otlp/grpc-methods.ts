@@ -26,3 +26,9 @@ export function rawMethod(
     originalName,
   };
 }
+
+/**
+ * The `details` of the RESOURCE_EXHAUSTED answer of starlog's receiver when the primary's own
+ * destination queues are nearly full: the child keeps the batch and sends it again shortly.
+ */
+export const BACKPRESSURE_DETAILS = 'starlog receiver: busy, destination queues nearly full; retry';

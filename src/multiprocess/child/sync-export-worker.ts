@@ -2,14 +2,15 @@
  * Worker thread of the synchronous export (see `sync-export.ts`): sends already serialized OTLP
  * `ExportLogsServiceRequest`s with grpc-js unary calls while the main thread waits in
  * `Atomics.wait`. Results go back through the job's SharedArrayBuffer (Int32 cells):
- * `[0]` 0 = running, 1 = done; `[1 + i]` request i: 0 = no answer, 1 = acknowledged, 2 = failed.
+ * `[0]` 0 = running, 1 = done; `[1 + i]` request i: 0 = no answer, 1 = acknowledged, 2 = failed, 3 = the receiver is busy
+ * (backpressure: send again).
  * Started without execArgv and with an empty env, so preload hooks (`--import`) of the parent
  * do not run here.
  */
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
-import { identity, OTLP_LOGS_EXPORT_PATH } from '../../otlp/grpc-methods.ts';
+import { BACKPRESSURE_DETAILS, identity, OTLP_LOGS_EXPORT_PATH } from '../../otlp/grpc-methods.ts';
 
 /** What the main thread hands to the worker. */
 export interface SyncExportJob {
@@ -55,7 +56,8 @@ function run(job: SyncExportJob): void {
         metadata,
         { deadline: job.deadline },
         (err) => {
-          Atomics.store(cells, 1 + i, err ? 2 : 1);
+          const busy = err?.code === 8 && err.details === BACKPRESSURE_DETAILS;
+          Atomics.store(cells, 1 + i, err ? (busy ? 3 : 2) : 1);
           if (--left === 0) finish();
         },
       );

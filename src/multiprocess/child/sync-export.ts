@@ -146,31 +146,33 @@ export class SyncExporter {
     try {
       result.requests = requests.length;
       if (requests.length === 0) return result;
-      const sab = new SharedArrayBuffer(4 * (1 + requests.length));
-      const cells = new Int32Array(sab);
       const deadline = Date.now() + timeoutMs;
-      const job: SyncExportJob = {
-        target: this._target,
-        token: this._token,
-        requests,
-        deadline,
-        sab,
-      };
-      if (this._worker === undefined && this._keep) this._worker = startWorker({ eager: true });
-      if (this._worker) this._worker.postMessage(job);
-      else startWorker({ job });
-      for (;;) {
+      // requests still to send; a busy receiver (backpressure) gets them again shortly
+      let todo = requests.map((_, i) => i);
+      let rest = 5;
+      while (todo.length > 0) {
+        const { cells, timedOut } = this._round(
+          todo.map((i) => requests[i] as Uint8Array),
+          deadline,
+        );
+        const busy: number[] = [];
+        todo.forEach((r, k) => {
+          const cell = Atomics.load(cells, 1 + k);
+          if (cell === 1) result.exported += counts[r] as number;
+          else if (cell === 3) busy.push(r);
+          else result.failed += counts[r] as number;
+        });
+        if (timedOut) result.timedOut = true;
+        todo = busy;
         const left = deadline - Date.now();
-        if (Atomics.load(cells, 0) === 1) break;
-        if (left <= 0) {
+        if (todo.length === 0) break;
+        if (left <= rest) {
+          for (const r of todo) result.failed += counts[r] as number;
           result.timedOut = true;
           break;
         }
-        Atomics.wait(cells, 0, 0, left);
-      }
-      for (let i = 0; i < requests.length; i++) {
-        if (Atomics.load(cells, 1 + i) === 1) result.exported += counts[i] as number;
-        else result.failed += counts[i] as number;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, rest);
+        rest = Math.min(rest * 2, 200);
       }
     } catch (err) {
       diag.error('starlog SyncExporter: export failed', err);
@@ -186,6 +188,31 @@ export class SyncExporter {
   close(): void {
     this._worker?.terminate().catch(() => {});
     this._worker = undefined;
+  }
+
+  /** One round of requests: the result cells (as far as they got before the deadline). */
+  private _round(
+    requests: Uint8Array[],
+    deadline: number,
+  ): { cells: Int32Array; timedOut: boolean } {
+    const sab = new SharedArrayBuffer(4 * (1 + requests.length));
+    const cells = new Int32Array(sab);
+    const job: SyncExportJob = {
+      target: this._target,
+      token: this._token,
+      requests,
+      deadline,
+      sab,
+    };
+    if (this._worker === undefined && this._keep) this._worker = startWorker({ eager: true });
+    if (this._worker) this._worker.postMessage(job);
+    else startWorker({ job });
+    for (;;) {
+      if (Atomics.load(cells, 0) === 1) return { cells, timedOut: false };
+      const left = deadline - Date.now();
+      if (left <= 0) return { cells, timedOut: true };
+      Atomics.wait(cells, 0, 0, left);
+    }
   }
 
   private _serialize(
