@@ -6,7 +6,7 @@ import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-
 import type { ShippingStats } from '../src/export/shipping-processor.ts';
 import { IngestedLogRecord } from '../src/multiprocess/receiver/ingested-log-record.ts';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
-import { expectedRecord, SCHEMA_URL, scopeOf } from './fixtures/receiver-records.ts';
+import { expectedRecord, SCHEMA_URL, scopeOf } from './support/records.ts';
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./fixtures/receiver-child.ts', import.meta.url));
 const CHILDREN = 4;

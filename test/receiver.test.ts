@@ -13,7 +13,6 @@ import {
   LoggerProvider,
   type LogRecordProcessor,
   type ReadableLogRecord,
-  type ReadWriteLogRecord,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { generateToken, tokenMatches } from '../src/multiprocess/protocol/token.ts';
@@ -23,16 +22,8 @@ import {
   type Receiver,
   startReceiver,
 } from '../src/multiprocess/receiver/receiver.ts';
-import { emittedRecord, expectedRecord } from './fixtures/receiver-records.ts';
-
-class Collecting implements LogRecordProcessor {
-  readonly records: ReadWriteLogRecord[] = [];
-  onEmit(record: ReadWriteLogRecord): void {
-    this.records.push(record);
-  }
-  async forceFlush(): Promise<void> {}
-  async shutdown(): Promise<void> {}
-}
+import { CollectingProcessor } from './support/collect.ts';
+import { emittedRecord, expectedRecord } from './support/records.ts';
 
 /** Sends raw bytes to the receiver's Export method, like any gRPC client would. */
 function rawExport(
@@ -99,7 +90,7 @@ function exportWith(
 }
 
 describe('startReceiver on its default private unix socket', () => {
-  const processor = new Collecting();
+  const processor = new CollectingProcessor();
   let receiver: Receiver;
   before(async () => {
     receiver = await startReceiver({ processor });
@@ -196,7 +187,7 @@ describe('startReceiver on its default private unix socket', () => {
 
 describe('startReceiver limits, processors and TCP', () => {
   it('answers an oversized request with RESOURCE_EXHAUSTED and keeps serving', async () => {
-    const processor = new Collecting();
+    const processor = new CollectingProcessor();
     const receiver = await startReceiver({ processor, maxMessageBytes: 2048, maxDepth: 4 });
     try {
       const token = receiver.env.STARLOG_TOKEN;
@@ -261,14 +252,17 @@ describe('startReceiver limits, processors and TCP', () => {
       'unix:relative.sock',
     ]) {
       await assert.rejects(
-        startReceiver({ processor: new Collecting(), endpoint: bad }),
+        startReceiver({ processor: new CollectingProcessor(), endpoint: bad }),
         TypeError,
         bad,
       );
     }
-    await assert.rejects(startReceiver({ processor: new Collecting(), token: 'short' }), /token/);
+    await assert.rejects(
+      startReceiver({ processor: new CollectingProcessor(), token: 'short' }),
+      /token/,
+    );
     for (const endpoint of ['tcp', '127.0.0.1:0', 'localhost:0']) {
-      const processor = new Collecting();
+      const processor = new CollectingProcessor();
       const receiver = await startReceiver({ processor, endpoint });
       try {
         assert.match(receiver.endpoint, /^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
@@ -293,7 +287,7 @@ describe('startReceiver limits, processors and TCP', () => {
   });
 
   it('close() drains, removes the socket directory and is idempotent', async () => {
-    const receiver = await startReceiver({ processor: new Collecting() });
+    const receiver = await startReceiver({ processor: new CollectingProcessor() });
     const dir = dirname(receiver.endpoint.slice('unix://'.length));
     await stat(dir);
     await Promise.all([receiver.close(), receiver.close()]);
