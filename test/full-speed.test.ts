@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { setupLogging } from '../src/setup/setup-logging.ts';
-import { childDrops, startChild } from './fixtures/reliability-helpers.ts';
+import { childDrops, startChild } from './support/reliability-children.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starlog-speed-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
