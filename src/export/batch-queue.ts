@@ -88,6 +88,8 @@ export abstract class BatchQueue<T> {
   private _busyUntil = 0;
   private _busyAttempt = 0;
   private _busyTimer: NodeJS.Timeout | undefined;
+  /** when the last export succeeded (ms since the epoch) */
+  private _lastProgress = 0;
   /** after shutdown(): when retries stop */
   protected _finalDeadline = Number.POSITIVE_INFINITY;
   private _finalTimer: NodeJS.Timeout | undefined;
@@ -216,15 +218,28 @@ export abstract class BatchQueue<T> {
   }
 
   /**
-   * Flushes, then shuts the exporter down; bounded by `shutdownTimeout` (retries stop then,
-   * and what is still queued, spilled or in flight is counted in `exportFailed`; a late
-   * acknowledgement is ignored). Records emitted afterwards are dropped and counted in
-   * `stats().afterShutdown`. Idempotent; never rejects.
+   * Flushes, then shuts the exporter down; bounded by `shutdownTimeout` without progress (while
+   * exports keep succeeding, the bound runs from the last success): then retries stop, and what
+   * is still queued, spilled or in flight is counted in `exportFailed` (a late acknowledgement
+   * is ignored). Records emitted afterwards are dropped and counted in `stats().afterShutdown`.
+   * Idempotent; never rejects.
    */
   shutdown(): Promise<void> {
     if (this._shutdownPromise === undefined) {
-      this._finalDeadline = Date.now() + this._shutdownTimeoutMs;
-      this._finalTimer = setTimeout(() => this._giveUp(true), this._shutdownTimeoutMs);
+      const start = Date.now();
+      this._finalDeadline = start + this._shutdownTimeoutMs;
+      const onDeadline = (): void => {
+        const sinceProgress = Date.now() - this._lastProgress;
+        if (this._lastProgress >= start && sinceProgress < this._shutdownTimeoutMs) {
+          // still delivering: the bound runs from the last success
+          const wait = this._shutdownTimeoutMs - sinceProgress;
+          this._finalDeadline = Date.now() + wait;
+          this._finalTimer = setTimeout(onDeadline, wait);
+          return;
+        }
+        this._giveUp(true);
+      };
+      this._finalTimer = setTimeout(onDeadline, this._shutdownTimeoutMs);
       this._shutdownPromise = this.forceFlush()
         .then(() => {
           clearTimeout(this._finalTimer);
@@ -336,6 +351,7 @@ export abstract class BatchQueue<T> {
       if (ok) {
         this._exported += n;
         this._busyAttempt = 0;
+        this._lastProgress = Date.now();
         if (this._blocked && this._retryTimer === undefined) {
           // the probe went through: the destination is back; drain the spill in order
           this._blocked = false;
