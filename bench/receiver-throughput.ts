@@ -3,8 +3,8 @@
  * default private unix socket, and records lost (sent − received).
  *
  * Each child (test/fixtures/receiver-child.ts, mode `bench`) emits RECORDS_PER_CHILD typical log
- * records (string body, 4 attributes) through a real sdk-logs LoggerProvider + ShippingProcessor +
- * the official exporter (the path setupLogging() gives children),
+ * records (string body, 4 attributes) through a real sdk-logs LoggerProvider + OtlpShippingProcessor +
+ * the official export delegate (the path setupLogging() gives children),
  * as fast as it can while keeping at most 8 batches waiting (deeper queues export slower: see
  * README, Figures). The clock runs from the "go" message until the primary's processor has counted the last
  * record. Child start-up is not timed.

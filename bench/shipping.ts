@@ -1,6 +1,7 @@
 /**
- * How many records/s one child pushes through ShippingProcessor + the official OTLPLogExporter
- * to a local grpc-js server (identity deserializer, counting records), and the child's CPU per
+ * How many records/s one child pushes through OtlpShippingProcessor (records encoded to OTLP
+ * bytes at emit) + the official OTLP/gRPC export delegate (the path setupLogging() gives
+ * children) to a local grpc-js server (identity deserializer, counting records), and the child's CPU per
  * record; plus the time a synchronous export at process.exit() blocks (lazy vs eager worker).
  *
  *   ./node_modules/.bin/node bench/shipping.ts [records=200000]
@@ -15,10 +16,11 @@ import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SeverityNumber } from '@opentelemetry/api';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { ShippingProcessor, type ShippingStats } from '../src/export/shipping-processor.ts';
+import { OtlpGrpcBytesExporter } from '../src/export/otlp-bytes-exporter.ts';
+import { OtlpShippingProcessor } from '../src/export/otlp-shipping-processor.ts';
+import type { ShippingStats } from '../src/export/shipping-stats.ts';
 import { installExitHooks } from '../src/multiprocess/child/exit-hooks.ts';
 import { startTestReceiver } from '../test/support/test-receiver.ts';
 
@@ -40,7 +42,7 @@ async function child(mode: string): Promise<void> {
   const batch = Number(process.env.BATCH ?? 1024);
   let processor: LogRecordProcessor;
   let pending: () => number;
-  let shipping: ShippingProcessor | undefined;
+  let shipping: OtlpShippingProcessor | undefined;
   if (mode === 'emit-only') {
     let seen = 0;
     processor = {
@@ -52,14 +54,15 @@ async function child(mode: string): Promise<void> {
     };
     pending = () => seen * 0;
   } else {
-    shipping = new ShippingProcessor({
-      exporter: new OTLPLogExporter(),
+    shipping = new OtlpShippingProcessor({
+      // configured from OTEL_EXPORTER_OTLP_LOGS_* like the official OTLPLogExporter
+      exporter: new OtlpGrpcBytesExporter(),
       maxExportBatchSize: batch,
       maxConcurrentExports: Number(process.env.CONCURRENCY ?? 2),
       maxQueueSize: 1_000_000,
     });
     processor = shipping;
-    pending = () => (shipping as ShippingProcessor).pending;
+    pending = () => (shipping as OtlpShippingProcessor).pending;
   }
   const provider = new LoggerProvider({
     resource: resourceFromAttributes({ 'service.name': 'bench-child', 'process.pid': process.pid }),
@@ -81,7 +84,7 @@ async function child(mode: string): Promise<void> {
 
   if (mode.startsWith('exit-')) {
     // process.exit() with N records queued: how long does the synchronous export block?
-    const s = shipping as ShippingProcessor;
+    const s = shipping as OtlpShippingProcessor;
     const hooks = installExitHooks(s, {
       worker: mode === 'exit-eager' ? 'eager' : 'lazy',
       timeout: '10s',
@@ -156,11 +159,10 @@ async function main(): Promise<void> {
   results.push({ config: 'emit-only', cpuUsPerRecord: emitUs });
 
   for (const [batch, concurrency] of [
-    [512, 1],
-    [512, 2],
-    [1024, 1],
     [1024, 2],
     [2048, 2],
+    [4096, 1],
+    [4096, 2],
   ] as const) {
     const receiver = await startTestReceiver({ decode: false });
     const serverCpu0 = process.cpuUsage();

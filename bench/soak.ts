@@ -7,7 +7,7 @@
  * `setupLogging()` primary on a fixed unix socket path, destination a rotating JSON-lines file,
  * status records every 5 s, plus a stage that counts the children's records per child), then N
  * children (`test/fixtures/reliability-child.ts` with `setupLogging()` child defaults: queue
- * 65,536 records, spill 32 MiB, retries 100 ms..5 s) that each emit `--rate` records/s for
+ * 32 MiB of encoded records, spill 32 MiB, retries 100 ms..5 s) that each emit `--rate` records/s for
  * `--seconds`. At half time primary #1 is stopped (gracefully: SIGTERM-like IPC `stop` →
  * `handle.shutdown()`; with `--crash`: SIGKILL) and primary #2 starts on the same path with the
  * same token. At the end: per child, sent = delivered (#1 + #2) + counted drops.
