@@ -1,3 +1,4 @@
+import { threadId } from 'node:worker_threads';
 import { type Context, diag } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
@@ -5,6 +6,7 @@ import type { SyncExporter } from '../multiprocess/child/sync-export.ts';
 import {
   DROP_REPORT_SCOPE,
   dropReportAttributes,
+  newDropReporter,
   totalDrops,
 } from '../multiprocess/protocol/drop-report.ts';
 import { encodeLogsRequest, LogsRequestBuilder, writerPool } from '../otlp/logs-encoder.ts';
@@ -66,6 +68,8 @@ export class OtlpShippingProcessor
   private readonly _pool = writerPool(8, 64 * 1024);
   private _builder = new LogsRequestBuilder(this._pool);
   private _syncRestUntil = 0;
+  /** this processor's name in its drop reports (see `DROP_REPORTER_KEY`) */
+  private readonly _reporter = newDropReporter(threadId);
 
   constructor(options: OtlpShippingProcessorOptions) {
     if (!options || typeof options.exporter?.export !== 'function') {
@@ -134,7 +138,7 @@ export class OtlpShippingProcessor
       new PlainLogRecord({
         resource: this._lastResource,
         instrumentationScope: { name: DROP_REPORT_SCOPE },
-        attributes: dropReportAttributes(counts),
+        attributes: dropReportAttributes(counts, this._reporter),
       }),
     ]);
   }

@@ -1,3 +1,4 @@
+import { threadId } from 'node:worker_threads';
 import { type Context, diag } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type {
@@ -9,6 +10,7 @@ import type {
 import {
   DROP_REPORT_SCOPE,
   dropReportAttributes,
+  newDropReporter,
   totalDrops,
 } from '../multiprocess/protocol/drop-report.ts';
 import { estimateRecordBytes } from '../processors/lookback/record-size.ts';
@@ -67,6 +69,8 @@ export class ShippingProcessor
   private readonly _exporter: LogRecordExporter;
   private _open: ReadableLogRecord[] = [];
   private _openBytes = 0;
+  /** this processor's name in its drop reports (see `DROP_REPORTER_KEY`) */
+  private readonly _reporter = newDropReporter(threadId);
 
   constructor(options: ShippingProcessorOptions) {
     if (!options || typeof options.exporter?.export !== 'function') {
@@ -159,7 +163,7 @@ export class ShippingProcessor
     const report = new PlainLogRecord({
       resource: first.resource,
       instrumentationScope: { name: DROP_REPORT_SCOPE },
-      attributes: dropReportAttributes(counts),
+      attributes: dropReportAttributes(counts, this._reporter),
     });
     return [...records, report];
   }

@@ -17,6 +17,14 @@ import type { AnyValue, Attributes } from '@opentelemetry/api';
 /** The instrumentation scope name of drop report records. */
 export const DROP_REPORT_SCOPE = 'starlog.drops';
 
+/**
+ * Attribute of a drop report naming its reporter inside the process (one per shipping
+ * processor: `t<threadId>.<n>`), so that the reports of a main thread and of worker threads (or
+ * of two processors) add up instead of overwriting each other. Reports without it count as one
+ * reporter.
+ */
+export const DROP_REPORTER_KEY = 'starlog.dropped.reporter';
+
 /** A child's cumulative drop counts, in records, by reason. */
 export interface DropCounts {
   /** the child's queue held `maxQueueSize` records (the newest record was refused) */
@@ -50,9 +58,10 @@ export function totalDrops(d: DropCounts): number {
   return d.queueFull + d.spillOverflow + d.exportFailed + d.exportRejected + d.afterShutdown;
 }
 
-/** The attributes of a drop report record. */
-export function dropReportAttributes(d: DropCounts): Attributes {
+/** The attributes of a drop report record (`reporter`: see {@link DROP_REPORTER_KEY}). */
+export function dropReportAttributes(d: DropCounts, reporter?: string): Attributes {
   const out: Attributes = {};
+  if (reporter !== undefined) out[DROP_REPORTER_KEY] = reporter;
   for (const [reason, key] of DROP_REASONS) out[key] = d[reason];
   return out;
 }
@@ -71,4 +80,17 @@ export function parseDropReport(attributes: Attributes): DropCounts {
     if (Number.isInteger(n) && n > 0) out[reason] = Math.min(n, MAX_COUNT);
   }
   return out;
+}
+
+/** The reporter of a drop report record (`''` when it names none). */
+export function dropReporterOf(attributes: Attributes): string {
+  const v = attributes[DROP_REPORTER_KEY];
+  return typeof v === 'string' ? v.slice(0, 64) : '';
+}
+
+let reporters = 0;
+
+/** A new reporter id for this thread: `t<threadId>.<n>`. */
+export function newDropReporter(threadId: number): string {
+  return `t${threadId}.${reporters++}`;
 }

@@ -34,6 +34,7 @@ import {
   DROP_REASONS,
   DROP_REPORT_SCOPE,
   type DropCounts,
+  dropReporterOf,
   emptyDropCounts,
   parseDropReport,
   totalDrops,
@@ -416,14 +417,27 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     details: `starlog receiver: missing or wrong ${TOKEN_METADATA_KEY}`,
   };
 
+  const reporters = new WeakMap<ReceiverChildStats, Map<string, DropCounts>>();
+
   function takeDropReports(result: OtlpDecodeResult, reports: IngestedLogRecord[]): void {
     for (const report of reports) {
       const entry = result.perResource.find((p) => p.entry.resource === report.resource)?.entry;
       const child = entry && children.get(entry.pid);
       if (child === undefined) continue;
       child.records--;
-      const counts = parseDropReport(report.attributes);
-      child.dropped = { ...counts, total: totalDrops(counts) };
+      // one report per reporter (thread, processor), summed per process
+      let byReporter = reporters.get(child);
+      if (byReporter === undefined) {
+        byReporter = new Map();
+        reporters.set(child, byReporter);
+      }
+      const reporter = dropReporterOf(report.attributes);
+      if (byReporter.size < 256 || byReporter.has(reporter))
+        byReporter.set(reporter, parseDropReport(report.attributes));
+      const sum = emptyDropCounts();
+      for (const d of byReporter.values())
+        for (const [reason] of DROP_REASONS) sum[reason] += d[reason];
+      child.dropped = { ...sum, total: totalDrops(sum) };
     }
   }
 
