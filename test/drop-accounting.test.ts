@@ -45,3 +45,34 @@ test('drop reports of a main thread and a worker thread add up in the primary (k
     await receiver.close();
   }
 });
+
+test('100 short-lived children at once, each 20 records then process.exit(): delivered + counted drops = sent', {
+  timeout: 300_000,
+}, async () => {
+  const processor = counting();
+  const receiver = await startReceiver({ processor });
+  const children = Number(process.env.SHORT_LIVED_CHILDREN ?? 100);
+  try {
+    const t0 = Date.now();
+    const results = await Promise.all(
+      Array.from({ length: children }, () =>
+        runProcess(NODE, [fixture('short-lived-child.ts')], {
+          env: { ...process.env, ...receiver.env, N: '20' },
+          timeoutMs: 240_000,
+        }),
+      ),
+    );
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const s = receiver.stats();
+    console.log(
+      `# ${children} children in ${Date.now() - t0} ms: delivered ${processor.n}, primary counted ${s.dropped.total} dropped`,
+    );
+    assert.equal(
+      processor.n + s.dropped.total,
+      children * 20,
+      'sent = delivered + drops in stats()',
+    );
+  } finally {
+    await receiver.close();
+  }
+});

@@ -39,7 +39,8 @@ export async function setupChild(
     endpoint: target.endpoint,
     token: target.token,
     timeoutMs: timeout,
-    worker: 'kept',
+    // started now: the exit export of a short-lived child finds it ready (a thread, no module loads)
+    worker: 'eager',
   });
   const shipping = new OtlpShippingProcessor({
     // the official OTLP/gRPC export delegate with bytes encoded at emit, on a fresh channel

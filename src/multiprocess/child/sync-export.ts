@@ -4,7 +4,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { EncodedLogsRequest } from '../../export/otlp-bytes-exporter.ts';
 import { encodeLogsRequest } from '../../otlp/logs-encoder.ts';
 import { splitLogsRequest } from '../../otlp/request-split.ts';
-import type { SyncExportJob } from './sync-export-worker.ts';
+import { SYNC_EXPORT_WORKER_SOURCE, type SyncExportJob } from './sync-export-worker.ts';
 
 /** Options of {@link SyncExporter}. */
 export interface SyncExporterOptions {
@@ -19,8 +19,8 @@ export interface SyncExporterOptions {
   /** How long `export()` may block the calling thread, in ms. */
   timeoutMs: number;
   /**
-   * `'lazy'` (default): the worker thread starts inside `export()` (about 100–150 ms of the
-   * budget on an idle machine, loading grpc-js included). `'eager'`: it starts now and waits,
+   * `'lazy'` (default): the worker thread starts inside `export()` (a few ms of the
+   * budget: the worker loads nothing from disk). `'eager'`: it starts now and waits,
    * unref'd (one more thread and ~10 MB of memory per process, but `export()` only pays the
    * connection and the round trip). `'kept'`: it starts at the first `export()` and then stays,
    * unref'd (for repeated synchronous exports: backpressure).
@@ -61,16 +61,11 @@ export function grpcTarget(endpoint: string): string {
   return m ? (m[1] as string) : e;
 }
 
-function workerUrl(): URL {
-  // same extension as this module: .ts when run from source, .js from dist/
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./sync-export-worker${ext}`, import.meta.url);
-}
-
 /**
  * Exports records synchronously: encodes them on the calling thread (`logs-encoder.ts`, the
  * bytes of the official `ProtobufLogsSerializer`) unless they are already encoded, hands the bytes to a worker
- * thread that sends them with grpc-js unary calls to the OTLP `LogsService/Export` method, and
+ * thread that sends them as gRPC unary calls (over `node:http2`, see `sync-export-worker.ts`) to
+ * the OTLP `LogsService/Export` method, and
  * blocks in `Atomics.wait` until the worker reports or `timeoutMs` passes. Meant for
  * `process.on('exit')`, where asynchronous work cannot run. Never throws.
  */
@@ -247,7 +242,12 @@ function emptyResult(): SyncExportResult {
 }
 
 function startWorker(data: { job?: SyncExportJob; eager?: boolean }): Worker {
-  const worker = new Worker(workerUrl(), { workerData: data, execArgv: [], env: {} });
+  const worker = new Worker(SYNC_EXPORT_WORKER_SOURCE, {
+    eval: true,
+    workerData: data,
+    execArgv: [],
+    env: {},
+  });
   worker.on('error', (err) => diag.error('starlog SyncExporter: worker failed', err));
   worker.unref();
   return worker;
