@@ -7,7 +7,6 @@ import {
   DROP_REPORT_SCOPE,
   dropReportAttributes,
   newDropReporter,
-  totalDrops,
 } from '../multiprocess/protocol/drop-report.ts';
 import { encodeLogsRequest, LogsRequestBuilder, writerPool } from '../otlp/logs-encoder.ts';
 import { splitLogsRequest } from '../otlp/request-split.ts';
@@ -120,27 +119,31 @@ export class OtlpShippingProcessor
     for (const b of this.takeAllBatches()) {
       const bytes = this._bytesOf(b);
       if (bytes === undefined) this._exportFailed += b.count;
-      else out.push({ bytes, length: b.count });
+      else out.push({ bytes: this._withReport(b, bytes), length: b.count });
     }
     return out;
   }
 
   /**
-   * A drop report request (see `drop-report.ts`) with this processor's counts as they would be
-   * after `extraFailed` more records failed, or undefined when there is nothing to report.
-   * Its resource is the one of the last batch encoded.
+   * With `reportDrops`: the request of `batch` followed by a drop report (see `drop-report.ts`)
+   * that names the batch (so that the receiver ingests a request sent twice once) and carries
+   * this processor's drop counts. Its resource is the one of the last batch encoded.
    */
-  dropReportRequest(extraFailed = 0): Buffer | undefined {
+  private _withReport(batch: QueuedBatch<EncodedBatchData>, bytes: Buffer): Buffer {
+    if (!this._reportDrops || this._lastResource === undefined) return bytes;
     const counts = this.dropCounts();
-    counts.exportFailed += extraFailed;
-    if (totalDrops(counts) === 0 || this._lastResource === undefined) return undefined;
-    return encodeLogsRequest([
+    const report = encodeLogsRequest([
       new PlainLogRecord({
         resource: this._lastResource,
         instrumentationScope: { name: DROP_REPORT_SCOPE },
-        attributes: dropReportAttributes(counts, this._reporter),
+        attributes: dropReportAttributes(
+          counts,
+          this._reporter,
+          `${process.pid}:${this._reporter}:${batch.id}${batch.part ?? ''}`,
+        ),
       }),
     ]);
+    return Buffer.concat([bytes, report]);
   }
 
   private _lastResource: PlainLogRecord['resource'] | undefined;
@@ -171,9 +174,10 @@ export class OtlpShippingProcessor
     const half = batch.count >> 1;
     try {
       const [a, b] = splitLogsRequest(bytes, half);
+      const part = batch.part ?? '';
       return [
-        { id: batch.id, count: half, bytes: a.length, data: a },
-        { id: batch.id, count: batch.count - half, bytes: b.length, data: b },
+        { id: batch.id, count: half, bytes: a.length, data: a, part: `${part}.0` },
+        { id: batch.id, count: batch.count - half, bytes: b.length, data: b, part: `${part}.1` },
       ];
     } catch (err) {
       diag.error('starlog OtlpShippingProcessor: could not split a batch', err);
@@ -196,11 +200,7 @@ export class OtlpShippingProcessor
       );
       return;
     }
-    let bytes: Uint8Array = data;
-    if (this._reportDrops) {
-      const report = this.dropReportRequest();
-      if (report !== undefined) bytes = Buffer.concat([data, report]);
-    }
+    const bytes = this._withReport(batch, data);
     this._exporter.export({ bytes, length: batch.count }, (result) =>
       done(result.code === ExportResultCode.SUCCESS, result.error),
     );
@@ -234,7 +234,7 @@ export class OtlpShippingProcessor
     for (const b of taken) {
       const bytes = this._bytesOf(b);
       if (bytes === undefined) return false;
-      requests.push({ bytes, length: b.count });
+      requests.push({ bytes: this._withReport(b, bytes), length: b.count });
     }
     this._syncFlushes++;
     const result = sync.exportEncoded(requests);

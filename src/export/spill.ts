@@ -15,6 +15,8 @@ export interface QueuedBatch<T = unknown> {
   bytes: number;
   /** the records or their encoded request */
   data: T;
+  /** which half of a split batch (`.0`, `.1`, `.1.0`, …), none for a whole batch */
+  part?: string;
 }
 
 /**

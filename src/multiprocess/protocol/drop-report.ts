@@ -58,10 +58,23 @@ export function totalDrops(d: DropCounts): number {
   return d.queueFull + d.spillOverflow + d.exportFailed + d.exportRejected + d.afterShutdown;
 }
 
-/** The attributes of a drop report record (`reporter`: see {@link DROP_REPORTER_KEY}). */
-export function dropReportAttributes(d: DropCounts, reporter?: string): Attributes {
+/**
+ * Attribute of a drop report naming the batch of records its request carries
+ * (`<pid>:<reporter>:<batch>[.<half>…]`): a request sent again (a timed-out export retried, the
+ * synchronous export at exit of a batch that was in flight) carries the same id, and the
+ * receiver ingests it once.
+ */
+export const BATCH_ID_KEY = 'starlog.batch.id';
+
+/** The attributes of a drop report record (`reporter`: see {@link DROP_REPORTER_KEY}; `batchId`: see {@link BATCH_ID_KEY}). */
+export function dropReportAttributes(
+  d: DropCounts,
+  reporter?: string,
+  batchId?: string,
+): Attributes {
   const out: Attributes = {};
   if (reporter !== undefined) out[DROP_REPORTER_KEY] = reporter;
+  if (batchId !== undefined) out[BATCH_ID_KEY] = batchId;
   for (const [reason, key] of DROP_REASONS) out[key] = d[reason];
   return out;
 }
@@ -80,6 +93,12 @@ export function parseDropReport(attributes: Attributes): DropCounts {
     if (Number.isInteger(n) && n > 0) out[reason] = Math.min(n, MAX_COUNT);
   }
   return out;
+}
+
+/** The batch id of a drop report record (`''` when it names none). */
+export function batchIdOf(attributes: Attributes): string {
+  const v = attributes[BATCH_ID_KEY];
+  return typeof v === 'string' ? v.slice(0, 128) : '';
 }
 
 /** The reporter of a drop report record (`''` when it names none). */

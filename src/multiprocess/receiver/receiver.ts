@@ -31,6 +31,7 @@ import {
 } from '../../otlp/logs-decoder.ts';
 import type { LevelTable } from '../../pipeline/level-table.ts';
 import {
+  batchIdOf,
   DROP_REASONS,
   DROP_REPORT_SCOPE,
   type DropCounts,
@@ -163,6 +164,11 @@ export interface ReceiverStats {
    */
   backpressure: number;
   /**
+   * Requests answered OK without ingesting them because their batch was ingested already (a
+   * child sent it again: its export timed out, or its exit export resent a batch in flight).
+   */
+  duplicates: number;
+  /**
    * Records lost in children before they reached this receiver: the sum of the latest drop
    * report of every child seen (children forgotten beyond 1024 keep their last counts here).
    */
@@ -221,6 +227,8 @@ type Bind =
 
 const MAX_CHILDREN = 1024;
 const EMPTY_RESPONSE = Buffer.alloc(0); // an ExportLogsServiceResponse without partial_success
+/** Batch ids remembered for de-duplication (a retried request arrives within seconds or minutes). */
+const MAX_RECENT_BATCHES = 65_536;
 /** The hand-made service definition: bytes in, bytes out (we decode in the handler). */
 const LOGS_SERVICE: ServiceDefinition = {
   Export: rawMethod(OTLP_LOGS_EXPORT_PATH, 'export'),
@@ -360,6 +368,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     invalidArgument: 0,
     resourceExhausted: 0,
     backpressure: 0,
+    duplicates: 0,
     processorErrors: 0,
   };
   const children = new Map<string, ReceiverChildStats>();
@@ -418,6 +427,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   };
 
   const reporters = new WeakMap<ReceiverChildStats, Map<string, DropCounts>>();
+  /** batch ids of the requests ingested lately (insertion order = age) */
+  const recentBatches = new Set<string>();
 
   function takeDropReports(result: OtlpDecodeResult, reports: IngestedLogRecord[]): void {
     for (const report of reports) {
@@ -432,8 +443,15 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         reporters.set(child, byReporter);
       }
       const reporter = dropReporterOf(report.attributes);
-      if (byReporter.size < 256 || byReporter.has(reporter))
-        byReporter.set(reporter, parseDropReport(report.attributes));
+      if (byReporter.size < 256 || byReporter.has(reporter)) {
+        // counts are cumulative: a late (older) report never lowers them
+        const counts = parseDropReport(report.attributes);
+        const before = byReporter.get(reporter);
+        if (before !== undefined)
+          for (const [reason] of DROP_REASONS)
+            counts[reason] = Math.max(counts[reason], before[reason]);
+        byReporter.set(reporter, counts);
+      }
       const sum = emptyDropCounts();
       for (const d of byReporter.values())
         for (const [reason] of DROP_REASONS) sum[reason] += d[reason];
@@ -471,6 +489,23 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       return;
     }
     const records = result.records;
+    // a request sent again (its export timed out, or the child's exit export resent a batch that
+    // was in flight) names the same batch in its drop report, appended last: ingest it once
+    const last = records[records.length - 1] as IngestedLogRecord | undefined;
+    if (last !== undefined && last.instrumentationScope.name === DROP_REPORT_SCOPE) {
+      const batch = batchIdOf(last.attributes);
+      if (batch !== '') {
+        if (recentBatches.has(batch)) {
+          counters.duplicates++;
+          callback(null, EMPTY_RESPONSE);
+          return;
+        }
+        recentBatches.add(batch);
+        if (recentBatches.size > MAX_RECENT_BATCHES) {
+          recentBatches.delete(recentBatches.values().next().value as string);
+        }
+      }
+    }
     let reports: IngestedLogRecord[] | undefined;
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as IngestedLogRecord;
@@ -672,6 +707,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
           resourceExhausted: counters.resourceExhausted,
         },
         backpressure: counters.backpressure,
+        duplicates: counters.duplicates,
         dropped: sumDrops(evictedDrops, children.values()),
         processorErrors: counters.processorErrors,
         children: perChild,
