@@ -24,7 +24,7 @@ import {
   type Receiver,
   startReceiver,
 } from '../src/multiprocess/receiver/receiver.ts';
-import { emittedRecord, expectedRecord } from './fixtures/receiver-records.ts';
+import { emittedRecord, expectedRecord, receivedRecord } from './fixtures/receiver-records.ts';
 
 class Collecting implements LogRecordProcessor {
   readonly records: ReadWriteLogRecord[] = [];
@@ -190,7 +190,7 @@ describe('startReceiver on its default private unix socket', () => {
     });
     assert.equal(result.code, 0, String(result.error));
     assert.equal(processor.records.length, 4);
-    assert.deepEqual(processor.records[3].attributes, expectedRecord(1, 3).attributes);
+    assert.deepEqual(processor.records[3].attributes, receivedRecord(1, 3).attributes);
     processor.records.length = 0;
   });
 });
