@@ -11,7 +11,12 @@ import {
 } from '@opentelemetry/sdk-logs';
 import { IngestedLogRecord } from '../src/multiprocess/receiver/ingested-log-record.ts';
 import { hrTimeFromNanos, OtlpDecodeError, OtlpLogsDecoder } from '../src/otlp/logs-decoder.ts';
-import { asReceived, emittedRecord, receivedRecord, SCHEMA_URL } from './fixtures/receiver-records.ts';
+import {
+  asReceived,
+  emittedRecord,
+  receivedRecord,
+  SCHEMA_URL,
+} from './fixtures/receiver-records.ts';
 
 // ---- a tiny protobuf writer for hand-made (and broken) messages --------------------------------
 
@@ -404,7 +409,11 @@ describe('OtlpLogsDecoder value mapping (hand-made bytes)', () => {
       [Buffer.concat([ld(9, Buffer.alloc(16, 1)), ld(10, Buffer.alloc(8, 0))]), T, Z8],
       [ld(9, Buffer.alloc(16, 1)), T, Z8],
       [ld(10, Buffer.alloc(8, 1)), Z16, S],
-      [Buffer.concat([ld(9, Buffer.alloc(15, 1)), ld(10, Buffer.alloc(7, 1))]), undefined, undefined],
+      [
+        Buffer.concat([ld(9, Buffer.alloc(15, 1)), ld(10, Buffer.alloc(7, 1))]),
+        undefined,
+        undefined,
+      ],
     ];
     for (const [v, traceId, spanId] of variants) {
       const sc = decoder.decode(request(res, scope, v)).records[0].spanContext;
