@@ -24,6 +24,10 @@
  * unknown fields of every wire type (groups included) are skipped, and so is a known field that
  * arrives with another wire type (as Google's parsers do).
  *
+ * Longer than 450 lines on purpose: the per-record path (LogRecord → KeyValue → AnyValue, with
+ * the merge rules and double marks) stays in one class that shares the reader and its scratch
+ * state, so that V8 inlines the private methods into one another.
+ *
  * @module
  */
 import type { AnyValue, Attributes, HrTime, SpanContext } from '@opentelemetry/api';
@@ -34,6 +38,7 @@ import {
 } from '../multiprocess/receiver/ingested-log-record.ts';
 import { nowHrTime } from '../util/plain-log-record.ts';
 import { entryWeight, Lru } from './decoder-cache.ts';
+import { checkPositiveInt, type OtlpDecoderOptions } from './decoder-options.ts';
 import {
   OtlpDecodeError,
   ProtobufReader,
@@ -42,40 +47,14 @@ import {
   WT_LEN,
   WT_VARINT,
 } from './protobuf-reader.ts';
+import { hrTimeFromNanos, sortByTime } from './record-order.ts';
 import { type IngestedResource, ingestedResource, readResource } from './resource-decoder.ts';
 import { markDouble, unmarkDouble } from './value-types.ts';
 
+export type { OtlpDecodeLimits, OtlpDecoderOptions } from './decoder-options.ts';
 export { OtlpDecodeError, type OtlpDecodeErrorKind } from './protobuf-reader.ts';
+export { hrTimeFromNanos } from './record-order.ts';
 export type { IngestedResource } from './resource-decoder.ts';
-
-/** Hard limits of the decoder. A hostile or broken peer cannot exceed them. */
-export interface OtlpDecodeLimits {
-  /** Largest request accepted, in bytes. Default 16 MiB (the receiver's gRPC max receive size). Larger → `limit` error. */
-  maxMessageBytes?: number;
-  /** Deepest AnyValue nesting (arrays/kvlists in arrays/kvlists), counting the outer value as 1. Default 32. Deeper → `limit` error. */
-  maxDepth?: number;
-  /**
-   * Most attributes kept per record, per resource and per scope. Default 1024. Extra attributes are
-   * dropped and counted in the record's (scope's, resource's) `droppedAttributesCount`, as the SDK does.
-   */
-  maxAttributes?: number;
-  /** Most elements in one AnyValue array or kvlist. Default 65,536. More → `limit` error. */
-  maxCollectionLength?: number;
-}
-
-/** Cache sizes of the decoder (least recently used entries are evicted beyond them). */
-export interface OtlpDecoderOptions extends OtlpDecodeLimits {
-  /** Distinct resources cached (one `Resource` object each). Default 1024. */
-  maxResources?: number;
-  /** Distinct (resource, scope) pairs cached (one scope object each). Default 4096. */
-  maxScopes?: number;
-  /**
-   * Estimated bytes each of the two caches may hold (twice the encoded size of a cached
-   * resource or scope, plus 256 per entry). Default 16 MiB each. A resource or scope heavier than
-   * this is decoded afresh for every request instead of being cached.
-   */
-  maxCacheBytes?: number;
-}
 
 /** What {@link OtlpLogsDecoder.decode} returns. */
 export interface OtlpDecodeResult {
@@ -90,16 +69,6 @@ const DEFAULT_MAX_CACHE_BYTES = 16 * 1024 * 1024;
 const ZERO_TRACE_ID = '00000000000000000000000000000000';
 const ZERO_SPAN_ID = '0000000000000000';
 const EMPTY_HRTIME: HrTime = [0, 0];
-
-function checkPositiveInt(value: number | undefined, fallback: number, what: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new TypeError(
-      `starlog: ${what} must be a positive integer; got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
-}
 
 /** Ranges [start, end) of the pieces of an embedded message, flat: s0, e0, s1, e1, … */
 type Pieces = number[];
@@ -648,43 +617,4 @@ const ANY_WIRE_TYPES = [-1, WT_LEN, WT_VARINT, WT_VARINT, WT_I64, WT_LEN, WT_LEN
 
 function isKvlist(v: AnyValue): v is Record<string, AnyValue> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-}
-
-/** The time a record is ordered by: `hrTime`, or the observed time when `hrTime` is unset. */
-function orderTime(r: IngestedLogRecord): HrTime {
-  const t = r.hrTime;
-  return t[0] === 0 && t[1] === 0 ? r.hrTimeObserved : t;
-}
-
-function compareTime(a: IngestedLogRecord, b: IngestedLogRecord): number {
-  const ta = orderTime(a);
-  const tb = orderTime(b);
-  return ta[0] - tb[0] || ta[1] - tb[1];
-}
-
-/** Sorts `records[from..]` by time, stably (ties keep wire order); one pass when already sorted. */
-function sortByTime(records: IngestedLogRecord[], from: number): void {
-  for (let i = from + 1; i < records.length; i++) {
-    if (compareTime(records[i - 1]!, records[i]!) > 0) {
-      const tail = records.slice(from).sort(compareTime); // Array.prototype.sort is stable
-      for (let j = 0; j < tail.length; j++) records[from + j] = tail[j]!;
-      return;
-    }
-  }
-}
-
-/**
- * Converts unsigned 64-bit nanoseconds since the epoch, given as two uint32 halves, to an
- * OpenTelemetry HrTime `[seconds, nanoseconds]` exactly. 1e9 = 2^9 · 1953125: shifting the value
- * right by 9 bits keeps it below 2^53 until the year 2116, so plain double arithmetic is exact;
- * later values take a BigInt path.
- */
-export function hrTimeFromNanos(lo: number, hi: number): HrTime {
-  if (hi < 0x40000000) {
-    const shifted = hi * 8388608 + (lo >>> 9); // (hi·2^32 + lo) >> 9, < 2^53
-    const seconds = Math.floor(shifted / 1953125);
-    return [seconds, (shifted - seconds * 1953125) * 512 + (lo & 511)];
-  }
-  const ns = (BigInt(hi) << 32n) | BigInt(lo);
-  return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
 }
