@@ -234,7 +234,8 @@ function rawResourceParts(raw: RawResource): { head: string; tail: string } {
   return { head: `{"resource":{${fields}},"scopeLogs":[`, tail };
 }
 
-function resourceParts(resource: Resource): { head: string; tail: string } {
+/** The encoded `{"resource":…,"scopeLogs":[` and its closing text, cached per Resource. */
+export function resourceParts(resource: Resource): { head: string; tail: string } {
   const cached = resourceHeads.get(resource);
   if (cached !== undefined) return cached;
   const raw = rawResourceOf(resource);
@@ -253,7 +254,8 @@ function resourceParts(resource: Resource): { head: string; tail: string } {
   return parts;
 }
 
-function scopeParts(scope: ScopeLike): { head: string; tail: string } {
+/** The encoded `{"scope":…,"logRecords":[` and its closing text, cached per scope object. */
+export function scopeParts(scope: ScopeLike): { head: string; tail: string } {
   const cached = scopeHeads.get(scope);
   if (cached !== undefined) return cached;
   const fields: string[] = [];

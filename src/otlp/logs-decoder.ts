@@ -452,7 +452,7 @@ export class OtlpLogsDecoder {
     while (r.pos < end) {
       const tag = r.tag(end);
       const field = tag >>> 3;
-      if (field === 1 && r.is(tag, WT_LEN, end)) key = r.string(end);
+      if (field === 1 && r.is(tag, WT_LEN, end)) key = r.key(end);
       else if (field === 2 && r.is(tag, WT_LEN, end)) {
         const len = r.length(end);
         const s = r.pos;

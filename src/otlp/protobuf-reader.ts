@@ -41,6 +41,8 @@ export const WT_I32 = 5;
 const MAX_GROUP_DEPTH = 64;
 
 const TWO_32 = 4294967296;
+const KEY_SLOTS = 1024;
+const MAX_KEY_BYTES = 48;
 
 interface SlicingBuffer extends Buffer {
   utf8Slice(start: number, end: number): string;
@@ -171,6 +173,37 @@ export class ProtobufReader {
     this.pos = s + len;
     return s === s + len ? '' : this.buf.utf8Slice(s, s + len);
   }
+
+  /**
+   * Reads a length-delimited string that repeats across messages (an attribute key): the same
+   * bytes give the same string object, from a small cache (1,024 slots by FNV-1a hash of the
+   * bytes, strings up to 48 bytes), so repeated keys cost no new string and keep V8's cached hash.
+   */
+  key(end: number): string {
+    const len = this.length(end);
+    const s = this.pos;
+    const e = s + len;
+    this.pos = e;
+    if (len === 0) return '';
+    const b = this.buf;
+    if (len > MAX_KEY_BYTES) return b.utf8Slice(s, e);
+    let h = 0x811c9dc5;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 16777619);
+    const slot = h & (KEY_SLOTS - 1);
+    const cached = this.#keyBytes[slot];
+    if (cached !== undefined && cached.length === len) {
+      let i = 0;
+      while (i < len && cached[i] === b[s + i]) i++;
+      if (i === len) return this.#keyStrings[slot]!;
+    }
+    const str = b.utf8Slice(s, e);
+    this.#keyBytes[slot] = Uint8Array.prototype.slice.call(b, s, e) as Uint8Array;
+    this.#keyStrings[slot] = str;
+    return str;
+  }
+
+  readonly #keyBytes: (Uint8Array | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
+  readonly #keyStrings: (string | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
 
   /** The UTF-8 text of [start, end) (lenient). */
   str(start: number, end: number): string {
