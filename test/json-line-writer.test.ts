@@ -18,7 +18,7 @@ import { encodeLogsRequest } from '../src/otlp/json-encoder.ts';
 import { encodeLogsRequestLine } from '../src/otlp/json-line-writer.ts';
 import { OtlpLogsDecoder } from '../src/otlp/logs-decoder.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
-import { emittedRecord } from './fixtures/receiver-records.ts';
+import { emittedRecord } from './support/records.ts';
 
 function sdkRecords(): ReadableLogRecord[] {
   const exporter = new InMemoryLogRecordExporter();

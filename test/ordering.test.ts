@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { starlog } from './tree-cli.helper.ts';
+import { starlog } from './support/tree-cli.ts';
 
 const PRIMARY = fileURLToPath(new URL('./fixtures/order-primary.ts', import.meta.url));
 const PER_PROCESS = 2500;

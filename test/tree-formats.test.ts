@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
-import { FIXTURES, starlog } from './tree-cli.helper.ts';
+import { FIXTURES, starlog } from './support/tree-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starlog-tree-formats-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

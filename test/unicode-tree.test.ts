@@ -12,7 +12,7 @@ import { after, it } from 'node:test';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { JsonlFileExporter } from '../src/exporters/jsonl-file.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
-import { starlog } from './tree-cli.helper.ts';
+import { starlog } from './support/tree-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starlog-unicode-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
