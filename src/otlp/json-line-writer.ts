@@ -7,6 +7,8 @@
  * The output is byte for byte what `encodeLogsRequest(records).json + '\n'` gives (tested), with
  * the same rules: see `json-encoder.ts`. Cached per object: the encoded resource and scope
  * headers (as bytes), per attribute key: `{"key":…,"value":` (as bytes).
+ * A hot path kept in one file on purpose (about 450 lines): the writers share the scratch buffer
+ * and its position as module state, which V8 keeps in registers across the inlined calls.
  *
  * @module
  */
