@@ -97,13 +97,11 @@ export async function setupPrimary(
     setActiveLevelTable(undefined);
     throw err;
   }
+  // the table as at start; children learn every later change from the control channel (Watch),
+  // so the environment never grows with the table
   const childEnv = { ...receiver.env, STARLOG_LEVEL: pipeline.levels.toString() };
   Object.assign(process.env, childEnv);
   setChildEnvironment(childEnv);
-  pipeline.levels.onChange((t) => {
-    process.env.STARLOG_LEVEL = t.toString();
-    setChildEnvironment({ ...receiver.env, STARLOG_LEVEL: t.toString() });
-  });
 
   // `starlog level` finds this primary through the record in the working directory
   const recordDir = process.cwd();

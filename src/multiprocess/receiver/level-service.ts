@@ -26,22 +26,38 @@ type Watcher = ServerWritableStream<Buffer, Buffer>;
 
 /** Handlers and state of the level-control service of one receiver. */
 export class LevelService {
-  private readonly counters = { gets: 0, sets: 0, invalidSets: 0, updatesSent: 0 };
-  private readonly watchers = new Set<Watcher>();
+  private readonly counters = {
+    gets: 0,
+    sets: 0,
+    invalidSets: 0,
+    updatesSent: 0,
+    watchersClosed: 0,
+  };
+  /** open streams and their connection, oldest first (Map order) */
+  private readonly watchers = new Map<Watcher, object | undefined>();
+  /** open streams by connection, oldest first */
+  private readonly byConnection = new Map<object, Set<Watcher>>();
   private readonly stopWatching: () => void;
   private accepting = true;
   private readonly levels: LevelTable;
   private readonly token: TokenCheck;
   private readonly maxWatchers: number;
+  private readonly maxPerConnection: number;
 
-  constructor(levels: LevelTable, token: TokenCheck, maxWatchers: number) {
+  constructor(
+    levels: LevelTable,
+    token: TokenCheck,
+    maxWatchers: number,
+    maxPerConnection: number,
+  ) {
     this.levels = levels;
     this.token = token;
     this.maxWatchers = maxWatchers;
+    this.maxPerConnection = maxPerConnection;
     this.stopWatching = levels.onChange(() => {
       if (this.watchers.size === 0) return;
       const message = this.current();
-      for (const call of this.watchers) this.send(call, message);
+      for (const call of this.watchers.keys()) this.send(call, message);
     });
   }
 
@@ -64,7 +80,7 @@ export class LevelService {
   close(): void {
     this.accepting = false;
     this.stopWatching();
-    for (const call of this.watchers) {
+    for (const call of this.watchers.keys()) {
       try {
         call.end(); // status OK: the child keeps its last table
       } catch {
@@ -72,6 +88,7 @@ export class LevelService {
       }
     }
     this.watchers.clear();
+    this.byConnection.clear();
   }
 
   private current(): Buffer {
@@ -84,7 +101,7 @@ export class LevelService {
       this.counters.updatesSent++;
     } catch (err) {
       diag.warn('starlog receiver: could not write to a level watcher', err);
-      this.watchers.delete(call);
+      this.forget(call);
     }
   }
 
@@ -138,20 +155,88 @@ export class LevelService {
       call.emit('error', { code: status.UNAVAILABLE, details: 'starlog receiver: closing' });
       return;
     }
-    if (this.watchers.size >= this.maxWatchers) {
+    if (this.maxWatchers === 0) {
       call.emit('error', {
         code: status.RESOURCE_EXHAUSTED,
-        details: `starlog receiver: more than ${this.maxWatchers} level watchers`,
+        details: 'starlog receiver: level watchers are off (maxLevelWatchers 0)',
       });
       return;
     }
-    this.watchers.add(call);
-    const drop = () => {
-      this.watchers.delete(call);
-    };
+    const connection = connectionOf(call);
+    const mine = connection === undefined ? undefined : this.byConnection.get(connection);
+    if (mine !== undefined && mine.size >= this.maxPerConnection) {
+      this.evict(
+        mine.values().next().value as Watcher,
+        `at most ${this.maxPerConnection} per connection`,
+      );
+    }
+    if (this.watchers.size >= this.maxWatchers) {
+      this.evict(this.oldestIdle(), `at most ${this.maxWatchers} in all`);
+    }
+    this.watchers.set(call, connection);
+    if (connection !== undefined) {
+      let set = this.byConnection.get(connection);
+      if (set === undefined) {
+        set = new Set();
+        this.byConnection.set(connection, set);
+      }
+      set.add(call);
+    }
+    const drop = () => this.forget(call);
     call.on('cancelled', drop);
     call.on('error', drop);
     call.on('close', drop);
     this.send(call, this.current());
   }
+
+  /** The oldest stream on a connection holding several, else the oldest stream. */
+  private oldestIdle(): Watcher {
+    for (const [call, connection] of this.watchers) {
+      if (connection !== undefined && (this.byConnection.get(connection)?.size ?? 0) > 1)
+        return call;
+    }
+    return this.watchers.keys().next().value as Watcher;
+  }
+
+  private evict(call: Watcher, why: string): void {
+    this.forget(call);
+    this.counters.watchersClosed++;
+    try {
+      call.emit('error', {
+        code: status.RESOURCE_EXHAUSTED,
+        details: `starlog receiver: level watch closed for a newer one (${why})`,
+      });
+    } catch {
+      // the stream is already gone
+    }
+  }
+
+  private forget(call: Watcher): void {
+    const connection = this.watchers.get(call);
+    if (!this.watchers.delete(call) || connection === undefined) return;
+    const set = this.byConnection.get(connection);
+    set?.delete(call);
+    if (set?.size === 0) this.byConnection.delete(connection);
+  }
+}
+
+/**
+ * The HTTP/2 session a server stream belongs to. grpc-js has no public API that names a call's
+ * connection; this reads its internal fields (`call.call[.nextCall].stream.session`) and gives
+ * `undefined` when they are not there (then only the total limit applies).
+ */
+function connectionOf(call: Watcher): object | undefined {
+  type Inner = { stream?: { session?: unknown }; nextCall?: Inner };
+  try {
+    // without server interceptors `call.call` holds the HTTP/2 stream itself, else one level down
+    let inner = (call as unknown as { call?: Inner }).call;
+    for (let depth = 0; inner !== undefined && depth < 4; depth++) {
+      const session = inner.stream?.session;
+      if (typeof session === 'object' && session !== null) return session;
+      inner = inner.nextCall;
+    }
+  } catch {
+    // not the shape this grpc-js version has
+  }
+  return undefined;
 }

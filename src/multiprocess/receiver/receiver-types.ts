@@ -52,8 +52,18 @@ export interface ReceiverOptions extends Omit<OtlpDecodeLimits, 'maxMessageBytes
    * (calls get `UNIMPLEMENTED`).
    */
   levels?: LevelTable;
-  /** Most `Watch` streams open at once; more get `RESOURCE_EXHAUSTED`. Default 4096. */
+  /**
+   * Most `Watch` streams open at once, in total. A new stream beyond it is still served: the
+   * oldest idle stream is closed instead (`RESOURCE_EXHAUSTED`; the oldest one on a connection
+   * holding several streams first, so a child, which holds one, keeps its stream). 0 refuses every
+   * Watch. Default 4096.
+   */
   maxLevelWatchers?: number;
+  /**
+   * Most `Watch` streams one connection (HTTP/2 session) holds; a new one beyond it closes that
+   * connection's oldest stream. Default 8 (a child opens one).
+   */
+  maxLevelWatchersPerConnection?: number;
   /**
    * Asked before each authenticated Export call: when it returns true, the call is answered
    * RESOURCE_EXHAUSTED with `BACKPRESSURE_DETAILS` (export/retry.ts) and nothing is ingested; starlog's
@@ -74,6 +84,8 @@ export interface ReceiverLevelStats {
   invalidSets: number;
   /** `Watch` streams open now */
   watchers: number;
+  /** `Watch` streams closed to make room for newer ones (per-connection or total limit) */
+  watchersClosed: number;
   /** level-table messages written to `Watch` streams */
   updatesSent: number;
 }

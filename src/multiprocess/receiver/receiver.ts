@@ -98,6 +98,12 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       `starlog: maxLevelWatchers must be an integer >= 0; got ${JSON.stringify(maxLevelWatchers)}`,
     );
   }
+  const maxPerConnection = options.maxLevelWatchersPerConnection ?? 8;
+  if (!Number.isInteger(maxPerConnection) || maxPerConnection < 1) {
+    throw new TypeError(
+      `starlog: maxLevelWatchersPerConnection must be an integer >= 1; got ${JSON.stringify(maxPerConnection)}`,
+    );
+  }
   const decoder = new OtlpLogsDecoder({
     maxMessageBytes,
     maxDepth: options.maxDepth,
@@ -114,7 +120,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   });
   server.addService(LOGS_SERVICE, logs.handlers());
   const levelService =
-    levels === undefined ? undefined : new LevelService(levels, tokenCheck, maxLevelWatchers);
+    levels === undefined
+      ? undefined
+      : new LevelService(levels, tokenCheck, maxLevelWatchers, maxPerConnection);
   if (levelService !== undefined) server.addService(LEVEL_CONTROL_SERVICE, levelService.handlers());
 
   let listening: Listening;
