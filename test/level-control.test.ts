@@ -26,7 +26,7 @@ import {
   LevelMessageError,
   MAX_LEVEL_MESSAGE_BYTES,
   mergeLevelChange,
-} from '../src/multiprocess/receiver/level-control.ts';
+} from '../src/multiprocess/protocol/level-control.ts';
 import { type Receiver, startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { LevelTable, parseLevelSpec } from '../src/pipeline/level-table.ts';
 import { Pipeline } from '../src/pipeline/pipeline.ts';

@@ -12,8 +12,8 @@ import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/
 import { subscribeLevels } from '../src/multiprocess/child/level-subscriber.ts';
 import { getLevels, setLevels } from '../src/multiprocess/control/level-client.ts';
 import { grpcChannelTarget, parseEndpointAddress } from '../src/multiprocess/protocol/endpoint.ts';
+import { LEVEL_WATCH_PATH } from '../src/multiprocess/protocol/level-control.ts';
 import { TOKEN_METADATA_KEY } from '../src/multiprocess/protocol/token.ts';
-import { LEVEL_WATCH_PATH } from '../src/multiprocess/receiver/level-control.ts';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { identity } from '../src/otlp/grpc-methods.ts';
 import {

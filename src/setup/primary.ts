@@ -10,7 +10,7 @@ import {
   writePrimaryRecord,
 } from '../multiprocess/control/primary-record.ts';
 import { setChildEnvironment } from '../multiprocess/fork.ts';
-import { applyLevelChange } from '../multiprocess/receiver/level-control.ts';
+import { applyLevelChange } from '../multiprocess/protocol/level-control.ts';
 import { type Receiver, startReceiver } from '../multiprocess/receiver/receiver.ts';
 import type { SetupOptions, StatusSetupOptions } from '../options.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';

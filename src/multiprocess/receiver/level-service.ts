@@ -18,7 +18,7 @@ import {
   decodeLevelChange,
   encodeLevelMessage,
   LevelMessageError,
-} from './level-control.ts';
+} from '../protocol/level-control.ts';
 import type { ReceiverLevelStats } from './receiver-types.ts';
 import type { TokenCheck } from './token-check.ts';
 
