@@ -1,7 +1,7 @@
 import type { Resource } from '@opentelemetry/resources';
 import type { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { ShippingStats } from '../export/shipping-processor.ts';
-import type { LevelChange } from '../multiprocess/receiver/level-control.ts';
+import type { LevelChange } from '../multiprocess/protocol/level-control.ts';
 import type { Receiver, ReceiverStats } from '../multiprocess/receiver/receiver.ts';
 import type { LevelTable } from '../pipeline/level-table.ts';
 import type { Pipeline, PipelineStats } from '../pipeline/pipeline.ts';

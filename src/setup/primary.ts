@@ -10,7 +10,7 @@ import {
   writePrimaryRecord,
 } from '../multiprocess/control/primary-record.ts';
 import { setChildEnvironment } from '../multiprocess/fork.ts';
-import { applyLevelChange } from '../multiprocess/receiver/level-control.ts';
+import { applyLevelChange } from '../multiprocess/protocol/level-control.ts';
 import { type Receiver, startReceiver } from '../multiprocess/receiver/receiver.ts';
 import type { SetupOptions, StatusSetupOptions } from '../options.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
@@ -97,13 +97,11 @@ export async function setupPrimary(
     setActiveLevelTable(undefined);
     throw err;
   }
+  // the table as at start; children learn every later change from the control channel (Watch),
+  // so the environment never grows with the table
   const childEnv = { ...receiver.env, STARLOG_LEVEL: pipeline.levels.toString() };
   Object.assign(process.env, childEnv);
   setChildEnvironment(childEnv);
-  pipeline.levels.onChange((t) => {
-    process.env.STARLOG_LEVEL = t.toString();
-    setChildEnvironment({ ...receiver.env, STARLOG_LEVEL: t.toString() });
-  });
 
   // `starlog level` finds this primary through the record in the working directory
   const recordDir = process.cwd();
