@@ -21,6 +21,7 @@ import { ensureContextManager } from '../tasks/context-manager.ts';
 import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
 import { buildDestinations } from './destinations.ts';
 import type { LoggingHandle, LoggingStats } from './handle.ts';
+import { type ExitWriter, installPrimaryExitHooks } from './primary-exit-hooks.ts';
 import { registerGlobalLoggerProvider, unregisterGlobalLoggerProvider } from './register-global.ts';
 import { buildResource } from './resource.ts';
 
@@ -116,8 +117,9 @@ export async function setupPrimary(
       return false;
     },
   );
-  const removeRecordAtExit = () => removePrimaryRecordSync(recordDir);
-  if (recorded) process.once('exit', removeRecordAtExit);
+  const removeRecordAtExit = () => {
+    if (recorded) removePrimaryRecordSync(recordDir);
+  };
 
   // SIGHUP re-reads the configuration file and applies what can change while running
   let inForce = options;
@@ -157,6 +159,30 @@ export async function setupPrimary(
     );
   };
   if (loaded !== undefined) process.on('SIGHUP', onSighup);
+
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 5000;
+  const exitHooks =
+    options.exitHooks === false
+      ? undefined
+      : installPrimaryExitHooks({
+          destinations: Object.entries(destinations.queues).map(([name, queue]) => ({
+            name,
+            queue,
+            writeSync: destinations.exitWriters[name] as ExitWriter,
+          })),
+          finalStatus: () => {
+            void status?.shutdown();
+          },
+          lookbackAtExit: () => {
+            if (lookback === undefined) return;
+            if ((inForce.lookback || undefined)?.onShutdown === 'flush') lookback.flush();
+            else lookback.discard();
+          },
+          forceFlush: () => pipeline.forceFlush(),
+          shutdown: () => handle.shutdown(),
+          atExit: removeRecordAtExit,
+          timeoutMs: shutdownTimeoutMs,
+        });
 
   function dropped(): number {
     let n = pipeline.stats().stageErrors;
@@ -204,13 +230,11 @@ export async function setupPrimary(
         try {
           await receiver.close();
           await provider.shutdown();
-          if (recorded) {
-            process.removeListener('exit', removeRecordAtExit);
-            await removePrimaryRecord(recordDir);
-          }
+          if (recorded) await removePrimaryRecord(recordDir);
         } catch (err) {
           diag.error('starlog: shutdown failed', err);
         } finally {
+          exitHooks?.uninstall();
           process.removeListener('SIGHUP', onSighup);
           setActiveLevelTable(undefined);
           setChildEnvironment(undefined);
