@@ -1,9 +1,8 @@
 import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { LoadedConfig } from '../config/load.ts';
-import { reloadConfig } from '../config/reload.ts';
 import type { ShippingProcessor } from '../export/shipping-processor.ts';
-import { getLogger } from '../logger.ts';
+import { ControlRefusal, primaryControlService } from '../multiprocess/control/primary-control.ts';
 import {
   removePrimaryRecord,
   removePrimaryRecordSync,
@@ -22,6 +21,7 @@ import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
 import { buildDestinations } from './destinations.ts';
 import type { LoggingHandle, LoggingStats } from './handle.ts';
 import { type ExitWriter, installPrimaryExitHooks } from './primary-exit-hooks.ts';
+import { PrimaryReloader } from './primary-reload.ts';
 import { registerGlobalLoggerProvider, unregisterGlobalLoggerProvider } from './register-global.ts';
 import { buildResource } from './resource.ts';
 
@@ -42,6 +42,7 @@ export async function setupPrimary(
   options: SetupOptions,
   startEnv: NodeJS.ProcessEnv,
   loaded?: LoadedConfig,
+  code?: SetupOptions,
 ): Promise<LoggingHandle> {
   ensureContextManager();
   const resource = buildResource('primary', options.serviceName, options.resourceAttributes);
@@ -81,6 +82,32 @@ export async function setupPrimary(
   registerGlobalLoggerProvider(provider);
   setActiveLevelTable(pipeline.levels);
 
+  // `starlog config reload` (control channel) and SIGHUP re-read the configuration file
+  const reloader = new PrimaryReloader({
+    code: code ?? options,
+    env: startEnv,
+    loaded,
+    inForce: options,
+    apply: (diff) => {
+      if (diff.apply.levels !== undefined) pipeline.levels.set(diff.apply.levels);
+      const oldStatus = status;
+      if (diff.apply.status !== undefined && oldStatus !== undefined) {
+        status = makeStatus(diff.apply.status);
+        pipeline.replaceStage(oldStatus, status);
+        void oldStatus.shutdown();
+      }
+      if (diff.apply.lookback === undefined) return [];
+      if (lookback === undefined) return diff.applied.filter((k) => k.startsWith('lookback'));
+      lookback.reconfigure(diff.apply.lookback);
+      return [];
+    },
+  });
+  const onSighup = () => {
+    reloader.reload().catch(() => {
+      // logged by the reloader
+    });
+  };
+
   let receiver: Receiver;
   try {
     receiver = await startReceiver({
@@ -90,6 +117,17 @@ export async function setupPrimary(
       processor: pipeline,
       levels: pipeline.levels,
       backpressure: () => destinationsBusy(destinations.queues),
+      services: [
+        primaryControlService({
+          reload: () => reloader.reload(),
+          reopenFile: () => {
+            if (destinations.file === undefined) {
+              throw new ControlRefusal('this primary writes no JSON-lines file');
+            }
+            return { path: destinations.file.path, open: destinations.file.reopen() };
+          },
+        }),
+      ],
     });
   } catch (err) {
     await provider.shutdown();
@@ -121,44 +159,7 @@ export async function setupPrimary(
     if (recorded) removePrimaryRecordSync(recordDir);
   };
 
-  // SIGHUP re-reads the configuration file and applies what can change while running
-  let inForce = options;
-  let lastLoaded = loaded;
-  const configLog = getLogger('starlog.config');
-  const onSighup = () => {
-    reloadConfig(lastLoaded, { env: startEnv, before: inForce }).then(
-      ({ config, options: next, diff }) => {
-        if (diff.apply.levels !== undefined) pipeline.levels.set(diff.apply.levels);
-        const oldStatus = status;
-        if (diff.apply.status !== undefined && oldStatus !== undefined) {
-          status = makeStatus(diff.apply.status);
-          pipeline.replaceStage(oldStatus, status);
-          void oldStatus.shutdown();
-        }
-        const needsRestart = [...diff.needsRestart];
-        if (diff.apply.lookback !== undefined) {
-          if (lookback !== undefined) lookback.reconfigure(diff.apply.lookback);
-          else needsRestart.push('lookback');
-        }
-        lastLoaded = config;
-        inForce = next;
-        const applied = diff.applied.filter(
-          (k) => lookback !== undefined || !k.startsWith('lookback'),
-        );
-        configLog.info(
-          'configuration reloaded from %s: applied %s',
-          config?.file ?? '(no file)',
-          applied.length > 0 ? applied.join(', ') : 'nothing',
-        );
-        if (needsRestart.length > 0) {
-          configLog.warn('configuration changed but needs a restart: %s', needsRestart.join(', '));
-        }
-      },
-      (err: unknown) =>
-        configLog.error('configuration not reloaded, nothing changed: %s', String(err)),
-    );
-  };
-  if (loaded !== undefined) process.on('SIGHUP', onSighup);
+  if (reloader.hasFile) process.on('SIGHUP', onSighup);
 
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 5000;
   const exitHooks =
@@ -175,7 +176,7 @@ export async function setupPrimary(
           },
           lookbackAtExit: () => {
             if (lookback === undefined) return;
-            if ((inForce.lookback || undefined)?.onShutdown === 'flush') lookback.flush();
+            if ((reloader.inForce.lookback || undefined)?.onShutdown === 'flush') lookback.flush();
             else lookback.discard();
           },
           forceFlush: () => pipeline.forceFlush(),
@@ -183,6 +184,7 @@ export async function setupPrimary(
           atExit: removeRecordAtExit,
           timeoutMs: shutdownTimeoutMs,
         });
+  if (exitHooks === undefined) process.once('exit', removeRecordAtExit);
 
   function dropped(): number {
     let n = pipeline.stats().stageErrors;
@@ -190,6 +192,8 @@ export async function setupPrimary(
       const s = q.stats();
       n += s.queueFull + s.exportFailed + s.exportRejected + s.spillOverflow + s.afterShutdown;
     }
+    // lines the console had accepted, then could not write (its queue counts the rest)
+    n += destinations.console?.writerStats()?.droppedQueuedRecords ?? 0;
     const r = receiver?.stats();
     return n + (r ? r.processorErrors + r.dropped.total : 0);
   }
@@ -235,6 +239,7 @@ export async function setupPrimary(
           diag.error('starlog: shutdown failed', err);
         } finally {
           exitHooks?.uninstall();
+          process.removeListener('exit', removeRecordAtExit);
           process.removeListener('SIGHUP', onSighup);
           setActiveLevelTable(undefined);
           setChildEnvironment(undefined);

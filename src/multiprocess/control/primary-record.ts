@@ -148,7 +148,7 @@ export async function readPrimaryRecord(cwd: string = process.cwd()): Promise<Pr
     return {
       ok: false,
       path,
-      reason: `the primary recorded in ${path} (pid ${r.pid}, started ${r.startedAt}) is no longer running`,
+      reason: `stale record: the primary recorded in ${path} (pid ${r.pid}, started ${r.startedAt}) is no longer running (nothing was signalled; the next primary started here replaces the record)`,
     };
   }
   return {

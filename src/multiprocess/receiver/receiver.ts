@@ -18,6 +18,7 @@ import {
   type ServiceDefinition,
   type sendUnaryData,
   status,
+  type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { diag, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
@@ -105,6 +106,18 @@ export interface ReceiverOptions extends Omit<OtlpDecodeLimits, 'maxMessageBytes
    * A throwing function counts as false. Default: never.
    */
   backpressure?: () => boolean;
+  /**
+   * More services served on the same socket with the same token (the primary's control service,
+   * `control/primary-control.ts`). `handlers` gets the token check to call on each request.
+   * Default none.
+   */
+  services?: ExtraService[];
+}
+
+/** A gRPC service added to the receiver's server (see {@link ReceiverOptions.services}). */
+export interface ExtraService {
+  definition: ServiceDefinition;
+  handlers(authenticated: (metadata: Metadata) => boolean): UntypedServiceImplementation;
 }
 
 /** Level-control counters in {@link ReceiverStats} (present when the receiver serves `levels`). */
@@ -571,6 +584,10 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         send(call, current());
       },
     });
+  }
+
+  for (const extra of options.services ?? []) {
+    server.addService(extra.definition, extra.handlers(authenticated));
   }
 
   let dir: string | undefined;
