@@ -57,10 +57,13 @@ const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
  *   truncated back to where the line started;
  * - disk full, or any write error: the line is counted in `dropped` by reason; the next line tries
  *   again, so writing resumes by itself when space comes back;
- * - the path no longer names the open file (logrotate moved it away, `rm`, the directory was
- *   removed): checked at most once per `checkIntervalMs`, then the file is reopened (directories
- *   created again); an open that fails is retried at the next check, lines meanwhile are dropped
- *   (`openFailed`);
+ * - the open file was removed (`rm`, its directory removed): seen after every write (`fstat`
+ *   link count 0), then the file is reopened (directories created again) and the line written
+ *   again there, so no record goes to a file nobody can read;
+ * - the path names another file (logrotate moved it away and created a new one): checked at most
+ *   once per `checkIntervalMs`, then the file is reopened; lines written meanwhile are in the
+ *   moved file;
+ * - an open that fails is retried at the next check; lines meanwhile are dropped (`openFailed`);
  * - copytruncate: `O_APPEND` writes continue at the new end.
  *
  * One writer per file: the truncation after a short write assumes nobody else appends.
@@ -199,6 +202,15 @@ export class LineFile {
       );
       return false;
     }
+    if (this._unlinked()) {
+      // removed (rm, or its directory) before or during the write: the line went nowhere anyone
+      // can read; write it again to the file the path names now
+      if (!this.reopen()) {
+        this._stats.dropped.openFailed += records;
+        return false;
+      }
+      return this.write(data, records, now);
+    }
     this.lastError = undefined;
     this._stats.records += records;
     this._stats.bytes += data.length;
@@ -206,6 +218,15 @@ export class LineFile {
     this._report('ok', '');
     if (this._opts.maxSize !== undefined && this._size >= this._opts.maxSize) this._rotate();
     return true;
+  }
+
+  /** Whether the open file has no name any more (`rm`, its directory removed). */
+  private _unlinked(): boolean {
+    try {
+      return fstatSync(this._fd).nlink === 0;
+    } catch {
+      return false;
+    }
   }
 
   /** Cuts a partly written line off the end of the file (we are the only writer). */

@@ -15,7 +15,8 @@ import type { SetupOptions, StatusSetupOptions } from '../options.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { LookbackProcessor } from '../processors/lookback/lookback-processor.ts';
-import { StatusProcessor } from '../processors/status/status-processor.ts';
+import { DEFAULT_STATUS_TEMPLATE, StatusProcessor } from '../processors/status/status-processor.ts';
+import { compileStatusTemplate, type StatusTemplate } from '../processors/status/template.ts';
 import { ensureContextManager } from '../tasks/context-manager.ts';
 import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
 import { buildDestinations } from './destinations.ts';
@@ -24,6 +25,7 @@ import { type ExitWriter, installPrimaryExitHooks } from './primary-exit-hooks.t
 import { PrimaryReloader } from './primary-reload.ts';
 import { registerGlobalLoggerProvider, unregisterGlobalLoggerProvider } from './register-global.ts';
 import { buildResource } from './resource.ts';
+import { installStderrDiag } from './stderr-diag.ts';
 
 /**
  * Sets up a primary: the Pipeline (task attributes, status records, lookback buffering, the
@@ -45,6 +47,8 @@ export async function setupPrimary(
   code?: SetupOptions,
 ): Promise<LoggingHandle> {
   ensureContextManager();
+  // starlog's own warnings and errors on stderr, unless the application has its own diag logger
+  const uninstallDiag = installStderrDiag();
   const resource = buildResource('primary', options.serviceName, options.resourceAttributes);
   const destinations = buildDestinations(options, startEnv);
   const pipeline = new Pipeline({ levels: options.levels ?? startEnv.STARLOG_LEVEL ?? 'info' });
@@ -54,14 +58,29 @@ export async function setupPrimary(
     ? new LookbackProcessor(destinations.main, options.lookback)
     : undefined;
   let status: StatusProcessor | undefined;
-  const makeStatus = (o: StatusSetupOptions | undefined) =>
-    new StatusProcessor({
+  const withDropped = new WeakSet<StatusProcessor>();
+  const makeStatus = (o: StatusSetupOptions | undefined): StatusProcessor => {
+    const made: StatusProcessor = new StatusProcessor({
       interval: o?.interval,
       template: o?.template,
       processor: destinations.status,
       resource,
       gauges: {
-        DROPPED: () => dropped(),
+        DROPPED: () => {
+          const n = dropped();
+          // the default template shows drops from the first status record after one
+          if (n > 0 && o?.template === undefined && !withDropped.has(made)) {
+            withDropped.add(made);
+            (made as { template: StatusTemplate }).template = compileStatusTemplate(
+              DEFAULT_STATUS_TEMPLATE_WITH_DROPPED,
+            );
+          }
+          return n;
+        },
+        'DROPPED-DISK-FULL': () => destinations.file?.stats().failedBy.noSpace ?? 0,
+        'DROPPED-FILE-OPEN': () => destinations.file?.stats().failedBy.openFailed ?? 0,
+        'DROPPED-FILE-WRITE': () => destinations.file?.stats().failedBy.writeFailed ?? 0,
+        'DROPPED-CONSOLE': () => destinations.console?.writerStats()?.droppedRecords ?? 0,
         'CHILD-DROPPED': () => receiver?.stats().dropped.total ?? 0,
         'LOOKBACK-HELD': () => lookback?.stats().buffered ?? 0,
         'LOOKBACK-FLUSHED': () => lookback?.stats().flushed ?? 0,
@@ -72,6 +91,8 @@ export async function setupPrimary(
         },
       },
     });
+    return made;
+  };
   if (options.status !== false) {
     status = makeStatus(options.status);
     pipeline.addStage(status);
@@ -131,6 +152,7 @@ export async function setupPrimary(
     });
   } catch (err) {
     await provider.shutdown();
+    uninstallDiag?.();
     unregisterGlobalLoggerProvider();
     setActiveLevelTable(undefined);
     throw err;
@@ -226,6 +248,10 @@ export async function setupPrimary(
           dropped: { ...lbs.dropped, discarded: lbs.discarded },
         },
         dropped: dropped(),
+        ...(destinations.file ? { file: destinations.file.stats() } : {}),
+        ...(destinations.console?.writerStats()
+          ? { console: destinations.console.writerStats() }
+          : {}),
       };
     },
     forceFlush: () => pipeline.forceFlush(),
@@ -240,6 +266,7 @@ export async function setupPrimary(
         } finally {
           exitHooks?.uninstall();
           process.removeListener('exit', removeRecordAtExit);
+          uninstallDiag?.();
           process.removeListener('SIGHUP', onSighup);
           setActiveLevelTable(undefined);
           setChildEnvironment(undefined);
@@ -251,6 +278,12 @@ export async function setupPrimary(
   };
   return handle;
 }
+
+/**
+ * The primary's status template when none is configured and anything was dropped:
+ * `DEFAULT_STATUS_TEMPLATE` followed by `; {DROPPED} dropped`.
+ */
+export const DEFAULT_STATUS_TEMPLATE_WITH_DROPPED = `${DEFAULT_STATUS_TEMPLATE}; {DROPPED} dropped`;
 
 /**
  * Fill (queue records or spill bytes, see `ShippingProcessor.fill`) of a destination at which
