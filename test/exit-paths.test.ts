@@ -30,30 +30,46 @@ function run(
   file: string,
   args: string[],
   env: Record<string, string>,
-  opts: { signal?: NodeJS.Signals; disabled?: boolean } = {},
+  opts: {
+    signal?: NodeJS.Signals;
+    disabled?: boolean;
+    /** once stdout has `disconnected`, write `kill` to stdin when this holds (or after 45 s) */
+    killWhen?: () => boolean;
+  } = {},
 ): Promise<RunResult> {
   const child = spawn(process.execPath, [fixture(file), ...args], {
     env: { ...process.env, ...env, STARLOG_TEST_DISABLED: opts.disabled ? '1' : '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.killWhen ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
+  if (opts.killWhen) {
+    const killWhen = opts.killWhen;
+    const deadline = Date.now() + 45_000;
+    const poll = setInterval(() => {
+      if (!stdout.includes('disconnected\n')) return;
+      if (!killWhen() && Date.now() < deadline) return;
+      clearInterval(poll);
+      child.stdin?.end('kill\n');
+    }, 20);
+    child.once('close', () => clearInterval(poll));
+  }
   let stdout = '';
   let stderr = '';
   let signalled = false;
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
     if (opts.signal && !signalled && stdout.includes('ready\n')) {
       signalled = true;
       child.kill(opts.signal);
     }
   });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${file} ${args.join(' ')} did not end; stdout=${stdout} stderr=${stderr}`));
-    }, 20_000);
+    }, opts.killWhen ? 60_000 : 20_000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const json = stdout
@@ -98,6 +114,8 @@ interface Case {
   tcp?: boolean;
   /** use the small counting gRPC server (grpc-js' default 4 MiB limit) instead of starlog's receiver */
   testServer?: boolean;
+  /** the fixture kills its cluster worker when told: once the receiver has every record */
+  killWhenReceived?: boolean;
   check?: (on: RunResult, off: RunResult) => void;
 }
 
@@ -138,6 +156,7 @@ const cases: Case[] = [
     name: 'cluster worker disconnected by the primary, then SIGKILLed',
     file: 'exit-cluster',
     args: [],
+    killWhenReceived: true,
     check: (on, off) => {
       assert.deepEqual(on.json.find((j) => j.worker)?.worker, { code: null, signal: 'SIGKILL' });
       assert.deepEqual(
@@ -197,8 +216,15 @@ describe('exit paths', { concurrency: 2 }, () => {
         const env = { ...receiver.env, N: String(n), SHIP_TIMEOUT: '10s', ...c.env };
         const file = c.file ?? 'exit-child';
         const [on, off] = await Promise.all([
-          run(file, c.args, env, { signal: c.signal }),
-          run(file, c.args, env, { signal: c.signal, disabled: true }),
+          run(file, c.args, env, {
+            signal: c.signal,
+            killWhen: c.killWhenReceived ? () => receiver.records >= n : undefined,
+          }),
+          run(file, c.args, env, {
+            signal: c.signal,
+            disabled: true,
+            killWhen: c.killWhenReceived ? () => true : undefined,
+          }),
         ]);
         assertBodies(receiver, n, c.exactlyOnce ?? true);
         assert.equal(on.code, off.code, `exit code with starlog ${on.code}, without ${off.code}`);
