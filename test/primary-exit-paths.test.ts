@@ -173,3 +173,28 @@ describe('primary with 4 children: records already received are written on every
     });
   }
 });
+
+describe('lookback at exit follows its onShutdown on every path', { concurrency: 2 }, () => {
+  for (const p of PATHS.filter((x) => x.signal !== 'SIGINT')) {
+    for (const onShutdown of ['flush', 'drop'] as const) {
+      const name = p.signal ?? p.mode;
+      test(`${name}, onShutdown ${onShutdown}`, async () => {
+        const cwd = mkdtempSync(join(dir, `lookback-${name}-${onShutdown}-`));
+        const file = join(cwd, 'out.jsonl');
+        await runApp(p.mode, {
+          cwd,
+          env: { N: '100', LOG_FILE: file, LOOKBACK: onShutdown },
+          signal: p.signal,
+        });
+        const bodies = fileBodies(file);
+        const held = bodies.filter((b) => /^held \d$/.test(b));
+        assert.equal(
+          held.length,
+          onShutdown === 'flush' ? 5 : 0,
+          `held records: ${held.join(', ')}`,
+        );
+        assert.ok(bodies.includes('config missing'));
+      });
+    }
+  }
+});
