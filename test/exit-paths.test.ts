@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { type ProcessResult, runProcess } from './support/process.ts';
 import {
   startRealReceiver,
   startTestReceiver,
   type TestReceiver,
-} from './fixtures/exit-receiver.ts';
+} from './support/test-receiver.ts';
 
 interface RunResult {
   code: number | null;
@@ -37,47 +38,59 @@ function run(
     killWhen?: () => boolean;
   } = {},
 ): Promise<RunResult> {
-  const child = spawn(process.execPath, [fixture(file), ...args], {
-    env: { ...process.env, ...env, STARLOG_TEST_DISABLED: opts.disabled ? '1' : '0' },
-    stdio: [opts.killWhen ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-  });
-  if (opts.killWhen) {
-    const killWhen = opts.killWhen;
-    const deadline = Date.now() + 45_000;
-    const poll = setInterval(() => {
-      if (!stdout.includes('disconnected\n')) return;
-      if (!killWhen() && Date.now() < deadline) return;
-      clearInterval(poll);
-      child.stdin?.end('kill\n');
-    }, 20);
-    child.once('close', () => clearInterval(poll));
-  }
+  const env2 = { ...process.env, ...env, STARLOG_TEST_DISABLED: opts.disabled ? '1' : '0' };
+  const withJson = (r: ProcessResult): RunResult => {
+    const json = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const stats = json.find((j) => j.stats)?.stats as Record<string, number> | undefined;
+    return { ...r, stats, json };
+  };
+  if (opts.killWhen) return runKilledWhen(fixture(file), args, env2, opts.killWhen).then(withJson);
+  return runProcess(process.execPath, [fixture(file), ...args], {
+    env: env2,
+    signal: opts.signal,
+    timeoutMs: 20_000,
+  }).then(withJson);
+}
+
+/**
+ * Runs the cluster fixture: once its stdout says `disconnected`, writes `kill` to its stdin when
+ * `killWhen()` holds (the receiver has every record) or after 45 s, so the test never depends on
+ * a fixed delay being long enough.
+ */
+function runKilledWhen(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  killWhen: () => boolean,
+): Promise<ProcessResult> {
+  const child = spawn(process.execPath, [file, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  let signalled = false;
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
-    if (opts.signal && !signalled && stdout.includes('ready\n')) {
-      signalled = true;
-      child.kill(opts.signal);
-    }
   });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
   });
+  const deadline = Date.now() + 45_000;
+  const poll = setInterval(() => {
+    if (!stdout.includes('disconnected\n')) return;
+    if (!killWhen() && Date.now() < deadline) return;
+    clearInterval(poll);
+    child.stdin.end('kill\n');
+  }, 20);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${file} ${args.join(' ')} did not end; stdout=${stdout} stderr=${stderr}`));
-    }, opts.killWhen ? 60_000 : 20_000);
+      reject(new Error(`${file} did not end within 60 s; stdout=${stdout} stderr=${stderr}`));
+    }, 60_000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const json = stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      const stats = json.find((j) => j.stats)?.stats as Record<string, number> | undefined;
-      resolve({ code, signal, stdout, stderr, stats, json });
+      clearInterval(poll);
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }

@@ -12,7 +12,7 @@
  * The parts are in `run/`: options, signals, the command itself, output capture.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { isReceiverEndpoint } from '../config/schema.ts';
+import { isReceiverEndpoint } from '../multiprocess/protocol/endpoint.ts';
 import { parseDuration } from '../util/duration.ts';
 import { runCommand } from './run/command.ts';
 import type { RunCommandOptions } from './run/options.ts';

@@ -5,6 +5,7 @@ import { diffReloadable, type ReloadDiff } from '../config/reload.ts';
 import { getLogger } from '../logger.ts';
 import { ControlRefusal, type ReloadAnswer } from '../multiprocess/control/primary-control.ts';
 import type { SetupOptions } from '../options.ts';
+import { CONFIG_SCOPE_NAME } from '../semconv.ts';
 import { overlay } from './config-options.ts';
 
 /** What a {@link PrimaryReloader} needs. */
@@ -37,7 +38,7 @@ export class PrimaryReloader {
   private _loaded: LoadedConfig | undefined;
   private _inForce: SetupOptions;
   private _queue: Promise<unknown> = Promise.resolve();
-  private readonly _log = getLogger('starlog.config');
+  private readonly _log = getLogger(CONFIG_SCOPE_NAME);
 
   constructor(options: PrimaryReloaderOptions) {
     this._o = options;

@@ -50,8 +50,8 @@ export async function setupPrimary(
   // starlog's own warnings and errors on stderr, unless the application has its own diag logger
   const uninstallDiag = installStderrDiag();
   const resource = buildResource('primary', options.serviceName, options.resourceAttributes);
-  const destinations = buildDestinations(options, startEnv);
-  const pipeline = new Pipeline({ levels: options.levels ?? startEnv.STARLOG_LEVEL ?? 'info' });
+  const destinations = buildDestinations(options);
+  const pipeline = new Pipeline({ levels: options.levels ?? 'info' });
   pipeline.addStage(new TaskAttributesProcessor());
 
   const lookback = options.lookback
