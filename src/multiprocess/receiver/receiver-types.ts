@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Metadata, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import type { OtlpDecodeLimits } from '../../otlp/logs-decoder.ts';
 import type { LevelTable } from '../../pipeline/level-table.ts';
@@ -72,6 +73,18 @@ export interface ReceiverOptions extends Omit<OtlpDecodeLimits, 'maxMessageBytes
    * A throwing function counts as false. Default: never.
    */
   backpressure?: () => boolean;
+  /**
+   * More services served on the same socket with the same token (the primary's control service,
+   * `control/primary-control.ts`). `handlers` gets the token check to call on each request.
+   * Default none.
+   */
+  services?: ExtraService[];
+}
+
+/** A gRPC service added to the receiver's server (see {@link ReceiverOptions.services}). */
+export interface ExtraService {
+  definition: ServiceDefinition;
+  handlers(authenticated: (metadata: Metadata) => boolean): UntypedServiceImplementation;
 }
 
 /** Level-control counters in {@link ReceiverStats} (present when the receiver serves `levels`). */

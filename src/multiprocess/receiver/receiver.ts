@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Server } from '@grpc/grpc-js';
+import { type Metadata, Server } from '@grpc/grpc-js';
 import { diag } from '@opentelemetry/api';
 import { BindOnceFuture, callWithTimeout } from '@opentelemetry/core';
 import { OtlpLogsDecoder } from '../../otlp/logs-decoder.ts';
@@ -30,6 +30,7 @@ import { TokenCheck } from './token-check.ts';
 export { OTLP_LOGS_EXPORT_PATH } from '../../otlp/grpc-methods.ts';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,
+  type ExtraService,
   type Receiver,
   type ReceiverChildStats,
   type ReceiverEnv,
@@ -124,6 +125,10 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       ? undefined
       : new LevelService(levels, tokenCheck, maxLevelWatchers, maxPerConnection);
   if (levelService !== undefined) server.addService(LEVEL_CONTROL_SERVICE, levelService.handlers());
+  const authenticated = (metadata: Metadata) => tokenCheck.check(metadata);
+  for (const extra of options.services ?? []) {
+    server.addService(extra.definition, extra.handlers(authenticated));
+  }
 
   let listening: Listening;
   try {
