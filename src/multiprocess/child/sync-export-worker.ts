@@ -13,7 +13,7 @@
  * @module
  */
 import { BACKPRESSURE_DETAILS, OTLP_LOGS_EXPORT_PATH } from '../../otlp/grpc-methods.ts';
-import { TOKEN_METADATA_KEY } from '../protocol/token.ts';
+import { TOKEN_METADATA_KEY } from '../../semconv.ts';
 
 /** What the main thread hands to the worker. */
 export interface SyncExportJob {

@@ -4,6 +4,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { EncodedLogsRequest } from '../../export/otlp-bytes-exporter.ts';
 import { encodeLogsRequest } from '../../otlp/logs-encoder.ts';
 import { splitLogsRequest } from '../../otlp/request-split.ts';
+import { grpcTargetOfUrl } from '../protocol/endpoint.ts';
 import { SYNC_EXPORT_WORKER_SOURCE, type SyncExportJob } from './sync-export-worker.ts';
 
 /** Options of {@link SyncExporter}. */
@@ -50,18 +51,6 @@ export interface SyncExportResult {
 }
 
 /**
- * Turns a `STARLOG_ENDPOINT` / `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` value into a grpc-js target:
- * `unix:` targets are kept, `http(s)://host:port` becomes `host:port` (as the OTLP gRPC exporter
- * does).
- */
-export function grpcTarget(endpoint: string): string {
-  const e = endpoint.trim();
-  if (e.startsWith('unix:')) return e;
-  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/]+)/i.exec(e);
-  return m ? (m[1] as string) : e;
-}
-
-/**
  * Exports records synchronously: encodes them on the calling thread (`logs-encoder.ts`, the
  * bytes of the official `ProtobufLogsSerializer`) unless they are already encoded, hands the bytes to a worker
  * thread that sends them as gRPC unary calls (over `node:http2`, see `sync-export-worker.ts`) to
@@ -80,7 +69,7 @@ export class SyncExporter {
 
   constructor(options: SyncExporterOptions) {
     if (!options?.endpoint) throw new TypeError('starlog: SyncExporter needs options.endpoint');
-    this._target = grpcTarget(options.endpoint);
+    this._target = grpcTargetOfUrl(options.endpoint);
     this._token = options.token;
     this._timeoutMs = options.timeoutMs;
     this._maxRecords = options.maxRequestRecords ?? 4096;
