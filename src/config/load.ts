@@ -4,9 +4,10 @@ import { extname, isAbsolute, relative, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { SetupOptions } from '../options.ts';
+import type { StarlogConfig } from './config-types.ts';
 import { configFileFromEnvironment, type Env } from './environment.ts';
 import { ConfigError, type ConfigIssue, describeValue, formatPath } from './errors.ts';
-import { configSchema, KNOWN_KEYS, type StarlogConfig, SWITCHABLE } from './schema.ts';
+import { configSchema, KNOWN_KEYS, SWITCHABLE } from './schema.ts';
 import { toSetupOptions } from './to-options.ts';
 
 /** File names looked for in the working directory, in this order, when `STARLOG_CONFIG` is not set. */

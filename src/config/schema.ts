@@ -6,6 +6,7 @@ import { formatLevelSpec, parseLevelSpec } from '../pipeline/level-table.ts';
 import { parseLevel } from '../severity.ts';
 import { parseDuration } from '../util/duration.ts';
 import { parseSize } from '../util/size.ts';
+import type { StarlogConfig } from './config-types.ts';
 import { describeValue } from './errors.ts';
 
 /*
@@ -409,5 +410,14 @@ export const configSchema = section('', {
   shutdownTimeout: duration({ max: MAX_TIMER_MS }),
 });
 
-/** A validated, normalized configuration file (the output of {@link configSchema}). */
-export type StarlogConfig = z.output<typeof configSchema>;
+/**
+ * A validated, normalized configuration file (the output of {@link configSchema}), as the plain
+ * interface of `./config-types.ts` so that no public .d.ts refers to zod. The line below fails to
+ * compile when the schema and the interface disagree (a key or a type).
+ */
+export type { StarlogConfig };
+
+type Same<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const _schemaIsConfig: Same<z.output<typeof configSchema>, StarlogConfig> = true;
+void _schemaIsConfig;

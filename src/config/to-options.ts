@@ -14,6 +14,7 @@ import type {
   SetupOptions,
   StatusSetupOptions,
 } from '../options.ts';
+import type { StarlogConfig } from './config-types.ts';
 import {
   type Env,
   levelsFromEnvironment,
@@ -23,7 +24,7 @@ import {
   type Warn,
 } from './environment.ts';
 import { ConfigError, ENVIRONMENT } from './errors.ts';
-import { checkLevelString, isCollectorEndpoint, type StarlogConfig } from './schema.ts';
+import { checkLevelString, isCollectorEndpoint } from './schema.ts';
 
 /** Options of {@link toSetupOptions}. */
 export interface ToSetupOptionsOptions {
