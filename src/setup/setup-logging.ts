@@ -1,3 +1,4 @@
+import { installDropIn } from '../instrumentations/install.ts';
 import type { SetupOptions } from '../options.ts';
 import { setupChild } from './child.ts';
 import { resolveOptions } from './config-options.ts';
@@ -44,9 +45,12 @@ export function setupLogging(options: SetupOptions = {}): Promise<LoggingHandle>
   const started = (role === 'child' ? setupChild(options, env) : startPrimary(options, env)).then(
     (handle) => {
       const shutdown = handle.shutdown.bind(handle);
+      // pino/winston capture, HTTP request tasks (src/instrumentations, src/tasks/http-*)
+      const dropIn = installDropIn(handle.levels, options.instrumentations, options.httpTasks);
       return Object.assign(handle, {
         shutdown: () =>
           shutdown().finally(() => {
+            dropIn();
             if (current === started) current = undefined;
           }),
       });
