@@ -178,13 +178,16 @@ export function instrumentPino(pino: unknown, ctx: CaptureContext): () => void {
   };
 
   shared[setLevelSym] = function (this: PinoLogger, level: string): void {
-    if (ctx.levels() === undefined) return setLevel.call(this, level);
+    if (ctx.levels() === undefined) {
+      setLevel.call(this, level);
+      return;
+    }
     try {
       adopt(this);
     } catch (err) {
       diag.error('starlog: adopting a pino logger failed', err);
     }
-    return setLevel.call(this, levelFor(this) ?? level);
+    setLevel.call(this, levelFor(this) ?? level);
   };
   shared.child = function (
     this: PinoLogger,
