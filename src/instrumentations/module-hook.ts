@@ -61,7 +61,9 @@ export function watchPackages(onPackage: PackageHandler): void {
         registerHooks({
           load(url, context, nextLoad) {
             const result = nextLoad(url, context);
-            const name = result.format === 'commonjs' ? packageOf(url) : undefined;
+            // a require()d file of a package without "type" comes with no format
+            const cjs = result.format === 'commonjs' || result.format == null;
+            const name = cjs ? packageOf(url) : undefined;
             if (name === undefined || result.source === undefined || result.source === null) {
               return result;
             }
