@@ -119,6 +119,19 @@ for (const file of ['winston-app.mjs', 'winston-app.cjs']) {
   });
 }
 
+test('bunyan (CommonJS): scope = name(.module), severities, stdout replaced', async () => {
+  const r = await run(fixture('bunyan-app.cjs'), ['--level', 'info']);
+  assert.equal(r.code, 0, r.stderr);
+  const seen = r.records
+    .filter((x) => x.scope.startsWith('ledger'))
+    .map((x) => `${x.scope} ${x.severityNumber} ${x.body}`)
+    .sort();
+  assert.deepEqual(seen, ['ledger 17 b error', 'ledger.sql 9 b info'], 'DEBUG is below the table');
+  const error = r.records.find((x) => x.body === 'b error')!;
+  assert.equal(error.attributes['exception.message'], 'bad');
+  assert.ok(!r.stdout.includes('"msg"'), `bunyan's stdout stream is replaced: ${r.stdout}`);
+});
+
 test('a task per HTTP request: access records, traceparent in and out, 5xx and aborted fail', async () => {
   const r = await run(fixture('http-app.mjs'));
   assert.equal(r.code, 0, r.stderr);

@@ -25,6 +25,8 @@ const SEVERITY_BY_NAME: Readonly<Record<string, number>> = {
   fatal: 21,
 };
 
+const LEVEL_NAMES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
 /** OpenTelemetry severity number of a pino/bunyan level number. */
 export function severityOfLevel(level: number): number {
   if (level <= 10) return 1;
@@ -82,6 +84,7 @@ export function fromJsonRecord(
   const level = levelNumber ?? o.level;
   if (typeof level === 'number' && Number.isFinite(level)) {
     severityNumber = severityOfLevel(level);
+    severityText ??= LEVEL_NAMES[(severityNumber - 1) / 4];
   } else if (typeof level === 'string' && SEVERITY_BY_NAME[level.toLowerCase()] !== undefined) {
     severityNumber = SEVERITY_BY_NAME[level.toLowerCase()]!;
     severityText ??= level;

@@ -20,8 +20,8 @@
  *   `off`). A level set in the application (`level: 'warn'`, `logger.level = …`) is replaced
  *   while starlog is set up; change levels with `STARLOG_LEVEL` / `starlog level set`.
  *
- * Loggers created before `setupLogging()` get their level and destination at their next level
- * change or first child with a name; records of those written before are not captured.
+ * Loggers created while `setupLogging()` is under way are adopted when it is done; loggers
+ * created before it was called (pino already imported and used) are not captured.
  */
 import { diag } from '@opentelemetry/api';
 import { fromJsonRecord, pinoLevelOf, scopeOf } from './json-record.ts';
@@ -157,6 +157,8 @@ export function instrumentPino(pino: unknown, ctx: CaptureContext): () => void {
   const setLevel = shared[setLevelSym] as (this: PinoLogger, level: string) => void;
   const child = shared.child;
   const tracked = new Set<WeakRef<PinoLogger>>();
+  // loggers created while setupLogging() is under way, adopted when its table arrives
+  const pending: WeakRef<PinoLogger>[] = [];
 
   const levelFor = (logger: PinoLogger): string | undefined => {
     const table = ctx.levels();
@@ -179,6 +181,7 @@ export function instrumentPino(pino: unknown, ctx: CaptureContext): () => void {
 
   shared[setLevelSym] = function (this: PinoLogger, level: string): void {
     if (ctx.levels() === undefined) {
+      if (ctx.preparing && pending.length < 10_000) pending.push(new WeakRef(this));
       setLevel.call(this, level);
       return;
     }
@@ -214,6 +217,16 @@ export function instrumentPino(pino: unknown, ctx: CaptureContext): () => void {
   };
 
   const relevel = (): void => {
+    if (ctx.levels() === undefined) return;
+    for (const ref of pending.splice(0)) {
+      const logger = ref.deref();
+      if (logger === undefined) continue;
+      try {
+        adopt(logger);
+      } catch (err) {
+        diag.error('starlog: adopting a pino logger failed', err);
+      }
+    }
     for (const ref of tracked) {
       const logger = ref.deref();
       if (logger === undefined) {

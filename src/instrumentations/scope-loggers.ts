@@ -7,6 +7,11 @@ export interface CaptureContext {
   levels(): LevelTable | undefined;
   /** Keep the library's own stdout/stderr output next to what starlog ships. Default false. */
   keepOutput: boolean;
+  /**
+   * `setupLogging()` is under way (no table yet): loggers created now are remembered and adopted
+   * when the table arrives.
+   */
+  preparing: boolean;
 }
 
 let cachedProvider: LoggerProvider | undefined;

@@ -1,4 +1,4 @@
-import { installDropIn } from '../instrumentations/install.ts';
+import { prepareDropIn } from '../instrumentations/install.ts';
 import type { SetupOptions } from '../options.ts';
 import { setupChild } from './child.ts';
 import { resolveOptions } from './config-options.ts';
@@ -42,15 +42,16 @@ export function setupLogging(options: SetupOptions = {}): Promise<LoggingHandle>
   const env = { ...process.env };
   const role =
     options.role === undefined || options.role === 'auto' ? detectRole(env) : options.role;
+  // pino/winston/bunyan capture and HTTP request tasks (src/instrumentations, src/tasks/http-*)
+  const dropIn = prepareDropIn(options.instrumentations, options.httpTasks);
   const started = (role === 'child' ? setupChild(options, env) : startPrimary(options, env)).then(
     (handle) => {
       const shutdown = handle.shutdown.bind(handle);
-      // pino/winston capture, HTTP request tasks (src/instrumentations, src/tasks/http-*)
-      const dropIn = installDropIn(handle.levels, options.instrumentations, options.httpTasks);
+      dropIn.activate(handle.levels);
       return Object.assign(handle, {
         shutdown: () =>
           shutdown().finally(() => {
-            dropIn();
+            dropIn.uninstall();
             if (current === started) current = undefined;
           }),
       });
@@ -58,6 +59,7 @@ export function setupLogging(options: SetupOptions = {}): Promise<LoggingHandle>
   );
   current = started;
   started.catch(() => {
+    dropIn.uninstall();
     if (current === started) current = undefined;
   });
   return started;
