@@ -9,9 +9,12 @@
 import { createServer } from 'node:http';
 
 const variant = process.argv[2] ?? 'bare';
+// `starlog-plain`: setupLogging() without request tasks and capture (the handler's pino line is
+// then written by pino, not captured): what the set-up alone costs per request
+const plain = variant === 'starlog-plain';
 const devnull = { write: (_s: string) => true };
 
-if (variant === 'starlog' || variant === 'pino-starlog') {
+if (variant === 'starlog' || variant === 'pino-starlog' || plain) {
   const { setupLogging } = await import('../src/index.ts');
   await setupLogging({
     serviceName: 'bench',
@@ -19,6 +22,7 @@ if (variant === 'starlog' || variant === 'pino-starlog') {
     console: false,
     file: { path: '/dev/null' },
     config: false,
+    ...(plain ? { httpTasks: false, instrumentations: false } : {}),
   });
 }
 const { default: pino } = await import('pino');
@@ -51,7 +55,7 @@ if (variant === 'pino' || variant === 'pino-starlog') {
     if (m === 'start') t0 = process.cpuUsage();
     else if (m === 'stop' && t0 !== undefined) {
       const cpu = process.cpuUsage(t0);
-      process.send?.({ cpuUs: cpu.user + cpu.system });
+      process.send?.({ cpuUs: cpu.user + cpu.system, user: cpu.user, system: cpu.system });
       server.close();
       server.closeAllConnections();
       process.disconnect?.();

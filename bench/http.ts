@@ -74,7 +74,12 @@ async function recordCpu(variant: string): Promise<number> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const http: Record<string, number[]> = { bare: [], 'pino-http': [], starlog: [] };
+const http: Record<string, number[]> = {
+  bare: [],
+  'pino-http': [],
+  starlog: [],
+  'starlog-plain': [],
+};
 const rec: Record<string, number[]> = { pino: [], 'pino-starlog': [] };
 for (let r = 0; r < rounds; r++) {
   for (const v of Object.keys(http)) http[v]!.push(await serverCpu(v));
@@ -89,6 +94,9 @@ console.log(`  bare handler + 1 pino line     ${bare.toFixed(1)} µs`);
 console.log(`  (a) + pino-http                +${a.toFixed(1)} µs`);
 console.log(
   `  (b) + starlog request task     +${b.toFixed(1)} µs   (b)/(a) = ${(b / a).toFixed(2)}, target ≤ 1`,
+);
+console.log(
+  `  (setupLogging() without request tasks and capture: +${(median(http['starlog-plain']!) - bare).toFixed(1)} µs)`,
 );
 const p = median(rec.pino!);
 const c = median(rec['pino-starlog']!);
