@@ -12,13 +12,13 @@ import type {
   SetupOptions,
   StatusSetupOptions,
 } from '../options.ts';
+import type { StarlogConfig } from './config-types.ts';
 import { ConfigError, type ConfigIssue, describeValue, ENVIRONMENT, formatPath } from './errors.ts';
 import {
   checkLevelString,
   configSchema,
   isCollectorEndpoint,
   KNOWN_KEYS,
-  type StarlogConfig,
   SWITCHABLE,
 } from './schema.ts';
 
