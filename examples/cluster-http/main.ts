@@ -113,7 +113,7 @@ async function showOneSuccess(file: string): Promise<void> {
   const { readFile } = await import('node:fs/promises');
   let traceId: string | undefined;
   for (const line of (await readFile(file, 'utf8')).split('\n')) {
-    const m = /"stringValue":"GET \/orders\/:id 200 [^"]*"[^]*?"traceId":"([0-9a-f]{32})"/.exec(
+    const m = /"stringValue":"GET \/orders\/:id 200 [^"]*"[\s\S]*?"traceId":"([0-9a-f]{32})"/.exec(
       line,
     );
     if (m !== null) {
