@@ -4,12 +4,12 @@
  * back from the primary's JSON-lines file, the children's stdout from the run's own.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { cleanEnv, runProcess } from './support/process.ts';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const fixture = (name: string) =>
@@ -54,36 +54,19 @@ function readRecords(file: string): Rec[] {
 }
 
 /** `starlog run --register` (plus `flags`) of `node <file>`; resolves when it ends (≤ 60 s). */
-function run(
+async function run(
   file: string,
   flags: string[] = [],
 ): Promise<{ code: number | null; stdout: string; stderr: string; records: Rec[] }> {
   const logFile = join(dir, `run-${++n}.jsonl`);
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('STARLOG_') && !k.startsWith('OTEL_') && k !== 'NODE_OPTIONS') env[k] = v;
-  }
   const args = [MAIN, 'run', '--log-file', logFile, '--status-interval', '1h'];
   args.push('--console-level', 'off', '--register', ...flags, '--', process.execPath, file);
-  const child = spawn(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
+  const r = await runProcess(process.execPath, args, {
+    cwd: dir,
+    env: cleanEnv(),
+    timeoutMs: 60_000,
   });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`starlog run ${file} did not end within 60 s; stderr=${stderr}`));
-    }, 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, records: readRecords(logFile) });
-    });
-  });
+  return { ...r, records: readRecords(logFile) };
 }
 
 for (const file of ['pino-app.mjs', 'pino-app.cjs']) {
@@ -179,24 +162,21 @@ test('--capture-output reads pino and bunyan JSON lines', async () => {
   ];
   const code = lines.map((l) => `console.log(${JSON.stringify(JSON.stringify(l))});`).join('');
   const logFile = join(dir, 'capture.jsonl');
-  const r = await new Promise<{ code: number | null }>((resolve) => {
-    const c = spawn(
-      process.execPath,
-      [
-        MAIN,
-        'run',
-        '--log-file',
-        logFile,
-        '--status-interval',
-        '1h',
-        '--console-level',
-        'off',
-      ].concat(['--capture-output', '--', process.execPath, '-e', code]),
-      { cwd: dir, stdio: 'ignore' },
-    );
-    c.on('close', (exit) => resolve({ code: exit }));
-  });
-  assert.equal(r.code, 0);
+  const r = await runProcess(
+    process.execPath,
+    [
+      MAIN,
+      'run',
+      '--log-file',
+      logFile,
+      '--status-interval',
+      '1h',
+      '--console-level',
+      'off',
+    ].concat(['--capture-output', '--', process.execPath, '-e', code]),
+    { cwd: dir, env: cleanEnv(), timeoutMs: 60_000 },
+  );
+  assert.equal(r.code, 0, r.stderr);
   const recs = readRecords(logFile);
   const bad = recs.find((x) => x.body === 'bad');
   assert.ok(bad, 'the pino line became a record with its msg as body');

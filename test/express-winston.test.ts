@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { cleanEnv, runProcess } from './support/process.ts';
 
 // examples/express-winston as a user runs it (the built package: `npm test` builds it first)
 const main = fileURLToPath(new URL('../examples/express-winston/main.ts', import.meta.url));
@@ -14,24 +13,13 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 test('express + winston: a task per request named by route, winston records in it', async () => {
   const file = join(dir, 'express-winston.jsonl');
-  const env: NodeJS.ProcessEnv = { ...process.env, STARLOG_FILE: file, NO_COLOR: '1' };
-  for (const k of Object.keys(env))
-    if (k.startsWith('STARLOG_') && k !== 'STARLOG_FILE') delete env[k];
-  const child = spawn(process.execPath, [main], {
+  const r = await runProcess(process.execPath, [main], {
     cwd: dir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: cleanEnv({ STARLOG_FILE: file, NO_COLOR: '1' }),
+    timeoutMs: 60_000,
   });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d) => {
-    out += d;
-  });
-  child.stderr.setEncoding('utf8').on('data', (d) => {
-    out += d;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const [code] = await once(child, 'exit');
-  clearTimeout(timer);
+  const out = r.stdout + r.stderr;
+  const code = r.code;
   assert.equal(code, 0, out.slice(-2000));
   assert.match(out, /INFO .*GET \/users\/:id 200 [\d.]+ms/, 'access record on the console');
   assert.match(out, /✗ GET \/users\/:id .*FAILED/, 'the failed request in the tree');
