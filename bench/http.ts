@@ -103,3 +103,13 @@ const c = median(rec['pino-starlog']!);
 console.log(
   `pino record: alone ${p.toFixed(2)} µs, captured into starlog ${c.toFixed(2)} µs (×${(c / p).toFixed(2)})`,
 );
+console.log(
+  JSON.stringify({
+    bareUs: bare,
+    pinoHttpAddedUs: a,
+    starlogAddedUs: b,
+    ratio: b / a,
+    pinoRecordUs: p,
+    pinoCapturedRecordUs: c,
+  }),
+);
