@@ -19,12 +19,12 @@ import { defaultStatusProcessor } from '../src/processors/status/default-templat
 import {
   DEFAULT_STATUS_TEMPLATE,
   estimateBodyBytes,
-  formatDuration,
   STATUS_SCOPE,
   StatusProcessor,
   type StatusProcessorOptions,
 } from '../src/processors/status/status-processor.ts';
 import { compileStatusTemplate } from '../src/processors/status/template.ts';
+import { formatDuration } from '../src/util/duration.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
 import { captureDiag } from './support/diag.ts';
 

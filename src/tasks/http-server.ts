@@ -20,7 +20,7 @@ import {
   ROOT_CONTEXT,
   SeverityNumber,
 } from '@opentelemetry/api';
-import { COUNT_PREFIX } from '../processors/status/counters.ts';
+import { COUNT_PREFIX, HTTP_SCOPE_NAME } from '../semconv.ts';
 import { learnedRoute, subscribeRoutes } from './http-route.ts';
 import { parseCarrier, type RemoteParent } from './ids.ts';
 import { newDetachedTask } from './scope.ts';
@@ -37,7 +37,7 @@ export interface HttpTaskOptions {
 }
 
 /** Instrumentation scope of access records (a logger name for the level table, too). */
-export const HTTP_SCOPE_NAME = 'starlog.http';
+export { HTTP_SCOPE_NAME };
 
 const STATE = Symbol('starlog.httpTask');
 const WRAPPED = Symbol('starlog.httpEmit');

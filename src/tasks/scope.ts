@@ -12,6 +12,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
+import { TASK_SCOPE_NAME } from '../semconv.ts';
 import { ensureContextManagerOnce } from './context-manager.ts';
 import {
   parseForeignId,
@@ -42,7 +43,7 @@ export function registeredTracer(): Tracer | undefined {
   if (delegate === NOOP_TRACER_PROVIDER) return undefined;
   if (delegate !== cachedDelegate || cachedTracer === undefined) {
     cachedDelegate = delegate;
-    cachedTracer = delegate.getTracer('starlog.task');
+    cachedTracer = delegate.getTracer(TASK_SCOPE_NAME);
   }
   return cachedTracer;
 }
