@@ -36,9 +36,9 @@ if (!cluster.isPrimary) {
   });
   const log = getLogger('main');
   const timeout = setTimeout(() => {
-    log.fatal('main job did not finish within 30 s');
+    log.fatal('main job did not finish within 90 s');
     process.exit(1);
-  }, 30_000);
+  }, 90_000);
   timeout.unref();
 
   cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.ts', import.meta.url)) });
