@@ -1,4 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
+import type { InstrumentationOptions } from './instrumentations/install.ts';
+import type { HttpTaskOptions } from './tasks/http-server.ts';
 import type { Duration } from './util/duration.ts';
 
 /** Where a destination's records stop: a level name (`'warn'`) or a severity number 1–24. */
@@ -129,4 +131,17 @@ export interface SetupOptions {
    * a restart.
    */
   config?: string | false;
+  /**
+   * Capture pino and winston records (when those packages are loaded), with no change to the
+   * application: scope = the logger's name, pino's level = starlog's table, pino's stdout and
+   * winston's Console output not duplicated (see README "pino, winston and HTTP servers").
+   * Default on; `false` turns it off. Primary and child.
+   */
+  instrumentations?: boolean | InstrumentationOptions;
+  /**
+   * A task per incoming HTTP request (node:http, express, fastify, koa …) with one access record
+   * when it ends, and `traceparent` on outgoing requests made inside a task. Default on; `false`
+   * turns it off. Primary and child.
+   */
+  httpTasks?: boolean | HttpTaskOptions;
 }
