@@ -6,6 +6,7 @@ import { registerConfig } from './config.ts';
 import { registerLevel } from './level.ts';
 import { registerRun } from './run.ts';
 import { registerTree } from './tree.ts';
+import { registerView } from './view.ts';
 
 function version(): string {
   try {
@@ -24,5 +25,6 @@ registerRun(program);
 registerTree(program);
 registerLevel(program);
 registerConfig(program);
+registerView(program);
 
 await program.parseAsync(process.argv);

@@ -19,6 +19,7 @@ import { LookbackProcessor } from '../processors/lookback/lookback-processor.ts'
 import { StatusProcessor } from '../processors/status/status-processor.ts';
 import { ensureContextManager } from '../tasks/context-manager.ts';
 import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
+import { startLiveView } from '../view/live.ts';
 import { buildDestinations } from './destinations.ts';
 import type { LoggingHandle, LoggingStats } from './handle.ts';
 import { registerGlobalLoggerProvider, unregisterGlobalLoggerProvider } from './register-global.ts';
@@ -47,6 +48,8 @@ export async function setupPrimary(
   const destinations = buildDestinations(options, startEnv);
   const pipeline = new Pipeline({ levels: options.levels ?? startEnv.STARLOG_LEVEL ?? 'info' });
   pipeline.addStage(new TaskAttributesProcessor());
+  // starlog view: a stage that feeds the view's worker (status records reach it through tee)
+  const view = options.view ? startLiveView(options.view === true ? {} : options.view) : undefined;
 
   const lookback = options.lookback
     ? new LookbackProcessor(destinations.main, options.lookback)
@@ -56,7 +59,7 @@ export async function setupPrimary(
     new StatusProcessor({
       interval: o?.interval,
       template: o?.template,
-      processor: destinations.status,
+      processor: view ? view.tee(destinations.status) : destinations.status,
       resource,
       gauges: {
         DROPPED: () => dropped(),
@@ -75,6 +78,7 @@ export async function setupPrimary(
     pipeline.addStage(status);
   }
   pipeline.addStage(lookback ?? destinations.main);
+  if (view) pipeline.addStage(view.stage);
 
   const provider = new LoggerProvider({ resource, processors: [pipeline] });
   registerGlobalLoggerProvider(provider);
@@ -92,10 +96,14 @@ export async function setupPrimary(
     });
   } catch (err) {
     await provider.shutdown();
+    await view?.close();
     unregisterGlobalLoggerProvider();
     setActiveLevelTable(undefined);
     throw err;
   }
+  const viewUrl = await view
+    ?.connect({ endpoint: receiver.endpoint, token: receiver.env.STARLOG_TOKEN })
+    .catch((err: unknown) => void diag.error('starlog: the view did not start', err));
   const childEnv = { ...receiver.env, STARLOG_LEVEL: pipeline.levels.toString() };
   Object.assign(process.env, childEnv);
   setChildEnvironment(childEnv);
@@ -176,6 +184,7 @@ export async function setupPrimary(
     levels: pipeline.levels,
     resource,
     receiver,
+    viewUrl: viewUrl ?? undefined,
     status,
     setLevels: async (change) =>
       applyLevelChange(pipeline.levels, typeof change === 'string' ? { spec: change } : change)
@@ -204,6 +213,7 @@ export async function setupPrimary(
         try {
           await receiver.close();
           await provider.shutdown();
+          await view?.close();
           if (recorded) {
             process.removeListener('exit', removeRecordAtExit);
             await removePrimaryRecord(recordDir);

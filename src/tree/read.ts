@@ -241,7 +241,10 @@ function parseRecord(lr: Json, maxBody: number, withAttributes = false): ParsedR
         default:
           if (withAttributes) {
             const v = attributeValue(kv.value);
-            if (v !== undefined) (rec.attributes ??= {})[kv.key] = v;
+            if (v !== undefined) {
+              rec.attributes ??= {};
+              rec.attributes[kv.key] = v;
+            }
           }
       }
     }
