@@ -56,6 +56,8 @@ export interface RunCommandOptions {
   serviceName?: string;
   /** Print one summary line to stderr at the end (records, processes, drops, log file). */
   summary?: boolean;
+  /** Serve `starlog view` (a live web page on 127.0.0.1; the URL is printed to stderr). */
+  view?: boolean;
 }
 
 /** How the command ended, as {@link runCommand} reports it. */
@@ -331,6 +333,7 @@ async function setupOptions(
   } else if (setup.file === undefined && !setup.collector) {
     setup.file = { path: resolve('logs/starlog.jsonl') };
   }
+  if (options.view === true) setup.view = setup.view || true;
   if (options.statusInterval !== undefined) {
     setup.status = { ...(setup.status || {}), interval: options.statusInterval };
   }
@@ -475,6 +478,7 @@ export function registerRun(program: Command): Command {
       'service.name of this process and of the captured output (default: the command’s name)',
     )
     .option('--summary', 'print one summary line to stderr at the end')
+    .option('--view', 'serve starlog view, a live web page of every process (URL on stderr)')
     .action(async (command: string, args: string[], options: RunCommandOptions) => {
       exitLike(await runCommand(command, args, options));
     });

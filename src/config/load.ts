@@ -475,6 +475,11 @@ export function toSetupOptions(
     out.lookback = enabled === false ? false : defined<LookbackSetupOptions>(lookback);
   }
 
+  if (c.view !== undefined) {
+    const { enabled, ...view } = c.view;
+    out.view = enabled === false ? false : { ...view };
+  }
+
   const ex = c.exporters;
   if (ex?.file !== undefined) {
     const { enabled, path, ...file } = ex.file;
