@@ -143,9 +143,10 @@ export function renderTree(root: HTMLElement, records: Rec[], label: (proc: numb
       h('span', { class: outcome, text: outcome }),
     );
     const children = h('div', { class: 'children' });
-    if (n.exit && (n.exit.exc || n.exit.stack || n.exit.attrs))
-      children.appendChild(recordRow(n.exit));
-    for (const x of n.items) children.appendChild(isTask(x) ? taskRow(x) : recordRow(x));
+    // a failed exit (exception, stack) also gets a row of its own, in time order
+    const items = n.exit && (n.exit.exc || n.exit.stack) ? [...n.items, n.exit] : n.items;
+    items.sort((a, b) => (isTask(a) ? a.first : a.t) - (isTask(b) ? b.first : b.t));
+    for (const x of items) children.appendChild(isTask(x) ? taskRow(x) : recordRow(x));
     row.addEventListener('click', () => {
       el.classList.toggle('folded');
       fold.textContent = el.classList.contains('folded') ? '▸' : '▾';
