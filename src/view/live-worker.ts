@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { getLevels, setLevels } from '../multiprocess/control/level-client.ts';
@@ -23,6 +25,16 @@ export interface LiveWorkerData {
 }
 
 const data = workerData as LiveWorkerData;
+
+// The view is best effort: on Linux this thread runs at the lowest priority (nice 19), so that
+// indexing takes spare CPU from the primary's own work instead of competing with it; when it
+// falls behind, the stage drops and counts (see ViewStage).
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
+} catch {
+  // not Linux, or not allowed: normal priority
+}
 const port = parentPort!;
 const store = new ViewStore({
   path: join(data.dir, 'view.sqlite'),

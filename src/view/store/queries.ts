@@ -70,7 +70,9 @@ export interface StatusOut {
 }
 
 const REC_COLUMNS =
-  'r.id, r.t, r.sev, r.proc, r.logger, r.body, r.trace, r.span, r.task, r.tname, r.outcome, r.dur, r.exc, r.stack, r.attrs';
+  'r.id, r.t, r.sev, r.proc, r.logger, r.body, tr.trace, r.span, r.task, r.tname, r.outcome, r.dur, r.exc, r.stack, r.attrs';
+/** records with their trace id (records refer to traces by number) */
+const REC_FROM = 'rec r LEFT JOIN trace tr ON tr.tid = r.tid';
 
 function clampLimit(limit: number | undefined, max: number, dflt: number): number {
   if (limit === undefined || !Number.isFinite(limit) || limit <= 0) return dflt;
@@ -123,7 +125,7 @@ export class ViewQueries {
     }
     const rows = this.db
       .prepare(
-        `SELECT t.*, (SELECT group_concat(proc) FROM trace_proc p WHERE p.trace = t.trace) AS procs
+        `SELECT t.*, (SELECT group_concat(proc) FROM trace_proc p WHERE p.tid = t.tid) AS procs
          FROM trace t ${where} ORDER BY failed DESC, last DESC LIMIT ? OFFSET ?`,
       )
       .all(...params, limit, offset) as unknown as (Omit<TraceOut, 'procs'> & {
@@ -171,13 +173,15 @@ export class ViewQueries {
       if (c.match !== undefined) {
         return this.db
           .prepare(
-            `SELECT ${REC_COLUMNS} FROM fts JOIN rec r ON r.id = fts.rowid
+            `SELECT ${REC_COLUMNS} FROM fts JOIN rec r ON r.id = fts.rowid LEFT JOIN trace tr ON tr.tid = r.tid
              WHERE fts MATCH ? AND ${cond} ORDER BY fts.rowid DESC LIMIT ?`,
           )
           .all(c.match, ...params, limit) as unknown as RecordOut[];
       }
       return this.db
-        .prepare(`SELECT ${REC_COLUMNS} FROM rec r WHERE ${cond} ORDER BY r.id DESC LIMIT ?`)
+        .prepare(
+          `SELECT ${REC_COLUMNS} FROM ${REC_FROM} WHERE ${cond} ORDER BY ${c.orderId} DESC LIMIT ?`,
+        )
         .all(...params, limit) as unknown as RecordOut[];
     } catch {
       return [];
@@ -195,14 +199,14 @@ export class ViewQueries {
       if (c.match !== undefined) {
         return this.db
           .prepare(
-            `SELECT ${REC_COLUMNS} FROM fts JOIN rec r ON r.id = fts.rowid
+            `SELECT ${REC_COLUMNS} FROM fts JOIN rec r ON r.id = fts.rowid LEFT JOIN trace tr ON tr.tid = r.tid
              WHERE fts MATCH ? AND ${where.join(' AND ')} ORDER BY fts.rowid LIMIT ?`,
           )
           .all(c.match, ...params, limit) as unknown as RecordOut[];
       }
       return this.db
         .prepare(
-          `SELECT ${REC_COLUMNS} FROM rec r WHERE ${where.join(' AND ')} ORDER BY r.id LIMIT ?`,
+          `SELECT ${REC_COLUMNS} FROM ${REC_FROM} WHERE ${where.join(' AND ')} ORDER BY ${c.orderId} LIMIT ?`,
         )
         .all(...params, limit) as unknown as RecordOut[];
     } catch {
@@ -219,7 +223,10 @@ export class ViewQueries {
   /** Every record of one trace, by time (at most `limit`, default 20,000). */
   trace(traceId: string, limit = 20_000): RecordOut[] {
     return this.db
-      .prepare(`SELECT ${REC_COLUMNS} FROM rec r WHERE r.trace = ? ORDER BY r.t, r.id LIMIT ?`)
+      .prepare(
+        `SELECT ${REC_COLUMNS} FROM ${REC_FROM}
+         WHERE r.tid = (SELECT tid FROM trace WHERE trace = ?) ORDER BY r.t, r.id LIMIT ?`,
+      )
       .all(traceId.toLowerCase(), limit) as unknown as RecordOut[];
   }
 

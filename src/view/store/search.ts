@@ -35,6 +35,8 @@ export interface CompiledSearch {
   match: string | undefined;
   where: string[];
   params: (string | number)[];
+  /** the ORDER BY term for record ids */
+  orderId: string;
 }
 
 const COMPARE = /^([A-Za-z_][\w.\-/]*)(!=|>=|<=|=|>|<)(.*)$/;
@@ -51,10 +53,17 @@ function ftsString(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
 }
 
-/** FTS5 prefix query for the token `key=value…` in the attrs column (value up to a separator). */
-function attrPrefix(key: string, value: string): string {
-  const head = /^[\p{L}\p{N}=._]*/u.exec(value)![0];
-  return `attrs : ${ftsString(`${key}=${head}`)}*`;
+/**
+ * FTS5 query for `key=value`: the token `key=<first word of value>` and the value's other words
+ * (the index keeps no positions, so the exact value is checked in SQL). `value` '' gives the
+ * prefix query `"key="*` (any value).
+ */
+function attrTokens(key: string, value: string): string {
+  if (value === '') return `${ftsString(`${key}=`)}*`;
+  const words = value.split(/[^\p{L}\p{N}=._]+/u);
+  const parts = [ftsString(`${key}=${words[0] ?? ''}`)];
+  for (const w of words.slice(1)) if (w !== '') parts.push(ftsString(w));
+  return parts.join(' AND ');
 }
 
 /** Splits on spaces, keeping `"quoted phrases"` (and `key="quoted value"`) together. */
@@ -74,11 +83,13 @@ export function compileSearch(f: SearchFilters): CompiledSearch {
   const match: string[] = [];
   const where: string[] = [];
   const params: (string | number)[] = [];
+  let byTrace = false;
   for (const term of tokenize(f.q ?? '')) {
     const trace = /^trace:([0-9a-fA-F]{1,32})$/.exec(term);
     if (trace) {
       const prefix = trace[1]!.toLowerCase();
-      where.push('r.trace >= ? AND r.trace < ?');
+      where.push('r.tid IN (SELECT tid FROM trace WHERE trace >= ? AND trace < ?)');
+      byTrace = true;
       params.push(prefix, `${prefix}~`);
       continue;
     }
@@ -94,7 +105,7 @@ export function compileSearch(f: SearchFilters): CompiledSearch {
         where.push(`CAST(${expr} AS TEXT) ${op === '=' ? 'IS' : 'IS NOT'} ?`);
         params.push(...keyParams, value);
         // the index narrows equality to records with a `key=value…` token (checked exactly above)
-        if (op === '=' && column === undefined) match.push(attrPrefix(key, value));
+        if (op === '=' && column === undefined) match.push(attrTokens(key, value));
       } else {
         const n = Number(value);
         if (!Number.isFinite(n)) {
@@ -103,11 +114,11 @@ export function compileSearch(f: SearchFilters): CompiledSearch {
         }
         where.push(`CAST(${expr} AS REAL) ${op} ?`);
         params.push(...keyParams, n);
-        if (column === undefined) match.push(attrPrefix(key, ''));
+        if (column === undefined) match.push(attrTokens(key, ''));
       }
       continue;
     }
-    // words (of a "phrase" too) as prefixes: the index keeps no positions (detail=column)
+    // words (of a "phrase" too) as prefixes: the index keeps no positions (detail=none)
     for (const word of unquote(term).split(/[^\p{L}\p{N}=._]+/u)) {
       if (word !== '') match.push(`${ftsString(word)}*`);
     }
@@ -132,5 +143,12 @@ export function compileSearch(f: SearchFilters): CompiledSearch {
     where.push('r.t <= ?');
     params.push(f.to);
   }
-  return { match: match.length > 0 ? match.join(' AND ') : undefined, where, params };
+  return {
+    match: match.length > 0 ? match.join(' AND ') : undefined,
+    where,
+    params,
+    // with a trace prefix the trace index finds the records; ordering by `+r.id` (not an index
+    // term) keeps the planner from scanning every record in id order instead
+    orderId: byTrace ? '+r.id' : 'r.id',
+  };
 }
