@@ -205,6 +205,6 @@ test('a wrong or missing token gets nothing', { skip }, async () => {
   });
   assert.equal(status, 403);
   // the page carries a strict CSP
-  const page2 = await fetch(url, { redirect: 'manual' });
+  const page2 = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(15_000) });
   assert.match(page2.headers.get('content-security-policy') ?? '', /script-src 'self'/);
 });

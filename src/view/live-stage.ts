@@ -5,7 +5,8 @@
  *
  * Hot path (`onEmit`): one small object per record, pushed to the current batch; a batch leaves
  * when it holds 2,000 records or 50 ms after its first record. When the worker falls behind
- * (more than `maxPendingBatches` batches not yet acknowledged), new records are dropped and
+ * (more than `maxPendingBatches` batches, default 10, not yet acknowledged: at most 20,000
+ * records waiting, which keeps the view's lag short), new records are dropped and
  * counted in {@link ViewStage.dropped} instead of queueing without bound. Never throws.
  *
  * @module
@@ -17,7 +18,7 @@ import type { ViewAttributeValue, ViewRow } from './store/row.ts';
 
 /** Messages from the stage to the worker. */
 export type ToWorker =
-  | { type: 'rows'; rows: ViewRow[] }
+  | { type: 'rows'; rows: ViewRow[]; dropped: number }
   | { type: 'proc'; key: number; pid?: string; service?: string; host?: string }
   | { type: 'levels'; endpoint: string; token: string }
   | { type: 'close' };
@@ -115,7 +116,7 @@ export class ViewStage implements LogRecordProcessor {
   private readonly worker: Worker;
   private readonly maxPendingBatches: number;
 
-  constructor(worker: Worker, maxPendingBatches = 50) {
+  constructor(worker: Worker, maxPendingBatches = 10) {
     this.worker = worker;
     this.maxPendingBatches = maxPendingBatches;
     worker.on('message', (m: { type?: string }) => {
@@ -169,7 +170,7 @@ export class ViewStage implements LogRecordProcessor {
     const rows = this.batch;
     this.batch = [];
     this.pending++;
-    if (!this.post({ type: 'rows', rows })) {
+    if (!this.post({ type: 'rows', rows, dropped: this.dropped })) {
       this.pending--;
       this.dropped += rows.length;
     }

@@ -13,6 +13,7 @@ import { getLevels, setLevels } from '../multiprocess/control/level-client.ts';
 import type { ToWorker } from './live-stage.ts';
 import { startViewServer } from './server.ts';
 import { ViewQueries } from './store/queries.ts';
+import type { ViewRow } from './store/row.ts';
 import { ViewStore } from './store/store.ts';
 
 /** What the worker is started with. */
@@ -26,12 +27,12 @@ export interface LiveWorkerData {
 
 const data = workerData as LiveWorkerData;
 
-// The view is best effort: on Linux this thread runs at the lowest priority (nice 19), so that
-// indexing takes spare CPU from the primary's own work instead of competing with it; when it
-// falls behind, the stage drops and counts (see ViewStage).
+// The view is best effort: on Linux this thread runs at a lower priority (nice 10), so that
+// indexing yields CPU to the primary's own work; when it falls behind, the stage drops and
+// counts (see ViewStage). Not 19: the page must still answer on a busy machine.
 try {
   const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
+  if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
 } catch {
   // not Linux, or not allowed: normal priority
 }
@@ -48,7 +49,7 @@ const need = () => {
 };
 const server = await startViewServer({
   queries: new ViewQueries(store.db),
-  stats: () => store.stats(),
+  stats: () => ({ ...store.stats(), dropped: droppedByStage }),
   mode: 'live',
   title: data.title,
   port: data.port,
@@ -58,15 +59,33 @@ const server = await startViewServer({
   },
 });
 let ingestErrors = 0;
+let droppedByStage = 0;
+// One batch per turn of the event loop, so that page requests are answered between batches.
+const queue: ViewRow[][] = [];
+let draining = false;
+const drain = () => {
+  const rows = queue.shift();
+  if (rows === undefined) {
+    draining = false;
+    return;
+  }
+  try {
+    store.add(rows);
+  } catch (err) {
+    if (ingestErrors++ === 0) port.postMessage({ type: 'error', message: String(err) });
+  }
+  port.postMessage({ type: 'ack' });
+  setImmediate(drain);
+};
 port.on('message', async (m: ToWorker) => {
   switch (m.type) {
     case 'rows':
-      try {
-        store.add(m.rows);
-      } catch (err) {
-        if (ingestErrors++ === 0) port.postMessage({ type: 'error', message: String(err) });
+      droppedByStage = m.dropped;
+      queue.push(m.rows);
+      if (!draining) {
+        draining = true;
+        setImmediate(drain);
       }
-      port.postMessage({ type: 'ack' });
       break;
     case 'proc':
       store.addProcess(m);

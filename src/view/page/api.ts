@@ -47,7 +47,7 @@ export interface Summary {
   mode: 'live' | 'files';
   title: string;
   levels: boolean;
-  store: { added: number; evicted: number; records: number; bytes: number };
+  store: { added: number; evicted: number; records: number; bytes: number; dropped?: number };
   traces: number;
   failed: number;
   lastId: number;

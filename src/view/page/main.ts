@@ -331,7 +331,7 @@ function showError(err: unknown) {
 async function refresh() {
   info = await get<Summary>('/api/summary');
   const s = info.store;
-  summary.textContent = `${info.mode === 'live' ? 'live' : info.title} · ${s.records} records · ${s.evicted} evicted · ${info.failed} of ${info.traces} traces failed · ${(s.bytes / 1048576).toFixed(1)} MB`;
+  summary.textContent = `${info.mode === 'live' ? 'live' : info.title} · ${s.records} records · ${s.evicted} evicted${s.dropped ? ` · ${s.dropped} not indexed (view behind)` : ''} · ${info.failed} of ${info.traces} traces failed · ${(s.bytes / 1048576).toFixed(1)} MB`;
   const [status, list] = await Promise.all([
     get<StatusData>('/api/status'),
     get<Proc[]>('/api/processes'),

@@ -41,6 +41,8 @@ export interface StoreStats {
   records: number;
   /** bytes of database pages in use */
   bytes: number;
+  /** live view: records the pipeline stage dropped because indexing fell behind */
+  dropped?: number;
 }
 
 const SCHEMA = `
@@ -294,7 +296,9 @@ export class ViewStore {
       const n = this.db.prepare('DELETE FROM rec WHERE id <= ?').run(id).changes;
       this.db.prepare('DELETE FROM fts WHERE rowid <= ?').run(id);
       this.db.prepare('DELETE FROM trace WHERE last_id <= ?').run(id);
-      this.db.prepare('DELETE FROM trace_proc WHERE trace NOT IN (SELECT trace FROM trace)').run();
+      // tids grow: what is below the oldest trace left is gone (stragglers are never read)
+      this.db.prepare('DELETE FROM trace_proc WHERE tid < (SELECT min(tid) FROM trace)').run();
+      this.tids.clear();
       this.db.exec('COMMIT');
       this.counters.evicted += Number(n);
     } catch (err) {
