@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { STATE_LEGEND, STATE_MARK } from '../src/tree/format.ts';
-import { FIXTURES, starlog } from './tree-cli.helper.ts';
+import { FIXTURES, starlog } from './support/tree-cli.ts';
 
 const files = [join(FIXTURES, 'host-a.jsonl'), join(FIXTURES, 'host-b.jsonl')];
 const dir = await mkdtemp(join(tmpdir(), 'starlog-tree-attrs-'));

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ViewQueries } from '../src/view/store/queries.ts';
 import type { ViewRow } from '../src/view/store/row.ts';
 import { ViewStore } from '../src/view/store/store.ts';
-import { chromiumMissing, launch } from './view-browser.helper.ts';
+import { chromiumMissing, launch } from './support/browser.ts';
 
 const skip = chromiumMissing();
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));

@@ -11,7 +11,8 @@ import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { chromiumMissing, launch, waitFor } from './view-browser.helper.ts';
+import { chromiumMissing, launch } from './support/browser.ts';
+import { until } from './support/wait.ts';
 
 const skip = chromiumMissing();
 const fixture = fileURLToPath(new URL('./fixtures/view-primary.ts', import.meta.url));
@@ -88,15 +89,12 @@ after(async () => {
 });
 
 test('three processes show, with records', { skip }, async () => {
-  const rows = await waitFor(
-    '3 processes with records in the processes table',
-    15_000,
-    async () => {
-      const n = await page.locator('section:has(h2:text("Processes")) tbody tr').count();
-      return n >= 3 ? n : undefined;
-    },
-  );
-  assert.ok(rows >= 3);
+  const rows = page.locator('section:has(h2:text("Processes")) tbody tr');
+  await until(async () => (await rows.count()) >= 3, {
+    what: '3 processes with records in the processes table',
+    timeoutMs: 15_000,
+    intervalMs: 100,
+  });
 });
 
 test('a failing request is in the failed list within 2 s of its ERROR', { skip }, async () => {
@@ -148,12 +146,14 @@ test('a level change made on the page makes a child emit DEBUG', { skip }, async
   await page.locator('#level-msg', { hasText: 'set: ' }).waitFor({ timeout: 10_000 });
   assert.match((await page.locator('#level-current').textContent()) ?? '', /app\.child=debug/);
   await page.fill('#q', 'debug tick');
-  await waitFor('a DEBUG record of a child in the search results', 10_000, async () => {
-    await page.click('#search');
-    await page.waitForTimeout(200);
-    const n = await page.locator('#results tr', { hasText: 'debug tick' }).count();
-    return n > 0 ? n : undefined;
-  });
+  await until(
+    async () => {
+      await page.click('#search');
+      await page.waitForTimeout(200);
+      return (await page.locator('#results tr', { hasText: 'debug tick' }).count()) > 0;
+    },
+    { what: 'a DEBUG record of a child in the search results', timeoutMs: 10_000 },
+  );
 });
 
 test('a hostile body is shown as text', { skip }, async () => {

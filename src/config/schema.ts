@@ -1,10 +1,12 @@
 import type { AttributeValue } from '@opentelemetry/api';
 import { z } from 'zod';
 import { TEMPLATE_FIELDS } from '../exporters/pretty-console.ts';
+import { isReceiverEndpoint } from '../multiprocess/protocol/endpoint.ts';
 import { formatLevelSpec, parseLevelSpec } from '../pipeline/level-table.ts';
 import { parseLevel } from '../severity.ts';
 import { parseDuration } from '../util/duration.ts';
 import { parseSize } from '../util/size.ts';
+import type { StarlogConfig } from './config-types.ts';
 import { describeValue } from './errors.ts';
 
 /*
@@ -286,20 +288,6 @@ const collectorEndpoint = () =>
     (v) => (typeof v === 'string' && isCollectorEndpoint(v.trim()) ? v.trim() : undefined),
   );
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-
-/**
- * Whether `endpoint` is a receiver endpoint: `unix` (a socket in a private directory, the default),
- * `unix:///abs/path.sock` (or `unix:/abs/path.sock`), `tcp` (127.0.0.1, a free port), or a
- * loopback `host:port` / `http://host:port` (the receiver only binds loopback addresses).
- */
-export function isReceiverEndpoint(endpoint: string): boolean {
-  if (endpoint === 'unix' || endpoint === 'tcp') return true;
-  if (endpoint.startsWith('unix:')) return isUnixTarget(endpoint);
-  const m = /^(?:http:\/\/)?(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/i.exec(endpoint);
-  return m !== null && LOOPBACK.has(m[1]!.toLowerCase()) && Number(m[2]) <= 65535;
-}
-
 const receiverEndpoint = () =>
   leaf(
     `'unix', 'unix:///absolute/path.sock', 'tcp' or a loopback 'host:port' like '127.0.0.1:0'`,
@@ -430,5 +418,14 @@ export const configSchema = section('', {
   shutdownTimeout: duration({ max: MAX_TIMER_MS }),
 });
 
-/** A validated, normalized configuration file (the output of {@link configSchema}). */
-export type StarlogConfig = z.output<typeof configSchema>;
+/**
+ * A validated, normalized configuration file (the output of {@link configSchema}), as the plain
+ * interface of `./config-types.ts` so that no public .d.ts refers to zod. The line below fails to
+ * compile when the schema and the interface disagree (a key or a type).
+ */
+export type { StarlogConfig };
+
+type Same<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const _schemaIsConfig: Same<z.output<typeof configSchema>, StarlogConfig> = true;
+void _schemaIsConfig;

@@ -1,11 +1,12 @@
 import type { Attributes } from '@opentelemetry/api';
 import { diag } from '@opentelemetry/api';
+import { COUNT_PREFIX } from '../../semconv.ts';
 
 /**
  * Attribute-key prefix of a custom counter carried on a log record: `inc('requests')` sets
  * `starlog.count.requests: 1`. {@link StatusProcessor} sums every attribute with this prefix.
  */
-export const COUNT_PREFIX = 'starlog.count.';
+export { COUNT_PREFIX };
 
 /** The chainable methods of a {@link CountAttributes} object (on the prototype, not enumerable). */
 export interface CountMethods {

@@ -28,19 +28,3 @@ export function launch(): Promise<Browser> {
     ],
   });
 }
-
-/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-export async function waitFor<T>(
-  what: string,
-  deadlineMs: number,
-  check: () => Promise<T | undefined>,
-  intervalMs = 100,
-): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what}: not seen within ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
