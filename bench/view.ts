@@ -351,15 +351,17 @@ async function paced() {
   }
   const emitSeconds = (performance.now() - start) / 1000;
   const doneAt = performance.now();
+  const stage = handle.pipeline.getStages().find((x) => 'dropped' in x) as
+    | { dropped: number }
+    | undefined;
+  // every record is either stored or counted as dropped by the stage
   let have = await stored();
-  while (have < sent && performance.now() - doneAt < 30_000) {
+  while (have + (stage?.dropped ?? 0) < sent && performance.now() - doneAt < 30_000) {
     await new Promise((r) => setTimeout(r, 20));
     have = await stored();
   }
   const lagMs = Math.round(performance.now() - doneAt);
-  const dropped = (
-    handle.pipeline.getStages().find((s) => 'dropped' in s) as { dropped?: number } | undefined
-  )?.dropped;
+  const dropped = stage?.dropped ?? 0;
   await handle.shutdown();
   process.chdir(cwd);
   rmSync(dir, { recursive: true, force: true });
@@ -367,7 +369,7 @@ async function paced() {
     offeredPerSecond: Math.round(sent / emitSeconds),
     sent,
     stored: have,
-    droppedByStage: dropped ?? 0,
+    droppedByStage: dropped,
     allStoredWithinMs: lagMs,
   };
 }
