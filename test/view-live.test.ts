@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { chromiumMissing, launch } from './support/browser.ts';
-import { until } from './support/wait.ts';
+import { until, within } from './support/wait.ts';
 
 const skip = chromiumMissing();
 const fixture = fileURLToPath(new URL('./fixtures/view-primary.ts', import.meta.url));
@@ -207,4 +207,25 @@ test('a wrong or missing token gets nothing', { skip }, async () => {
   // the page carries a strict CSP
   const page2 = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(15_000) });
   assert.match(page2.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+});
+
+test('starlog view (no files) prints the URL of the running primary’s view', { skip }, async () => {
+  const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+  const child = spawn(process.execPath, [cli, 'view'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d) => {
+    out += d;
+  });
+  const code = await within(new Promise((resolve) => child.once('exit', resolve)), {
+    what: 'starlog view to exit',
+    timeoutMs: 30_000,
+  });
+  assert.equal(code, 0, out);
+  assert.ok(out.includes(url), out);
 });
