@@ -87,6 +87,12 @@ export function startLiveView(options: ViewSetupOptions = {}): LiveView {
     worker.once('exit', () => reject(new Error('starlog view: the view worker exited')));
   });
   ready.catch(() => undefined);
+  // whatever way the process ends, the token file and the temporary store go with it
+  const onExit = () => {
+    if (recordCwd !== undefined) removeViewRecordSync(recordCwd);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   let closing: Promise<void> | undefined;
   const view: LiveView = {
     stage,
@@ -137,8 +143,8 @@ export function startLiveView(options: ViewSetupOptions = {}): LiveView {
         } catch (err) {
           diag.error('starlog view: closing failed', err);
         } finally {
-          if (recordCwd !== undefined) removeViewRecordSync(recordCwd);
-          rmSync(dir, { recursive: true, force: true });
+          process.removeListener('exit', onExit);
+          onExit();
         }
       })();
       return closing;

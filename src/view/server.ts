@@ -19,7 +19,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LevelChange, LevelState } from '../multiprocess/receiver/level-control.ts';
+import type { LevelChange, LevelState } from '../multiprocess/protocol/level-control.ts';
 import type { ViewQueries } from './store/queries.ts';
 import type { SearchFilters } from './store/search.ts';
 import type { StoreStats } from './store/store.ts';

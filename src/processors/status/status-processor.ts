@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import type { AnyValue, Attributes, Context } from '@opentelemetry/api';
+import type { Attributes, Context } from '@opentelemetry/api';
 import { diag, ROOT_CONTEXT, SeverityNumber } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
@@ -9,12 +9,13 @@ import { STATUS_EVENT_NAME, STATUS_SCOPE_NAME } from '../../semconv.ts';
 import { SEVERITY_NAMES, type SeverityName, severityBucket } from '../../severity.ts';
 import { type Duration, formatDuration, parseDuration } from '../../util/duration.ts';
 import { PlainLogRecord } from '../../util/plain-log-record.ts';
+import { estimateBodyBytes } from './body-bytes.ts';
 import { COUNT_PREFIX } from './counters.ts';
 import { defaultStatusProcessor } from './default-template.ts';
 import { compileStatusTemplate, type StatusTemplate } from './template.ts';
 
 /** Instrumentation scope name of status records; records with this scope are never counted. */
-export { STATUS_EVENT_NAME, STATUS_SCOPE_NAME };
+export { estimateBodyBytes, STATUS_EVENT_NAME, STATUS_SCOPE_NAME };
 
 /** The one instrumentation scope object every status record carries. */
 export const STATUS_SCOPE: InstrumentationScope = Object.freeze({ name: STATUS_SCOPE_NAME });
@@ -43,7 +44,6 @@ const utf8Length: (text: string) => number = Buffer.byteLength;
 const PREFIX_LENGTH = COUNT_PREFIX.length;
 const CHAR_S = 115; // 's', first char of COUNT_PREFIX
 const BUCKETS = SEVERITY_NAMES.length;
-const MAX_BODY_DEPTH = 8;
 
 /** Options of {@link StatusProcessor}. */
 export interface StatusProcessorOptions {
@@ -435,39 +435,4 @@ let defaultResourceCache: Resource | undefined;
 function cachedDefaultResource(): Resource {
   defaultResourceCache ??= defaultResource();
   return defaultResourceCache;
-}
-
-/**
- * Body size counted for a log record, in bytes: a string body counts its UTF-8 length. Other
- * bodies are estimated without serializing: strings (also map keys) count their UTF-8 length,
- * numbers 8, booleans 1, byte arrays their length, arrays and maps the sum of their contents;
- * levels nested deeper than 8 count 0. For a map of strings this is close to its JSON length
- * minus the quotes, colons, commas and braces.
- */
-export function estimateBodyBytes(body: AnyValue, depth = 0): number {
-  switch (typeof body) {
-    case 'string':
-      return utf8Length(body);
-    case 'number':
-      return 8;
-    case 'boolean':
-      return 1;
-    case 'object': {
-      if (body === null || depth >= MAX_BODY_DEPTH) return 0;
-      if (body instanceof Uint8Array) return body.byteLength;
-      let bytes = 0;
-      if (Array.isArray(body)) {
-        for (let i = 0; i < body.length; i++) bytes += estimateBodyBytes(body[i], depth + 1);
-        return bytes;
-      }
-      const map = body as Record<string, AnyValue>;
-      for (const key in map) {
-        if (!Object.hasOwn(map, key)) continue;
-        bytes += utf8Length(key) + estimateBodyBytes(map[key], depth + 1);
-      }
-      return bytes;
-    }
-    default:
-      return 0;
-  }
 }
