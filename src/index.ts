@@ -144,3 +144,6 @@ export { TaskAttributesProcessor } from './tasks/task-attributes-processor.ts';
 export { runTree, type TreeCommandOptions, type TreeIo } from './tree/run-tree.ts';
 export { type Duration, parseDuration } from './util/duration.ts';
 export { PlainLogRecord, type PlainLogRecordInit } from './util/plain-log-record.ts';
+// starlog view
+export { type LiveView, startLiveView, type ViewSetupOptions } from './view/live.ts';
+export { type FilesView, type ViewFilesOptions, viewFiles } from './view/view-files.ts';

@@ -2,6 +2,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { InstrumentationOptions } from './instrumentations/install.ts';
 import type { HttpTaskOptions } from './tasks/http-server.ts';
 import type { Duration } from './util/duration.ts';
+import type { ViewSetupOptions } from './view/live.ts';
 
 /** Where a destination's records stop: a level name (`'warn'`) or a severity number 1–24. */
 export type MinSeverity = string | number;
@@ -118,6 +119,11 @@ export interface SetupOptions {
   console?: ConsoleSetupOptions | false;
   /** Primary: forward to an OpenTelemetry Collector instead of the embedded default. */
   collector?: CollectorSetupOptions | false;
+  /**
+   * Primary: `starlog view`, a live web page of every process on 127.0.0.1 (URL with a fresh
+   * token printed to stderr and recorded in `.starlog/view.json`). Default off.
+   */
+  view?: ViewSetupOptions | boolean;
   /** Child: flush on every exit path (beforeExit, process.exit, signals, crashes). Default true. */
   exitHooks?: boolean;
   /** Upper bound for flushes at exit and shutdown, ms. Default 5,000. */
