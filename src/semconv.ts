@@ -20,6 +20,8 @@ export const CAPTURE_SCOPE_NAME = 'starlog.capture';
 export const RUN_SCOPE_NAME = 'starlog.run';
 /** The primary's configuration records (reloaded, refused). */
 export const CONFIG_SCOPE_NAME = 'starlog.config';
+/** Access records of the automatic HTTP request tasks (`GET /orders/:id 200 3.2ms`). */
+export const HTTP_SCOPE_NAME = 'starlog.http';
 
 // ---- event names ----
 /** Event name of status records (`LogRecord.eventName`). */
