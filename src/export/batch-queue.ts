@@ -4,6 +4,11 @@
  * drop counting, flush waiters and the bounded shutdown. What a batch holds (record objects or
  * encoded OTLP bytes) and how it is exported is the subclass's business.
  *
+ * Over 450 lines on purpose: one state machine (open batch, queue, spill, in flight, retry and
+ * busy timers, flush waiters, shutdown deadline) whose invariant
+ * (`queued = exported + dropped + pending`) every method keeps, with the `onEmit` hot path
+ * (`_admit`, `_appended`) in it; split, its parts would share all of that state.
+ *
  * @module
  */
 import { type Context, context, diag } from '@opentelemetry/api';
