@@ -63,6 +63,7 @@ export async function setupPrimary(
         'CHILD-DROPPED': () => receiver?.stats().dropped.total ?? 0,
         'LOOKBACK-HELD': () => lookback?.stats().buffered ?? 0,
         'LOOKBACK-FLUSHED': () => lookback?.stats().flushed ?? 0,
+        'LOOKBACK-DISCARDED': () => lookback?.stats().discarded ?? 0,
         'LOOKBACK-DROPPED': () => {
           if (lookback === undefined) return 0;
           const d = lookback.stats().dropped;
