@@ -1,3 +1,4 @@
+import { type Context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import { HeldRecord, KeyBuffer } from './held-record.ts';
 import { estimateRecordBytes, RECORD_FIXED_BYTES } from './record-size.ts';
@@ -229,3 +230,12 @@ export class HeldStore {
 }
 
 const EMPTY: ReadWriteLogRecord[] = [];
+
+/**
+ * The Context a flushed record is sent with: only its own span context (the original Context is
+ * not kept while it is held: it would pin spans and baggage in memory).
+ */
+export function contextOf(record: ReadWriteLogRecord): Context {
+  const sc = record.spanContext;
+  return sc === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, sc);
+}

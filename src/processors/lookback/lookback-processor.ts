@@ -1,30 +1,18 @@
-/*
- * The LookbackProcessor: what it holds, flushes, passes and releases. `onEmit` is a hot path kept
- * together on purpose (every record of the primary goes through it); the held records live in
- * ./held-store.ts, the follow/release windows in ./follow-windows.ts, options in
- * ./lookback-options.ts.
- */
 import {
   type Context,
   context,
   diag,
-  INVALID_TRACEID,
   isSpanContextValid,
-  ROOT_CONTEXT,
   type SeverityNumber,
   trace,
 } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
-import type {
-  LogRecordProcessor,
-  ReadableLogRecord,
-  ReadWriteLogRecord,
-} from '@opentelemetry/sdk-logs';
+import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import { parseDuration } from '../../util/duration.ts';
+import { CoarseClock } from './coarse-clock.ts';
 import { FollowWindows } from './follow-windows.ts';
-import { HeldStore } from './held-store.ts';
+import { contextOf, HeldStore } from './held-store.ts';
 import {
-  holdMaxFor,
   type LookbackBounds,
   type LookbackKey,
   type LookbackOptions,
@@ -32,8 +20,9 @@ import {
   type ResolvedBounds,
   resolveBounds,
 } from './lookback-options.ts';
+import { RecordReader } from './record-reader.ts';
 import { LookbackSpanProcessor } from './span-processor.ts';
-import { isRootTaskSuccess } from './task-end.ts';
+import { isRootTaskSuccess, TASK_SCOPE } from './task-end.ts';
 
 export type { LookbackBounds, LookbackKey, LookbackOptions, LookbackStats };
 
@@ -65,29 +54,29 @@ export type { LookbackBounds, LookbackKey, LookbackOptions, LookbackStats };
  * never throws. Works in any sdk-logs `LoggerProvider`; `next` is any LogRecordProcessor (e.g. a
  * BatchLogRecordProcessor: mind its `maxQueueSize`, 2048 by default, when flushing many records
  * at once).
+ *
+ * `onEmit` is a hot path kept together on purpose (every record of the primary goes through it);
+ * the held records live in ./held-store.ts, the windows in ./follow-windows.ts.
  */
 export class LookbackProcessor implements LogRecordProcessor {
   private readonly next: LogRecordProcessor;
-  private readonly keyOf: ((record: ReadableLogRecord) => LookbackKey | undefined) | undefined;
   private readonly releaseOnTaskEnd: boolean;
   /** The current options, changed in place by {@link reconfigure} (the store reads them too). */
   private readonly b: ResolvedBounds;
   private readonly store: HeldStore;
   private readonly windows = new FollowWindows();
-  private readonly clock: () => number;
-  /** Whether to read the clock at most once per event-loop turn (the default clock only). */
-  private readonly coarseClock: boolean;
-  private readonly origin: number;
-  /** The cached time (ms since origin), or -1 when it must be read again. */
-  private nowCache = -1;
-  private nowReads = 0;
-  private readonly invalidateNow = (): void => {
-    this.nowCache = -1;
-  };
+  private readonly clock: CoarseClock;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
-  /** One-entry cache of the hold level by scope (with `hold` rules). */
-  private cachedScope: InstrumentationScope | undefined;
-  private cachedHoldMax = 0;
+  private readonly reader: RecordReader;
+  /** The token and time of the last follow window opened (`undefined`: none, or changed since). */
+  private lastFollowToken: object | undefined;
+  private lastFollowAt = -1;
+  /** The pass-through range of the fast path: `passAbove < severity < passBelow`. */
+  private passAbove: number;
+  private passBelow: number;
+  /** One-entry cache: the last scope seen on the pass path, and whether it is the tasks' one. */
+  private lastScope: InstrumentationScope | undefined;
+  private lastScopeIsTask = false;
 
   private flushedCount = 0;
   private discardedCount = 0;
@@ -110,13 +99,13 @@ export class LookbackProcessor implements LogRecordProcessor {
     if (options.key !== undefined && typeof options.key !== 'function') {
       throw new TypeError(`starlog: key must be a function; got ${typeof options.key}`);
     }
-    this.keyOf = options.key;
     this.releaseOnTaskEnd = options.releaseOnTaskEnd ?? true;
     this.b = resolveBounds(options);
+    this.reader = new RecordReader(options.key, this.b, (what, err) => this.countError(what, err));
+    this.passAbove = this.b.holdMaxAll;
+    this.passBelow = this.b.flushSeverity;
     this.store = new HeldStore(this.b);
-    this.clock = options.now ?? performance.now.bind(performance);
-    this.coarseClock = options.now === undefined;
-    this.origin = this.clock();
+    this.clock = new CoarseClock(options.now);
     const sweepMs =
       options.sweepInterval !== undefined
         ? parseDuration(options.sweepInterval, 'sweepInterval')
@@ -156,32 +145,55 @@ export class LookbackProcessor implements LogRecordProcessor {
 
   /** Holds, flushes, passes or discards one record (see the class description). Never throws. */
   onEmit(record: ReadWriteLogRecord, ctx?: Context): void {
+    // The common case first, kept small so that it is inlined: written at once, above every hold
+    // level and below the flush level (after shutdown `passAbove` is Infinity: never taken).
+    const severity = record.severityNumber;
+    if (severity !== undefined && severity > this.passAbove && severity < this.passBelow) {
+      this.passedCount++;
+      const scope = record.instrumentationScope;
+      if (scope !== this.lastScope) this.noteScope(scope);
+      if (this.lastScopeIsTask) {
+        this.taskRecord(record, ctx);
+        return;
+      }
+      try {
+        this.next.onEmit(record, ctx);
+      } catch (err) {
+        this.countError('next.onEmit() threw; the record is lost', err);
+      }
+      return;
+    }
+    this.emitOther(record, ctx, severity);
+  }
+
+  /** The rest of {@link onEmit}: flushing, held, following, no severity. */
+  private emitOther(
+    record: ReadWriteLogRecord,
+    ctx: Context | undefined,
+    severity: number | undefined,
+  ): void {
     if (this.isShutdown) return;
     try {
-      const severity = record.severityNumber;
       if (severity !== undefined && severity >= this.b.flushSeverity) {
         this.flushing(record, ctx);
         return;
       }
-      // written at once: no severity, or above every hold level (and below the flush level)
       if (severity === undefined || severity === 0 || severity > this.b.holdMaxAll) {
-        this.passedCount++;
-        this.send(record, ctx);
-        if (this.releaseOnTaskEnd && isRootTaskSuccess(record)) this.releaseRecordKey(record);
+        this.pass(record, ctx); // no severity: never held
         return;
       }
-      if (this.b.holdTable !== undefined && severity > this.holdMaxOf(record)) {
+      if (this.b.holdTable !== undefined && severity > this.reader.holdMax(record)) {
         this.pass(record, ctx);
         return;
       }
-      const key = this.keyFor(record);
+      const key = this.reader.key(record);
       if (key === undefined) {
         this.pass(record, ctx);
         return;
       }
-      const now = this.time();
+      const now = this.clock.now();
       if (this.windows.size !== 0) {
-        const mode = this.windows.lookup(key, now);
+        const mode = this.windows.lookup(key, now, this.reader.token);
         if (mode === 'follow') {
           this.pass(record, ctx);
           return;
@@ -196,6 +208,21 @@ export class LookbackProcessor implements LogRecordProcessor {
       // Not expected (only reads and pointer updates above); never let it reach logger.emit().
       this.countError('onEmit failed; the record is lost', err);
     }
+  }
+
+  /** A task record written at once: sent, then a root task's success exit releases its trace. */
+  private taskRecord(record: ReadWriteLogRecord, ctx: Context | undefined): void {
+    this.send(record, ctx);
+    try {
+      if (isRootTaskSuccess(record)) this.releaseRecordKey(record);
+    } catch (err) {
+      this.countError('releasing a task failed', err);
+    }
+  }
+
+  private noteScope(scope: InstrumentationScope): void {
+    this.lastScope = scope;
+    this.lastScopeIsTask = this.releaseOnTaskEnd && scope.name === TASK_SCOPE;
   }
 
   /**
@@ -227,9 +254,9 @@ export class LookbackProcessor implements LogRecordProcessor {
    */
   flush(key?: LookbackKey): number {
     if (this.isShutdown) return 0;
-    const now = this.time();
+    const now = this.clock.now();
     this.store.pruneAge(now);
-    if (key !== undefined) this.openWindow(key, now, 'follow');
+    if (key !== undefined) this.openWindow(key, undefined, now, 'follow');
     return this.sendAll(this.store.take(key));
   }
 
@@ -263,7 +290,7 @@ export class LookbackProcessor implements LogRecordProcessor {
    */
   release(key: LookbackKey): number {
     if (this.isShutdown) return 0;
-    this.openWindow(key, this.time(), 'done');
+    this.openWindow(key, undefined, this.clock.now(), 'done');
     return this.discard(key);
   }
 
@@ -273,7 +300,7 @@ export class LookbackProcessor implements LogRecordProcessor {
    * @returns the number of records dropped
    */
   prune(): number {
-    const now = this.time();
+    const now = this.clock.now();
     const before = this.store.dropped.age;
     this.store.pruneAge(now);
     this.windows.prune(now);
@@ -322,7 +349,9 @@ export class LookbackProcessor implements LogRecordProcessor {
     if (this.b.onShutdown === 'flush') this.flush();
     else this.discard();
     this.windows.clear();
+    this.lastFollowToken = undefined;
     this.isShutdown = true;
+    this.passAbove = Number.POSITIVE_INFINITY;
     clearInterval(this.sweepTimer);
     await this.next.shutdown();
   }
@@ -336,18 +365,22 @@ export class LookbackProcessor implements LogRecordProcessor {
    */
   reconfigure(options: LookbackBounds): void {
     Object.assign(this.b, resolveBounds(options)); // validates everything before anything changes
-    this.cachedScope = undefined;
-    this.store.enforce(this.time());
+    this.reader.rulesChanged();
+    if (!this.isShutdown) {
+      this.passAbove = this.b.holdMaxAll;
+      this.passBelow = this.b.flushSeverity;
+    }
+    this.store.enforce(this.clock.now());
   }
 
   // ---- internals -------------------------------------------------------------------------
 
   /** A record at or above `flushSeverity`: flushes its key (if any), opens its window, passes. */
   private flushing(record: ReadWriteLogRecord, ctx: Context | undefined): void {
-    const key = this.keyFor(record);
+    const key = this.reader.key(record);
     if (key !== undefined) {
-      const now = this.time();
-      this.openWindow(key, now, 'follow');
+      const now = this.clock.now();
+      this.openWindow(key, this.reader.token, now, 'follow');
       if (this.store.count !== 0) {
         this.store.pruneAge(now);
         this.sendAll(this.store.take(key));
@@ -356,56 +389,28 @@ export class LookbackProcessor implements LogRecordProcessor {
     this.pass(record, ctx);
   }
 
-  /** The buffer key of a record, `undefined` when it is not to be held. */
-  private keyFor(record: ReadWriteLogRecord): LookbackKey | undefined {
-    if (this.keyOf === undefined) {
-      const sc = record.spanContext;
-      if (sc !== undefined && sc.traceId !== INVALID_TRACEID) return sc.traceId;
-      return this.b.holdUntraced ? record.resource : undefined;
-    }
-    try {
-      return this.keyOf(record);
-    } catch (err) {
-      this.countError('the key function threw; the record passes unbuffered', err);
-      return undefined;
-    }
-  }
-
-  /** The highest severity held for the record's logger (`hold` rules, cached per scope). */
-  private holdMaxOf(record: ReadWriteLogRecord): number {
-    const scope = record.instrumentationScope;
-    if (scope !== this.cachedScope) {
-      this.cachedScope = scope;
-      this.cachedHoldMax = holdMaxFor(this.b, scope.name);
-    }
-    return this.cachedHoldMax;
-  }
-
   private releaseRecordKey(record: ReadWriteLogRecord): void {
-    const key = this.keyFor(record);
-    if (key !== undefined) this.release(key);
+    const key = this.reader.key(record);
+    if (key === undefined || this.isShutdown) return;
+    this.openWindow(key, this.reader.token, this.clock.now(), 'done');
+    this.discard(key);
   }
 
-  private openWindow(key: unknown, now: number, mode: 'follow' | 'done'): void {
-    if (this.b.followForMs > 0) {
-      this.windows.open(key, now + this.b.followForMs, mode, this.b.maxKeys);
+  /** @param token - stands for `key` (see `RecordReader.token`), or `undefined` */
+  private openWindow(
+    key: unknown,
+    token: object | undefined,
+    now: number,
+    mode: 'follow' | 'done',
+  ): void {
+    if (this.b.followForMs <= 0) return;
+    // the ERRORs of one failing request, one after the other: the window is already right
+    if (mode === 'follow' && token !== undefined && token === this.lastFollowToken) {
+      if (now === this.lastFollowAt) return;
     }
-  }
-
-  /**
-   * Now, in whole ms since the clock origin. Reading a clock costs 50–150 ns (more than the rest
-   * of the buffering path on some VMs), so the default clock is read at most once per event-loop
-   * turn and per 256 records: insertion times are late by at most one synchronous run of code.
-   * An injected clock (`now` option) is read every time.
-   */
-  private time(): number {
-    if (!this.coarseClock) return Math.floor(this.clock() - this.origin);
-    if (this.nowCache >= 0 && ++this.nowReads < 256) return this.nowCache;
-    const first = this.nowCache < 0;
-    this.nowReads = 0;
-    this.nowCache = Math.floor(this.clock() - this.origin);
-    if (first) setImmediate(this.invalidateNow).unref();
-    return this.nowCache;
+    this.windows.open(key, token, now + this.b.followForMs, mode, this.b.maxKeys);
+    this.lastFollowToken = mode === 'follow' ? token : undefined;
+    this.lastFollowAt = now;
   }
 
   private sendAll(records: ReadWriteLogRecord[]): number {
@@ -437,9 +442,4 @@ export class LookbackProcessor implements LogRecordProcessor {
       diag.debug(`starlog LookbackProcessor: ${what}`, err);
     }
   }
-}
-
-function contextOf(record: ReadWriteLogRecord): Context {
-  const sc = record.spanContext;
-  return sc === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, sc);
 }

@@ -7,7 +7,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
  */
 
 /** The instrumentation scope name of task enter/exit/failure records. */
-const TASK_SCOPE = 'starlog.task';
+export const TASK_SCOPE = 'starlog.task';
 const ATTR_TASK_ID = 'task.id';
 const ATTR_TASK_OUTCOME = 'task.outcome';
 
