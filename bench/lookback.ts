@@ -375,6 +375,21 @@ class CountingNext implements LogRecordProcessor {
   async shutdown(): Promise<void> {}
 }
 
+/** A processor that only forwards to `next` (in a try/catch): the floor of any processor stage. */
+class Forward implements LogRecordProcessor {
+  private readonly next: LogRecordProcessor;
+  constructor(next: LogRecordProcessor) {
+    this.next = next;
+  }
+  onEmit(record: ReadWriteLogRecord, ctx?: Context): void {
+    try {
+      this.next.onEmit(record, ctx);
+    } catch {}
+  }
+  async forceFlush(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+}
+
 /** ns per record of `target.onEmit` over `records`, `repeat` times. */
 function timeEmits(target: LogRecordProcessor, records: ReadWriteLogRecord[], repeat: number) {
   const start = process.hrtime.bigint();
@@ -395,21 +410,25 @@ async function passThroughRatio(c: PassCase, kind: 'counting' | 'batch', rounds:
       ? new CountingNext()
       : new BatchLogRecordProcessor({ exporter: noopExporter });
   const alone = makeNext();
-  const behind = makeNext();
-  const lookback = new LookbackProcessor(behind);
+  const forward = new Forward(makeNext());
+  const lookback = new LookbackProcessor(makeNext());
   c.prepare?.(lookback);
   const repeat = kind === 'counting' ? 20 : 1;
   const a: number[] = [];
+  const f: number[] = [];
   const l: number[] = [];
+  // each target gets its own copy of the loop (its own call site), as a real pipeline stage has
+  const loop = () => new Function(`return ${timeEmits.toString()}`)() as typeof timeEmits;
+  const loops = [loop(), loop(), loop()];
+  const targets: LogRecordProcessor[] = [alone, forward, lookback];
+  const results = [a, f, l];
   for (let round = 0; round < rounds + 20; round++) {
-    const first = round % 2 === 0;
-    const x = timeEmits(first ? alone : lookback, c.records, repeat);
-    if (kind === 'batch') await tick();
-    const y = timeEmits(first ? lookback : alone, c.records, repeat);
-    if (kind === 'batch') await tick();
-    if (round < 20) continue;
-    a.push(first ? x : y);
-    l.push(first ? y : x);
+    for (let k = 0; k < 3; k++) {
+      const j = (round + k) % 3; // rotate the order
+      const ns = loops[j]!(targets[j]!, c.records, repeat);
+      if (kind === 'batch') await tick();
+      if (round >= 20) results[j]!.push(ns);
+    }
   }
   const s = lookback.stats();
   if (s.buffered !== 0) throw new Error(`bench: ${c.name}: records were held, not passed`);
@@ -418,8 +437,10 @@ async function passThroughRatio(c: PassCase, kind: 'counting' | 'batch', rounds:
   const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1]!;
   return {
     nextNs: median(a),
+    forwardNs: median(f),
     lookbackNs: median(l),
     ratio: median(a.map((v, i) => l[i]! / v)),
+    forwardRatio: median(a.map((v, i) => f[i]! / v)),
   };
 }
 
@@ -429,7 +450,7 @@ async function passThrough() {
     for (const kind of ['counting', 'batch'] as const) {
       const r = await passThroughRatio(c, kind, kind === 'counting' ? 200 : 300);
       console.log(
-        `pass-through, ${c.name}, ${kind} next: next alone ${r.nextNs.toFixed(1)} ns, lookback→next ${r.lookbackNs.toFixed(1)} ns, ratio ${r.ratio.toFixed(3)} (target ≤ 1.10)`,
+        `pass-through, ${c.name}, ${kind} next: next alone ${r.nextNs.toFixed(1)} ns, lookback→next ${r.lookbackNs.toFixed(1)} ns, ratio ${r.ratio.toFixed(2)} (target ≤ 1.10; a stage that only forwards: ${r.forwardNs.toFixed(1)} ns, ${r.forwardRatio.toFixed(2)})`,
       );
       out.push({ case: c.name, next: kind, ...r });
     }

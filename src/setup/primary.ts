@@ -16,6 +16,7 @@ import type { SetupOptions, StatusSetupOptions } from '../options.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { LookbackProcessor } from '../processors/lookback/lookback-processor.ts';
+import { withoutCounterRecords } from '../processors/status/counters.ts';
 import { StatusProcessor } from '../processors/status/status-processor.ts';
 import { ensureContextManager } from '../tasks/context-manager.ts';
 import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
@@ -75,7 +76,8 @@ export async function setupPrimary(
     status = makeStatus(options.status);
     pipeline.addStage(status);
   }
-  pipeline.addStage(lookback ?? destinations.main);
+  // counter records (count(), disabled inc() calls) are counted by the status processor, not written
+  pipeline.addStage(withoutCounterRecords(lookback ?? destinations.main));
 
   const provider = new LoggerProvider({ resource, processors: [pipeline] });
   registerGlobalLoggerProvider(provider);

@@ -8,7 +8,7 @@ import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-
 import { SEVERITY_NAMES, type SeverityName, severityBucket } from '../../severity.ts';
 import { type Duration, parseDuration } from '../../util/duration.ts';
 import { PlainLogRecord } from '../../util/plain-log-record.ts';
-import { COUNT_PREFIX } from './counters.ts';
+import { COUNT_PREFIX, COUNTS_SCOPE_NAME, takePendingCounts } from './counters.ts';
 import { defaultStatusProcessor } from './default-template.ts';
 import { compileStatusTemplate, type StatusTemplate } from './template.ts';
 
@@ -215,6 +215,10 @@ export class StatusProcessor implements LogRecordProcessor {
       const scope = record.instrumentationScope;
       if (scope !== this._countedScope) {
         if (scope === STATUS_SCOPE || scope.name === STATUS_SCOPE_NAME) return;
+        if (scope.name === COUNTS_SCOPE_NAME) {
+          this._addCounters(record); // a counter record: its counters, not a record
+          return;
+        }
         this._countedScope = scope;
       }
       const bucket = severityBucket(record.severityNumber);
@@ -241,6 +245,16 @@ export class StatusProcessor implements LogRecordProcessor {
     }
   }
 
+  /** Adds the counters of a counter record, and those waiting in this process (see `count()`). */
+  private _addCounters(record?: ReadWriteLogRecord): void {
+    const attributes = record?.attributes;
+    for (const key in attributes) {
+      if (key.startsWith(COUNT_PREFIX)) this._addCounter(key, attributes[key]);
+    }
+    const pending = takePendingCounts();
+    if (pending !== undefined) for (const [key, n] of pending) this._addCounter(key, n);
+  }
+
   private _addCounter(key: string, value: unknown): void {
     let n: number;
     if (typeof value === 'number') n = value;
@@ -265,6 +279,7 @@ export class StatusProcessor implements LogRecordProcessor {
 
   /** The counts of the current interval so far; does not reset them. */
   snapshot(): StatusSnapshot {
+    this._addCounters();
     const severities = {} as Record<SeverityName, StatusCount>;
     let count = 0;
     let bytes = 0;
@@ -338,6 +353,7 @@ export class StatusProcessor implements LogRecordProcessor {
   /** Emits one status record for the current counts and resets them. Never throws. */
   private _report(): void {
     try {
+      this._addCounters();
       const now = Date.now();
       const windowMs = Math.max(0, now - this._intervalStart);
       const values = new Map<string, number | string>();
