@@ -1,6 +1,6 @@
 /**
  * The long fuzz run of the receiver: by default 200,000 inputs (the hostile set of
- * test/fixtures/fuzz/corpus.ts first, then mutated official-serializer requests and random bytes)
+ * test/support/fuzz/corpus.ts first, then mutated official-serializer requests and random bytes)
  * sent over the private unix socket to a receiver in its own process (started with --expose-gc),
  * 16 calls in flight, 15 s deadline per call. Every answer is checked as in
  * test/fuzz-receiver.test.ts. Prints inputs/s, answers by gRPC code, the receiver process's heap
@@ -18,7 +18,7 @@ import {
   makeSeeds,
   Prng,
   validRequest,
-} from '../test/fixtures/fuzz/corpus.ts';
+} from '../test/support/fuzz/corpus.ts';
 import {
   emptyOutcome,
   type FuzzOutcome,
@@ -26,7 +26,7 @@ import {
   RawExportClient,
   runFuzz,
   startHost,
-} from '../test/fixtures/fuzz/driver.ts';
+} from '../test/support/fuzz/driver.ts';
 
 const total = Number(process.argv[2] ?? 200_000);
 const concurrency = Number(process.argv[3] ?? 16);

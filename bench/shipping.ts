@@ -20,7 +20,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { ShippingProcessor, type ShippingStats } from '../src/export/shipping-processor.ts';
 import { installExitHooks } from '../src/multiprocess/child/exit-hooks.ts';
-import { startTestReceiver } from '../test/fixtures/exit-receiver.ts';
+import { startTestReceiver } from '../test/support/test-receiver.ts';
 
 interface ChildResult {
   records: number;

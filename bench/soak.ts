@@ -25,7 +25,7 @@ import type { ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import type { ShippingStats } from '../src/export/shipping-processor.ts';
 import { generateToken } from '../src/multiprocess/protocol/token.ts';
 import { setupLogging } from '../src/setup/setup-logging.ts';
-import { childDrops, type RelChild, startChild } from '../test/fixtures/reliability-helpers.ts';
+import { childDrops, type RelChild, startChild } from '../test/support/reliability-children.ts';
 
 /** The primary's resident memory bound stated in the README (Figures), MB. */
 const RSS_BOUND_MB = 300;

@@ -34,13 +34,6 @@ export {
 export { getLogger, type Logger, type LogMethod } from './logger.ts';
 // multi-process
 export {
-  CHILD_EXPORT_DEFAULTS,
-  type ChildExport,
-  type ChildExportOptions,
-  type ChildExportStats,
-  createChildExport,
-} from './multiprocess/child/child-exporter.ts';
-export {
   type ExitHooks,
   type ExitHooksOptions,
   installExitHooks,

@@ -26,6 +26,7 @@
  * @module
  */
 import type { LoggingHandle } from './setup/handle.ts';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from './util/duration.ts';
 
 /** What `starlog/register` set up, or `undefined` when logging is off (see the module doc). */
 export const handle: LoggingHandle | undefined = await register();
@@ -41,7 +42,8 @@ async function register(): Promise<LoggingHandle | undefined> {
     if (detectRole(env) === 'child') return await setupLogging({});
     const loaded = await loadConfig({ env });
     const h = await setupLogging(loaded?.options ?? toSetupOptions(undefined, env));
-    if (h.role === 'primary') shutDownAtExit(h, loaded?.options.shutdownTimeoutMs ?? 5000);
+    if (h.role === 'primary')
+      shutDownAtExit(h, loaded?.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
     return h;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -11,25 +11,16 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { SeverityNumber } from '@opentelemetry/api';
 import { count, getLogger, inc, setupLogging } from '../src/index.ts';
 import { emitPendingCounts } from '../src/processors/status/counters.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
+import { until } from './support/wait.ts';
 
 const fixture = fileURLToPath(new URL('./fixtures/count-child.ts', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'starlog-counters-level-'));
 after(() => rm(dir, { recursive: true, force: true }));
-
-/** Waits until `check()` is true, polling; fails naming `what` after `ms`. */
-async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function scopesIn(text: string): Set<string> {
   const scopes = new Set<string>();
@@ -86,10 +77,14 @@ test('one process and its children: status counters do not depend on the level',
     await Promise.all([once(natural, 'exit'), once(exiting, 'exit')]);
     await once(waiting, 'message');
     await until(
-      'the counts of three children (10 disabled INFO + 1 DEBUG calls and count(jobs, 2) each)',
       () => {
         const s = status.snapshot().counters;
         return s.requests === 6 + 33 && s['2xx'] === 5 + 30 && s.jobs === 14 + 6;
+      },
+      {
+        what: 'the counts of three children (10 disabled INFO + 1 DEBUG calls and count(jobs, 2) each)',
+        timeoutMs: 20_000,
+        intervalMs: 20,
       },
     );
     waiting.send('exit');

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { type Attributes, type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import { type Attributes, diag } from '@opentelemetry/api';
 import {
   InMemoryLogRecordExporter,
   LoggerProvider,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { COUNT_PREFIX, inc } from '../src/processors/status/counters.ts';
-
-function captureDiag(): string[] {
-  const messages: string[] = [];
-  const push = (message: string) => {
-    messages.push(message);
-  };
-  const logger: DiagLogger = { error: push, warn: push, info: push, debug: push, verbose: push };
-  diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
-  return messages;
-}
+import { captureDiag } from './support/diag.ts';
 
 afterEach(() => {
   diag.disable();
@@ -73,7 +64,7 @@ describe('inc()', () => {
   });
 
   test('bad input is reported through diag and skipped, never thrown', () => {
-    const messages = captureDiag();
+    const messages = captureDiag().messages;
     const attrs = inc('', 1)
       .inc('ok')
       .inc('nan', Number.NaN)

@@ -5,14 +5,14 @@
  * and the child must end exactly as the same fixture does without starlog (STARLOG_TEST_DISABLED=1).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runProcess } from './support/process.ts';
 import {
   startRealReceiver,
   startTestReceiver,
   type TestReceiver,
-} from './fixtures/exit-receiver.ts';
+} from './support/test-receiver.ts';
 
 interface RunResult {
   code: number | null;
@@ -32,37 +32,17 @@ function run(
   env: Record<string, string>,
   opts: { signal?: NodeJS.Signals; disabled?: boolean } = {},
 ): Promise<RunResult> {
-  const child = spawn(process.execPath, [fixture(file), ...args], {
+  return runProcess(process.execPath, [fixture(file), ...args], {
     env: { ...process.env, ...env, STARLOG_TEST_DISABLED: opts.disabled ? '1' : '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  let signalled = false;
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-    if (opts.signal && !signalled && stdout.includes('ready\n')) {
-      signalled = true;
-      child.kill(opts.signal);
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${file} ${args.join(' ')} did not end; stdout=${stdout} stderr=${stderr}`));
-    }, 20_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const json = stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      const stats = json.find((j) => j.stats)?.stats as Record<string, number> | undefined;
-      resolve({ code, signal, stdout, stderr, stats, json });
-    });
+    signal: opts.signal,
+    timeoutMs: 20_000,
+  }).then((r) => {
+    const json = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const stats = json.find((j) => j.stats)?.stats as Record<string, number> | undefined;
+    return { ...r, stats, json };
   });
 }
 

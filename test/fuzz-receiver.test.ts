@@ -14,9 +14,9 @@ import {
   makeSeeds,
   Prng,
   validRequest,
-} from './fixtures/fuzz/corpus.ts';
-import { type Host, RawExportClient, runFuzz, startHost } from './fixtures/fuzz/driver.ts';
-import { concat, lenField, stringField } from './fixtures/fuzz/protobuf.ts';
+} from './support/fuzz/corpus.ts';
+import { type Host, RawExportClient, runFuzz, startHost } from './support/fuzz/driver.ts';
+import { concat, lenField, stringField } from './support/protobuf.ts';
 
 const SEED = fuzzSeed(0x5eed_2024);
 const RANDOM_INPUTS = 10_000;

@@ -3,15 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
-import {
-  type AnyValue,
-  context,
-  type DiagLogger,
-  DiagLogLevel,
-  diag,
-  SeverityNumber,
-  trace,
-} from '@opentelemetry/api';
+import { type AnyValue, context, SeverityNumber, trace } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -23,6 +15,7 @@ import {
 import { JsonlFileExporter } from '../src/exporters/jsonl-file.ts';
 import { encodeLogsRequest, hrTimeToNanosString } from '../src/otlp/json-encoder.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
+import { captureDiag, type DiagCapture } from './support/diag.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'starlog-jsonl-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -50,20 +43,6 @@ function kv(list: Json[] | undefined): Record<string, Json> {
   const out: Record<string, Json> = {};
   for (const { key, value } of list ?? []) out[key] = value;
   return out;
-}
-
-class CapturingDiag implements DiagLogger {
-  errors: unknown[][] = [];
-  warns: unknown[][] = [];
-  error(...args: unknown[]): void {
-    this.errors.push(args);
-  }
-  warn(...args: unknown[]): void {
-    this.warns.push(args);
-  }
-  info(): void {}
-  debug(): void {}
-  verbose(): void {}
 }
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
@@ -336,12 +315,11 @@ describe('JsonlFileExporter with the OpenTelemetry SDK', () => {
   });
 
   describe('failures', () => {
-    let capture: CapturingDiag;
+    let capture: DiagCapture;
     beforeEach(() => {
-      capture = new CapturingDiag();
-      diag.setLogger(capture, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+      capture = captureDiag();
     });
-    afterEach(() => diag.disable());
+    afterEach(() => capture.restore());
 
     it('a path that is a directory: FAILED results and diag.error, no throw, no crash', async () => {
       const dir = join(root, `dir-${++n}`);

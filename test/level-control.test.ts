@@ -30,64 +30,22 @@ import {
 import { type Receiver, startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { LevelTable, parseLevelSpec } from '../src/pipeline/level-table.ts';
 import { Pipeline } from '../src/pipeline/pipeline.ts';
+import { cleanEnv, type ProcessResult, runProcess } from './support/process.ts';
+import { until, within } from './support/wait.ts';
 
 const CHILD = fileURLToPath(new URL('./fixtures/level-child.ts', import.meta.url));
 const CLI = fileURLToPath(new URL('./fixtures/level-cli.ts', import.meta.url));
 const WRONG_TOKEN = '0'.repeat(32);
 
-/** A guard against hangs (not a performance assertion). */
-function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-function withoutStarlogEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (key.startsWith('STARLOG_') || key.startsWith('OTEL_')) delete env[key];
-  }
-  return env;
-}
-
 /** Runs the level command in a real process (test/fixtures/level-cli.ts). */
 function cli(
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return within(
-    30_000,
-    `starlog ${args.join(' ')}`,
-    new Promise((resolve, reject) => {
-      const p = spawn(process.execPath, [CLI, ...args], {
-        cwd: options.cwd,
-        env: options.env ?? withoutStarlogEnv(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      p.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      p.on('error', reject);
-      p.on('close', (code) => resolve({ code, stdout, stderr }));
-    }),
-  );
+): Promise<ProcessResult> {
+  return runProcess(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: options.env ?? cleanEnv(),
+  });
 }
 
 interface ChildMessage {
@@ -122,7 +80,7 @@ class Kid {
   async state(name: string): Promise<ChildMessage> {
     const before = this.of(name, 'state').length;
     this.process.send({ cmd: 'get', name });
-    await until(`state of ${name}`, () => this.of(name, 'state').length > before);
+    await until(() => this.of(name, 'state').length > before, { what: `state of ${name}` });
     return this.of(name, 'state').at(-1)!;
   }
 }
@@ -310,11 +268,16 @@ describe('level control on the receiver (in process)', () => {
     assert.equal(await sub.ready, true);
     assert.equal(table.toString(), levels.toString());
     levels.set('warn,app.*=trace');
-    await until('the change', () => table.toString() === 'warn,app.*=trace');
+    await until(() => table.toString() === 'warn,app.*=trace', { what: 'the change' });
     assert.equal(sub.stats().connected, true);
     sub.close();
+    // a second subscriber shows when the change has reached subscribers; the closed one keeps its table
+    const witness = new LevelTable('info');
+    const open = subscribeLevels(witness, receiver.env);
+    assert.equal(await open.ready, true);
     levels.set('error');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => witness.toString() === 'error', { what: 'an open subscriber to see error' });
+    open.close();
     assert.equal(table.toString(), 'warn,app.*=trace');
   });
 
@@ -332,7 +295,7 @@ describe('level control on the receiver (in process)', () => {
       assert.equal(await sub.ready, true);
       assert.equal(table.toString(), 'warn');
       await setLevels({ endpoint: r.endpoint, token: r.env.STARLOG_TOKEN, spec: 'x.y=debug' });
-      await until('the change over TCP', () => table.toString() === 'warn,x.y=debug');
+      await until(() => table.toString() === 'warn,x.y=debug', { what: 'the change over TCP' });
       sub.close();
     } finally {
       await r.close();
@@ -363,8 +326,11 @@ describe('level control on the receiver (in process)', () => {
     const sub = subscribeLevels(table, r.env, { minBackoffMs: 10_000 });
     assert.equal(await sub.ready, true);
     assert.equal(r.stats().levels!.watchers, 1);
-    await within(10_000, 'receiver.close() with an open Watch stream', r.close());
-    await until('the subscriber to notice', () => !sub.stats().connected);
+    await within(r.close(), {
+      timeoutMs: 10_000,
+      what: 'receiver.close() with an open Watch stream',
+    });
+    await until(() => !sub.stats().connected, { what: 'the subscriber to notice' });
     assert.equal(table.toString(), 'debug');
     sub.close();
   });
@@ -412,13 +378,12 @@ describe('level control across processes', () => {
       { endpoint: receiver.endpoint, token: receiver.env.STARLOG_TOKEN },
       cwd,
     );
-    childEnv = { ...withoutStarlogEnv(), ...receiver.env, STARLOG_LEVEL: 'info' };
+    childEnv = { ...cleanEnv(), ...receiver.env, STARLOG_LEVEL: 'info' };
     kids = names.map((name, i) => new Kid(name, childEnv, i === 0));
-    await until(
-      'children and grandchild ready',
-      () => everyone.every((n) => kidOf(n.slice(0, 2)).of(n, 'ready').length === 1),
-      60_000,
-    );
+    await until(() => everyone.every((n) => kidOf(n.slice(0, 2)).of(n, 'ready').length === 1), {
+      what: 'children and grandchild ready',
+      timeoutMs: 60_000,
+    });
   });
 
   after(async () => {
@@ -441,12 +406,14 @@ describe('level control across processes', () => {
     assert.equal(res.stderr, '');
     assert.equal(res.code, 0);
     assert.equal(res.stdout, 'info,app.db=debug\n');
-    await until('every process to apply the change', () =>
-      everyone.every((n) =>
-        kidOf(n.slice(0, 2))
-          .of(n, 'table')
-          .some((m) => m.spec === 'info,app.db=debug'),
-      ),
+    await until(
+      () =>
+        everyone.every((n) =>
+          kidOf(n.slice(0, 2))
+            .of(n, 'table')
+            .some((m) => m.spec === 'info,app.db=debug'),
+        ),
+      { what: 'every process to apply the change' },
     );
     const latencies = everyone.map(
       (n) => kidOf(n.slice(0, 2)).of(n, 'table').at(-1)!.at! - appliedAt,
@@ -465,7 +432,10 @@ describe('level control across processes', () => {
 
   it('a child started after the change gets the new table at once', async () => {
     late = new Kid('late', childEnv);
-    await until('the late child', () => late!.of('late', 'ready').length === 1, 60_000);
+    await until(() => late!.of('late', 'ready').length === 1, {
+      what: 'the late child',
+      timeoutMs: 60_000,
+    });
     const ready = late.of('late', 'ready')[0]!;
     assert.equal(ready.ok, true);
     assert.equal(ready.spec, 'info,app.db=debug');
@@ -495,15 +465,16 @@ describe('level control across processes', () => {
     // a valid change afterwards is the next (and only) change every process sees
     const next = await cli(['level', 'set', '--replace', 'warn'], {
       env: {
-        ...withoutStarlogEnv(),
+        ...cleanEnv(),
         STARLOG_ENDPOINT: receiver.endpoint,
         STARLOG_TOKEN: receiver.env.STARLOG_TOKEN,
       },
     });
     assert.equal(next.code, 0, next.stderr);
     assert.equal(next.stdout, 'warn\n');
-    await until('every process to apply --replace warn', () =>
-      everyone.every((n) => kidOf(n.slice(0, 2)).of(n, 'table').at(-1)?.spec === 'warn'),
+    await until(
+      () => everyone.every((n) => kidOf(n.slice(0, 2)).of(n, 'table').at(-1)?.spec === 'warn'),
+      { what: 'every process to apply --replace warn' },
     );
     const afterwards = await Promise.all(everyone.map((n) => kidOf(n.slice(0, 2)).state(n)));
     for (let i = 0; i < everyone.length; i++) {
@@ -532,18 +503,19 @@ describe('level control across processes', () => {
   it('when the primary goes away, children keep their last table and end normally', async () => {
     await receiver.close();
     const all = [...kids, late!];
-    await until('children to see the primary gone', () => receiver.stats().levels!.watchers === 0);
+    await until(() => receiver.stats().levels!.watchers === 0, {
+      what: 'children to see the primary gone',
+    });
     for (const n of [...everyone, 'late']) {
       const kid = n === 'late' ? late! : kidOf(n.slice(0, 2));
       const s = await kid.state(n);
       assert.equal(s.spec, 'warn', n);
     }
     for (const k of all) k.process.send({ cmd: 'finish' });
-    const codes = await within(
-      30_000,
-      'children to exit by themselves',
-      Promise.all(all.map((k) => k.exited)),
-    );
+    const codes = await within(Promise.all(all.map((k) => k.exited)), {
+      timeoutMs: 30_000,
+      what: 'children to exit by themselves',
+    });
     assert.deepEqual(codes, [0, 0, 0, 0, 0]);
     assert.deepEqual(
       kids[0]!.of('c0.g', 'exit').map((m) => m.code),
@@ -556,21 +528,23 @@ describe('a subscribed child whose primary is still up', () => {
   it('ends by itself when its work is done (the subscription keeps nothing alive)', async () => {
     const levels = new LevelTable('info');
     const receiver = await startReceiver({ processor: new Pipeline({ levels }), levels });
-    const kid = new Kid('solo', { ...withoutStarlogEnv(), ...receiver.env }, true);
+    const kid = new Kid('solo', { ...cleanEnv(), ...receiver.env }, true);
     try {
       await until(
-        'solo ready',
         () => kid.of('solo', 'ready').length === 1 && kid.of('solo.g', 'ready').length === 1,
-        60_000,
+        { what: 'solo ready', timeoutMs: 60_000 },
       );
       assert.equal(receiver.stats().levels!.watchers, 2);
       kid.process.send({ cmd: 'finish' });
-      assert.equal(await within(30_000, 'the child to exit by itself', kid.exited), 0);
+      assert.equal(
+        await within(kid.exited, { timeoutMs: 30_000, what: 'the child to exit by itself' }),
+        0,
+      );
       assert.deepEqual(
         kid.of('solo.g', 'exit').map((m) => m.code),
         [0],
       );
-      await until('the watchers to go', () => receiver.stats().levels!.watchers === 0);
+      await until(() => receiver.stats().levels!.watchers === 0, { what: 'the watchers to go' });
     } finally {
       kid.process.kill();
       await receiver.close();

@@ -11,7 +11,7 @@ import {
 } from '@opentelemetry/sdk-logs';
 import { IngestedLogRecord } from '../src/multiprocess/receiver/ingested-log-record.ts';
 import { hrTimeFromNanos, OtlpDecodeError, OtlpLogsDecoder } from '../src/otlp/logs-decoder.ts';
-import { emittedRecord, expectedRecord, SCHEMA_URL } from './fixtures/receiver-records.ts';
+import { emittedRecord, expectedRecord, SCHEMA_URL } from './support/records.ts';
 
 // ---- a tiny protobuf writer for hand-made (and broken) messages --------------------------------
 

@@ -3,10 +3,10 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
-import type { ChildExportStats } from '../src/multiprocess/child/child-exporter.ts';
+import type { ShippingStats } from '../src/export/shipping-processor.ts';
 import { IngestedLogRecord } from '../src/multiprocess/receiver/ingested-log-record.ts';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
-import { expectedRecord, SCHEMA_URL, scopeOf } from './fixtures/receiver-records.ts';
+import { expectedRecord, SCHEMA_URL, scopeOf } from './support/records.ts';
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./fixtures/receiver-child.ts', import.meta.url));
 const CHILDREN = 4;
@@ -16,7 +16,7 @@ interface Done {
   type: 'done';
   pid: number;
   sent: number;
-  stats: ChildExportStats;
+  stats: ShippingStats;
 }
 
 function runChild(child: ChildProcess): { ready: Promise<void>; done: Promise<Done> } {
@@ -68,7 +68,18 @@ describe('receiver with real child processes', () => {
 
       for (const d of done) {
         assert.equal(d.sent, PER_CHILD);
-        assert.deepEqual(d.stats, { queued: 0, dropped: 0, exported: PER_CHILD, failed: 0 });
+        const { queued, exported, pending, queueFull, exportFailed, exportRejected } = d.stats;
+        assert.deepEqual(
+          { queued, exported, pending, queueFull, exportFailed, exportRejected },
+          {
+            queued: PER_CHILD,
+            exported: PER_CHILD,
+            pending: 0,
+            queueFull: 0,
+            exportFailed: 0,
+            exportRejected: 0,
+          },
+        );
       }
       assert.equal(received.length, CHILDREN * PER_CHILD);
 

@@ -13,10 +13,8 @@ import {
   LoggerProvider,
   type LogRecordProcessor,
   type ReadableLogRecord,
-  type ReadWriteLogRecord,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
-import { createChildExport } from '../src/multiprocess/child/child-exporter.ts';
 import { generateToken, tokenMatches } from '../src/multiprocess/protocol/token.ts';
 import { IngestedLogRecord } from '../src/multiprocess/receiver/ingested-log-record.ts';
 import {
@@ -24,16 +22,8 @@ import {
   type Receiver,
   startReceiver,
 } from '../src/multiprocess/receiver/receiver.ts';
-import { emittedRecord, expectedRecord } from './fixtures/receiver-records.ts';
-
-class Collecting implements LogRecordProcessor {
-  readonly records: ReadWriteLogRecord[] = [];
-  onEmit(record: ReadWriteLogRecord): void {
-    this.records.push(record);
-  }
-  async forceFlush(): Promise<void> {}
-  async shutdown(): Promise<void> {}
-}
+import { CollectingProcessor } from './support/collect.ts';
+import { emittedRecord, expectedRecord } from './support/records.ts';
 
 /** Sends raw bytes to the receiver's Export method, like any gRPC client would. */
 function rawExport(
@@ -100,7 +90,7 @@ function exportWith(
 }
 
 describe('startReceiver on its default private unix socket', () => {
-  const processor = new Collecting();
+  const processor = new CollectingProcessor();
   let receiver: Receiver;
   before(async () => {
     receiver = await startReceiver({ processor });
@@ -197,7 +187,7 @@ describe('startReceiver on its default private unix socket', () => {
 
 describe('startReceiver limits, processors and TCP', () => {
   it('answers an oversized request with RESOURCE_EXHAUSTED and keeps serving', async () => {
-    const processor = new Collecting();
+    const processor = new CollectingProcessor();
     const receiver = await startReceiver({ processor, maxMessageBytes: 2048, maxDepth: 4 });
     try {
       const token = receiver.env.STARLOG_TOKEN;
@@ -262,14 +252,17 @@ describe('startReceiver limits, processors and TCP', () => {
       'unix:relative.sock',
     ]) {
       await assert.rejects(
-        startReceiver({ processor: new Collecting(), endpoint: bad }),
+        startReceiver({ processor: new CollectingProcessor(), endpoint: bad }),
         TypeError,
         bad,
       );
     }
-    await assert.rejects(startReceiver({ processor: new Collecting(), token: 'short' }), /token/);
+    await assert.rejects(
+      startReceiver({ processor: new CollectingProcessor(), token: 'short' }),
+      /token/,
+    );
     for (const endpoint of ['tcp', '127.0.0.1:0', 'localhost:0']) {
-      const processor = new Collecting();
+      const processor = new CollectingProcessor();
       const receiver = await startReceiver({ processor, endpoint });
       try {
         assert.match(receiver.endpoint, /^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
@@ -294,81 +287,13 @@ describe('startReceiver limits, processors and TCP', () => {
   });
 
   it('close() drains, removes the socket directory and is idempotent', async () => {
-    const receiver = await startReceiver({ processor: new Collecting() });
+    const receiver = await startReceiver({ processor: new CollectingProcessor() });
     const dir = dirname(receiver.endpoint.slice('unix://'.length));
     await stat(dir);
     await Promise.all([receiver.close(), receiver.close()]);
     await assert.rejects(stat(dir), { code: 'ENOENT' });
     const err = await rawExport(receiver.endpoint, new Uint8Array(0), receiver.env.STARLOG_TOKEN);
     assert.equal(err?.code, status.UNAVAILABLE);
-  });
-});
-
-describe('createChildExport', () => {
-  it('ships through the receiver with the token from the environment', async () => {
-    const processor = new Collecting();
-    const receiver = await startReceiver({ processor });
-    try {
-      const child = createChildExport(receiver.env as unknown as Record<string, string>);
-      const provider = new LoggerProvider({ processors: [child.processor] });
-      const logger = provider.getLogger('child');
-      for (let i = 0; i < 300; i++) logger.emit(emittedRecord(0, i));
-      await provider.shutdown();
-      assert.equal(processor.records.length, 300);
-      assert.deepEqual(child.stats(), { queued: 0, dropped: 0, exported: 300, failed: 0 });
-    } finally {
-      await receiver.close();
-    }
-  });
-
-  it('counts records lost to a rejected export and to a full queue', async () => {
-    const receiver = await startReceiver({ processor: new Collecting() });
-    const warnings: unknown[][] = [];
-    diag.setLogger(
-      {
-        error: () => {},
-        warn: (...a: unknown[]) => warnings.push(a),
-        info: () => {},
-        debug: () => {},
-        verbose: () => {},
-      },
-      DiagLogLevel.WARN,
-    );
-    try {
-      const env = { ...receiver.env, STARLOG_TOKEN: generateToken() };
-      const child = createChildExport(env, { maxQueueSize: 10, maxExportBatchSize: 5 });
-      const provider = new LoggerProvider({ processors: [child.processor] });
-      const logger = provider.getLogger('child');
-      // a full batch (5) leaves for the exporter at once, 10 more fill the queue, the other 10 are dropped
-      for (let i = 0; i < 25; i++) logger.emit({ body: i });
-      assert.equal(child.stats().queued, 10);
-      await provider.shutdown();
-      const stats = child.stats();
-      assert.equal(stats.dropped, 10);
-      assert.equal(stats.failed, 15);
-      assert.equal(stats.exported, 0);
-      assert.ok(warnings.some((a) => String(a[0]).includes('queue is full')));
-      assert.equal(receiver.stats().rejected.unauthenticated, 3);
-    } finally {
-      diag.disable();
-      await receiver.close();
-    }
-  });
-
-  it('refuses to start without STARLOG_ENDPOINT or with bad options', () => {
-    assert.throws(() => createChildExport({}), /STARLOG_ENDPOINT/);
-    assert.throws(
-      () => createChildExport({ STARLOG_ENDPOINT: 'unix:///x' }, { maxQueueSize: 0 }),
-      /maxQueueSize/,
-    );
-    assert.throws(
-      () =>
-        createChildExport(
-          { STARLOG_ENDPOINT: 'unix:///x' },
-          { maxQueueSize: 10, maxExportBatchSize: 20 },
-        ),
-      /maxExportBatchSize/,
-    );
   });
 });
 

@@ -4,12 +4,13 @@
  * `starlog run --register`) is in run.test.ts.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { cleanEnv, type ProcessResult, runProcess } from './support/process.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REGISTER_SRC = new URL('../src/register.ts', import.meta.url).href;
@@ -23,44 +24,15 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('STARLOG_') || k.startsWith('OTEL_') || k === 'NODE_OPTIONS') continue;
-    env[k] = v;
-  }
-  return { ...env, ...extra };
-}
-
 function runNode(
   args: string[],
   opts: { cwd: string; env?: Record<string, string>; signal?: NodeJS.Signals },
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, args, {
+): Promise<ProcessResult> {
+  return runProcess(process.execPath, args, {
     cwd: opts.cwd,
-    env: cleanEnv(opts.env ?? {}),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-    if (opts.signal && stdout.includes('ready\n')) child.kill(opts.signal);
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      // its own process group (detached): a grandchild left behind must not keep the pipes open
-      process.kill(-child.pid!, 'SIGKILL');
-      reject(new Error(`did not end: ${stdout} ${stderr}`));
-    }, 30_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
+    env: cleanEnv(opts.env),
+    signal: opts.signal,
+    group: true,
   });
 }
 

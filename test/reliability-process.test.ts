@@ -16,7 +16,8 @@ import { ShippingProcessor } from '../src/export/shipping-processor.ts';
 import { generateToken } from '../src/multiprocess/protocol/token.ts';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { setupLogging } from '../src/setup/setup-logging.ts';
-import { childDrops, SeqCollector, startChild, until } from './fixtures/reliability-helpers.ts';
+import { childDrops, SeqCollector, startChild } from './support/reliability-children.ts';
+import { until } from './support/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starlog-rel-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,7 +40,11 @@ describe('delivery across primary outages', () => {
     const ep = fresh();
     const child = await startChild(ep.env, { index: 0, shipping: FAST });
     await child.emit(3000);
-    await until(async () => (await child.stats()).retries >= 3);
+    await until(async () => (await child.stats()).retries >= 3, {
+      what: 'the child to retry 3 times',
+      timeoutMs: 30_000,
+      intervalMs: 20,
+    });
     const collector = new SeqCollector();
     const receiver = await startReceiver({
       endpoint: `unix:${ep.path}`,
@@ -69,9 +74,16 @@ describe('delivery across primary outages', () => {
       [0, 1].map((index) => startChild(ep.env, { index, shipping: FAST })),
     );
     const streaming = children.map((c) => c.stream(2000, 3));
-    await until(() => first.total >= 1500);
+    await until(() => first.total >= 1500, {
+      what: '1500 records at the first receiver',
+      timeoutMs: 30_000,
+    });
     await receiver.close(); // graceful: in-flight exports complete
-    await until(async () => (await children[0]!.stats()).retries >= 2);
+    await until(async () => (await children[0]!.stats()).retries >= 2, {
+      what: 'child 0 to retry twice',
+      timeoutMs: 30_000,
+      intervalMs: 20,
+    });
     receiver = await startReceiver({
       endpoint: `unix:${ep.path}`,
       token: ep.token,
@@ -100,10 +112,13 @@ describe('delivery across primary outages', () => {
       shipping: { ...FAST, maxSpillBytes: 20_000 }, // ≈ 30 records
     });
     await child.emit(1000);
-    await until(async () => {
-      const s = await child.stats();
-      return s.retrying && s.spillOverflow > 0 && s.pending === s.spilled;
-    });
+    await until(
+      async () => {
+        const s = await child.stats();
+        return s.retrying && s.spillOverflow > 0 && s.pending === s.spilled;
+      },
+      { what: 'the child to spill and overflow while retrying', timeoutMs: 30_000, intervalMs: 20 },
+    );
     const collector = new SeqCollector();
     const receiver = await startReceiver({
       endpoint: `unix:${ep.path}`,

@@ -22,6 +22,7 @@ import {
   parseDropReport,
 } from '../src/multiprocess/protocol/drop-report.ts';
 import { OTLP_LOGS_EXPORT_PATH, rawMethod } from '../src/otlp/grpc-methods.ts';
+import { until } from './support/wait.ts';
 
 const grpcError = (code: number, details = '') =>
   Object.assign(new Error(details), { code, details });
@@ -182,7 +183,7 @@ describe('ShippingProcessor retries and spill', () => {
     });
     exporter.script = [failed(14), failed(14), failed(14)];
     emit(10);
-    await until(() => processor.stats().retrying);
+    await until(() => processor.stats().retrying, { what: 'the processor to start retrying' });
     emit(35); // while retrying: sealed batches go to the spill
     assert.equal(processor.stats().spilled + processor.stats().inFlight, 40);
     await processor.forceFlush();
@@ -210,7 +211,7 @@ describe('ShippingProcessor retries and spill', () => {
     });
     exporter.always = failed(14);
     emit(10);
-    await until(() => processor.stats().retrying);
+    await until(() => processor.stats().retrying, { what: 'the processor to start retrying' });
     emit(90); // 9 more batches into the spill while retrying: the oldest go
     const s = processor.stats();
     assert.equal(s.spillOverflow + s.spilled + s.inFlight, 100);
@@ -245,7 +246,7 @@ describe('ShippingProcessor retries and spill', () => {
     });
     exporter.script = [failed(14)];
     emit(10);
-    await until(() => processor.stats().retrying);
+    await until(() => processor.stats().retrying, { what: 'the processor to start retrying' });
     emit(25);
     const taken = processor.takeAllPending().map((r) => String(r.body));
     assert.deepEqual(taken, range(0, 35));
@@ -335,7 +336,3 @@ describe('retries against a real gRPC server and the official exporter', () => {
     }
   });
 });
-
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 2));
-}

@@ -3,12 +3,12 @@
  * temporary directory, the records read back from its JSON-lines file.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { cleanEnv, runProcess } from './support/process.ts';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const OTEL_CHILD = fileURLToPath(new URL('./fixtures/run-otel-child.ts', import.meta.url));
@@ -39,22 +39,6 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** An environment without any primary's or collector's variables of the test run itself. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (
-      k.startsWith('STARLOG_') ||
-      k.startsWith('OTEL_') ||
-      k === 'NODE_OPTIONS' ||
-      k === 'TRACEPARENT'
-    )
-      continue;
-    env[k] = v;
-  }
-  return { ...env, ...extra };
-}
-
 /**
  * Runs `starlog run --log-file F --status-interval 1h --console-level off [flags] -- command`.
  * `signal` is sent to starlog run once `readyText` appeared on its stdout.
@@ -65,51 +49,15 @@ function starlogRun(
   opts: { signal?: NodeJS.Signals; readyText?: string; env?: Record<string, string> } = {},
 ): Promise<RunResult & { logFile: string }> {
   const logFile = join(dir, `run-${++n}.jsonl`);
-  const child = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'run',
-      '--log-file',
-      logFile,
-      '--status-interval',
-      '1h',
-      '--console-level',
-      'off',
-      ...flags,
-      '--',
-      ...command,
-    ],
-    { cwd: dir, env: cleanEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  let stdout = '';
-  let stderr = '';
-  let signalled = false;
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-    if (opts.signal && !signalled && stdout.includes(opts.readyText ?? 'ready\n')) {
-      signalled = true;
-      child.kill(opts.signal);
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      // its own process group (detached): a grandchild left behind must not keep the pipes open
-      process.kill(-child.pid!, 'SIGKILL');
-      reject(
-        new Error(
-          `starlog run ${command.join(' ')} did not end; stdout=${stdout} stderr=${stderr}`,
-        ),
-      );
-    }, 30_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, logFile });
-    });
-  });
+  const args = [MAIN, 'run', '--log-file', logFile, '--status-interval', '1h'];
+  args.push('--console-level', 'off', ...flags, '--', ...command);
+  return runProcess(process.execPath, args, {
+    cwd: dir,
+    env: cleanEnv(opts.env),
+    signal: opts.signal,
+    readyText: opts.readyText,
+    group: true,
+  }).then((r) => ({ ...r, logFile }));
 }
 
 function attrs(

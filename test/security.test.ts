@@ -4,7 +4,6 @@
  * records through the pretty console and `starlog tree`, text and HTML).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,11 +11,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Metadata, status } from '@grpc/grpc-js';
-import {
-  type LogRecordProcessor,
-  type ReadWriteLogRecord,
-  SimpleLogRecordProcessor,
-} from '@opentelemetry/sdk-logs';
+import { type ReadWriteLogRecord, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { JsonlFileExporter } from '../src/exporters/jsonl-file.ts';
 import { PrettyConsoleExporter } from '../src/exporters/pretty-console.ts';
 import {
@@ -26,19 +21,12 @@ import {
 } from '../src/multiprocess/protocol/token.ts';
 import { type Receiver, startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { Pipeline } from '../src/pipeline/pipeline.ts';
-import { validRequest } from './fixtures/fuzz/corpus.ts';
-import { RawExportClient } from './fixtures/fuzz/driver.ts';
-import { CONTROL, NASTY } from './fixtures/fuzz/nasty.ts';
-import { starlog } from './tree-cli.helper.ts';
-
-class Collecting implements LogRecordProcessor {
-  readonly records: ReadWriteLogRecord[] = [];
-  onEmit(record: ReadWriteLogRecord): void {
-    this.records.push(record);
-  }
-  async forceFlush(): Promise<void> {}
-  async shutdown(): Promise<void> {}
-}
+import { CollectingProcessor } from './support/collect.ts';
+import { validRequest } from './support/fuzz/corpus.ts';
+import { RawExportClient } from './support/fuzz/driver.ts';
+import { CONTROL, NASTY } from './support/fuzz/nasty.ts';
+import { type ProcessResult, runProcess } from './support/process.ts';
+import { starlog } from './support/tree-cli.ts';
 
 const INJECTION_CHILD = fileURLToPath(
   new URL('./fixtures/fuzz/injection-child.ts', import.meta.url),
@@ -49,7 +37,7 @@ describe('where the receiver listens', () => {
     const receivers: Receiver[] = [];
     try {
       for (let i = 0; i < 2; i++)
-        receivers.push(await startReceiver({ processor: new Collecting() }));
+        receivers.push(await startReceiver({ processor: new CollectingProcessor() }));
       const dirs = new Set<string>();
       for (const receiver of receivers) {
         const socket = receiver.endpoint.slice('unix://'.length);
@@ -72,7 +60,7 @@ describe('where the receiver listens', () => {
   it('makes an explicitly placed socket 0600', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'starlog-sec-'));
     const receiver = await startReceiver({
-      processor: new Collecting(),
+      processor: new CollectingProcessor(),
       endpoint: `unix://${join(dir, 'r.sock')}`,
     });
     try {
@@ -99,7 +87,7 @@ describe('where the receiver listens', () => {
       '127.0.0.1.nip.io:0',
     ]) {
       await assert.rejects(
-        startReceiver({ processor: new Collecting(), endpoint }),
+        startReceiver({ processor: new CollectingProcessor(), endpoint }),
         (err: Error) => {
           assert.ok(err instanceof TypeError, endpoint);
           assert.match(err.message, /not a loopback address/, endpoint);
@@ -114,7 +102,7 @@ describe('where the receiver listens', () => {
     for (const endpoint of ['127.0.0.1:0', 'localhost:0', '127.0.0.2:0', '[::1]:0']) {
       let receiver: Receiver;
       try {
-        receiver = await startReceiver({ processor: new Collecting(), endpoint });
+        receiver = await startReceiver({ processor: new CollectingProcessor(), endpoint });
       } catch (err) {
         // a host without IPv6 cannot bind ::1; that is the only acceptable failure
         if (endpoint === '[::1]:0' && (err as { code?: string }).code === 'EADDRNOTAVAIL') continue;
@@ -131,7 +119,7 @@ describe('where the receiver listens', () => {
 
 describe('compressed requests', () => {
   it('accepts gzip, and refuses a gzip bomb by its inflated size without ingesting anything', async () => {
-    const processor = new Collecting();
+    const processor = new CollectingProcessor();
     const receiver = await startReceiver({ processor, maxMessageBytes: 1024 * 1024 });
     // grpc-js compresses every message with gzip (algorithm 2), as OTLP exporters may
     const client = new RawExportClient(receiver.endpoint, receiver.env.STARLOG_TOKEN, {
@@ -158,7 +146,7 @@ describe('compressed requests', () => {
 });
 
 describe('the token', () => {
-  const processor = new Collecting();
+  const processor = new CollectingProcessor();
   let receiver: Receiver;
   before(async () => {
     receiver = await startReceiver({ processor });
@@ -179,7 +167,7 @@ describe('the token', () => {
   }
 
   it('is random, at least 128 bits of hex, and different for every receiver', async () => {
-    const other = await startReceiver({ processor: new Collecting() });
+    const other = await startReceiver({ processor: new CollectingProcessor() });
     try {
       const a = receiver.env.STARLOG_TOKEN;
       const b = other.env.STARLOG_TOKEN;
@@ -279,24 +267,9 @@ function capture(): { stream: Writable; text: () => string } {
   return { stream, text: () => chunks.join('') };
 }
 
-function runChild(
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [INJECTION_CHILD], {
-      env: { ...process.env, ...env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function runChild(env: Record<string, string>): Promise<ProcessResult> {
+  return runProcess(process.execPath, [INJECTION_CHILD], {
+    env: { ...process.env, ...env, NO_COLOR: '1' },
   });
 }
 
@@ -324,7 +297,7 @@ describe('log injection from a hostile child', () => {
     const plainOut = capture();
     const colourOut = capture();
     const file = new JsonlFileExporter({ path: jsonl });
-    const collect = new Collecting();
+    const collect = new CollectingProcessor();
     const pipeline = new Pipeline({
       levels: 'trace',
       stages: [

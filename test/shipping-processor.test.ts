@@ -15,7 +15,8 @@ import {
   ShippingProcessor,
   type ShippingProcessorOptions,
 } from '../src/export/shipping-processor.ts';
-import { startTestReceiver } from './fixtures/exit-receiver.ts';
+import { startTestReceiver } from './support/test-receiver.ts';
+import { until } from './support/wait.ts';
 
 /** An exporter whose exports complete when the test says so. */
 class HeldExporter implements LogRecordExporter {
@@ -107,7 +108,9 @@ describe('ShippingProcessor', () => {
     exporter.auto = { code: ExportResultCode.SUCCESS };
     const { processor, emit } = setup({ scheduledDelay: 5 }, exporter);
     emit(3);
-    while (processor.stats().exported < 3) await new Promise((r) => setTimeout(r, 5));
+    await until(() => processor.stats().exported >= 3, {
+      what: 'the partial batch to be exported',
+    });
     assert.equal(exporter.completed, 1);
   });
 

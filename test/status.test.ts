@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { afterEach, describe, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type Context, type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import { type Context, diag } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchLogRecordProcessor,
@@ -19,25 +19,16 @@ import { defaultStatusProcessor } from '../src/processors/status/default-templat
 import {
   DEFAULT_STATUS_TEMPLATE,
   estimateBodyBytes,
-  formatDuration,
   STATUS_SCOPE,
   StatusProcessor,
   type StatusProcessorOptions,
 } from '../src/processors/status/status-processor.ts';
 import { compileStatusTemplate } from '../src/processors/status/template.ts';
+import { formatDuration } from '../src/util/duration.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
+import { captureDiag } from './support/diag.ts';
 
 const T0 = Date.UTC(2025, 0, 2, 3, 4, 5);
-
-function captureDiag(): string[] {
-  const messages: string[] = [];
-  const push = (message: string, ...args: unknown[]) => {
-    messages.push([message, ...args.map(String)].join(' '));
-  };
-  const logger: DiagLogger = { error: push, warn: push, info: push, debug: push, verbose: push };
-  diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
-  return messages;
-}
 
 afterEach(() => {
   diag.disable();
@@ -192,7 +183,7 @@ describe('StatusProcessor counting', () => {
   });
 
   test('onEmit never throws; failures are counted and reported through diag', async (t) => {
-    const messages = captureDiag();
+    const messages = captureDiag().messages;
     const { status, logger, provider } = setup(t);
     const broken = {
       instrumentationScope: { name: 'x' },
@@ -445,7 +436,7 @@ describe('StatusProcessor reports', () => {
 
 describe('StatusProcessor templates', () => {
   test('aliases, custom counters, unknown names, gauges, {time}, {interval}, braces', async (t) => {
-    const messages = captureDiag();
+    const messages = captureDiag().messages;
     const { logger, reports, provider } = setup(t, {
       interval: 90_000,
       template:

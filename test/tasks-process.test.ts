@@ -11,7 +11,8 @@ import { fork, setChildEnvironment, spawn } from '../src/multiprocess/fork.ts';
 import { continueTaskFromEnv, forgetProcessTask, taskEnv } from '../src/tasks/propagation.ts';
 import { currentTask, task, to } from '../src/tasks/scope.ts';
 import type { Task } from '../src/tasks/task.ts';
-import { type Row, setupRecording } from './fixtures/tasks-setup.ts';
+import { type Row, setupRecording } from './support/task-recording.ts';
+import { within } from './support/wait.ts';
 
 const CHILD = fileURLToPath(new URL('./fixtures/tasks-child.ts', import.meta.url));
 const CLUSTER = fileURLToPath(new URL('./fixtures/tasks-cluster.ts', import.meta.url));
@@ -45,7 +46,10 @@ async function collect(child: ReturnType<typeof spawn>): Promise<ChildResult> {
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     err += d;
   });
-  const [code] = await once(child, 'exit');
+  const [code] = await within(once(child, 'exit'), {
+    what: `the child to exit; stderr=${err}`,
+    timeoutMs: 30_000,
+  });
   assert.equal(code, 0, err);
   return parseResult(out);
 }

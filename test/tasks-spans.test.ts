@@ -11,7 +11,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { importTask, task, to } from '../src/tasks/scope.ts';
-import { setupRecording } from './fixtures/tasks-setup.ts';
+import { setupRecording } from './support/task-recording.ts';
 
 // A user-registered context manager is kept (ensureContextManager only probes it).
 const userManager = new AsyncLocalStorageContextManager().enable();

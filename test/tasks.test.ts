@@ -26,7 +26,7 @@ import { currentTask, importTask, task, to } from '../src/tasks/scope.ts';
 import { Task } from '../src/tasks/task.ts';
 import { TaskAttributesProcessor } from '../src/tasks/task-attributes-processor.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
-import { type Row, setupRecording } from './fixtures/tasks-setup.ts';
+import { type Row, setupRecording } from './support/task-recording.ts';
 
 // Must run before anything registers a context manager: tasks register one lazily.
 const managerBefore = hasWorkingContextManager();

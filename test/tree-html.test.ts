@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { FIXTURES, starlog } from './tree-cli.helper.ts';
+import { FIXTURES, starlog } from './support/tree-cli.ts';
 
 const hostA = join(FIXTURES, 'host-a.jsonl');
 const hostB = join(FIXTURES, 'host-b.jsonl');

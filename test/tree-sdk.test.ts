@@ -20,7 +20,7 @@ import {
   type LogRecordExporter,
   type ReadableLogRecord,
 } from '@opentelemetry/sdk-logs';
-import { starlog } from './tree-cli.helper.ts';
+import { starlog } from './support/tree-cli.ts';
 
 /** Appends each export as one OTLP/JSON line: the JSONL format of the Collector's file exporter. */
 class JsonLinesExporter implements LogRecordExporter {

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FIXTURES, starlog } from './tree-cli.helper.ts';
+import { FIXTURES, starlog } from './support/tree-cli.ts';
 
 const hostA = join(FIXTURES, 'host-a.jsonl');
 const hostB = join(FIXTURES, 'host-b.jsonl');

@@ -16,12 +16,13 @@ import { isatty } from 'node:tty';
 import { diag, SeverityNumber } from '@opentelemetry/api';
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfig, toSetupOptions } from '../config/load.ts';
-import { isReceiverEndpoint } from '../config/schema.ts';
 import { spawn } from '../multiprocess/fork.ts';
+import { isReceiverEndpoint } from '../multiprocess/protocol/endpoint.ts';
 import type { SetupOptions } from '../options.ts';
+import { RUN_SCOPE_NAME } from '../semconv.ts';
 import type { LoggingHandle } from '../setup/handle.ts';
 import { setupLogging } from '../setup/setup-logging.ts';
-import { parseDuration } from '../util/duration.ts';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, parseDuration } from '../util/duration.ts';
 import { childResource, defaultServiceName, OutputCapture } from './run/capture.ts';
 
 /** Options of `starlog run` (commander's camelCase names). */
@@ -167,7 +168,7 @@ export async function runCommand(
   if (options.register)
     env.NODE_OPTIONS = nodeOptionsWithImport(env.NODE_OPTIONS, registerModuleUrl());
   const serviceName = setup.serviceName ?? defaultServiceName(command, args);
-  const runLog = handle.provider.getLogger('starlog.run');
+  const runLog = handle.provider.getLogger(RUN_SCOPE_NAME);
 
   // Forwarding is installed before the child starts, and stays until starlog run ends: a signal
   // must never end starlog run while the child lives. After the child ended, a signal cuts the
@@ -282,7 +283,7 @@ export async function runCommand(
   }
 
   const stats = handle.stats();
-  const budget = (setup.shutdownTimeoutMs ?? 5000) + 2000;
+  const budget = (setup.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS) + 2000;
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     handle.shutdown(),

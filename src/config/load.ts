@@ -1,26 +1,14 @@
 import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, isAbsolute, relative, resolve } from 'node:path';
-import { type Attributes, diag } from '@opentelemetry/api';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import type {
-  CollectorSetupOptions,
-  ConsoleSetupOptions,
-  FileSetupOptions,
-  LookbackSetupOptions,
-  SetupOptions,
-  StatusSetupOptions,
-} from '../options.ts';
+import type { SetupOptions } from '../options.ts';
 import type { StarlogConfig } from './config-types.ts';
-import { ConfigError, type ConfigIssue, describeValue, ENVIRONMENT, formatPath } from './errors.ts';
-import {
-  checkLevelString,
-  configSchema,
-  isCollectorEndpoint,
-  KNOWN_KEYS,
-  SWITCHABLE,
-} from './schema.ts';
+import { configFileFromEnvironment, type Env } from './environment.ts';
+import { ConfigError, type ConfigIssue, describeValue, formatPath } from './errors.ts';
+import { configSchema, KNOWN_KEYS, SWITCHABLE } from './schema.ts';
+import { toSetupOptions } from './to-options.ts';
 
 /** File names looked for in the working directory, in this order, when `STARLOG_CONFIG` is not set. */
 export const CONFIG_FILE_NAMES = [
@@ -29,8 +17,9 @@ export const CONFIG_FILE_NAMES = [
   'starlog.config.json',
 ] as const;
 
-/** An environment: `process.env` or a plain object of the same shape. */
-export type Env = Readonly<Record<string, string | undefined>>;
+// the environment reader and the options builder, re-exported where they were
+export { type Env, parseKeyValueList } from './environment.ts';
+export { type ToSetupOptionsOptions, toSetupOptions } from './to-options.ts';
 
 /** Options of {@link loadConfig}. */
 export interface LoadConfigOptions {
@@ -60,11 +49,6 @@ export interface LoadedConfig {
   warnings: string[];
 }
 
-function envValue(env: Env, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v === undefined || v === '' ? undefined : v;
-}
-
 function displayName(file: string, cwd: string): string {
   const rel = relative(cwd, file);
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
@@ -87,7 +71,7 @@ function isFile(path: string): boolean {
 export function findConfigFile(options: LoadConfigOptions = {}): string | undefined {
   const cwd = resolve(options.cwd ?? process.cwd());
   const env = options.env ?? process.env;
-  const named = options.file ?? envValue(env, 'STARLOG_CONFIG');
+  const named = options.file ?? configFileFromEnvironment(env);
   if (named !== undefined) {
     const file = resolve(cwd, named);
     if (!isFile(file)) {
@@ -343,245 +327,4 @@ function toIssues(
     out.sort((a, b) => a.line! - b.line! || (a.column ?? 0) - (b.column ?? 0));
   }
   return out;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Environment overrides
- * ------------------------------------------------------------------------------------------- */
-
-/**
- * Parses `key=value,key2=value2` with percent-encoded values (the format of
- * `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS`, OpenTelemetry specification
- * "Environment Variable Specification" / W3C Baggage). Entries that cannot be read are reported
- * through `warn` and left out.
- */
-export function parseKeyValueList(
-  name: string,
-  value: string,
-  warn: (message: string) => void,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const raw of value.split(',')) {
-    const entry = raw.trim();
-    if (entry === '') continue;
-    const eq = entry.indexOf('=');
-    const key = eq === -1 ? '' : entry.slice(0, eq).trim();
-    if (key === '') {
-      warn(`${name}: ignored ${JSON.stringify(entry)}: expected key=value`);
-      continue;
-    }
-    try {
-      out[key] = decodeURIComponent(entry.slice(eq + 1).trim());
-    } catch {
-      warn(`${name}: ignored ${JSON.stringify(entry)}: the value is not valid percent-encoding`);
-    }
-  }
-  return out;
-}
-
-function parseBool(name: string, value: string | undefined, warn: (m: string) => void) {
-  if (value === undefined) return undefined;
-  const lower = value.toLowerCase();
-  if (lower === 'true') return true;
-  if (lower === 'false') return false;
-  warn(`${name}: ignored ${JSON.stringify(value)}: expected true or false`);
-  return undefined;
-}
-
-/** Options of {@link toSetupOptions}. */
-export interface ToSetupOptionsOptions {
-  /** The configuration file as named in error messages. */
-  file?: string;
-  /** Relative `exporters.file.path` values resolve against this (the file's directory). */
-  baseDir?: string;
-  /** Receives every ignored environment value (they also go to `diag.warn`). */
-  warnings?: string[];
-}
-
-/** Copies the defined values only, so that results compare equal with `deepStrictEqual`. */
-function defined<T extends object>(o: T): T {
-  const out = {} as T;
-  for (const [k, v] of Object.entries(o))
-    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
-}
-
-/**
- * Turns a validated configuration (or none) into `setupLogging()` options and applies the
- * environment. Where both speak, the environment wins:
- *
- * | variable | overrides |
- * |---|---|
- * | `OTEL_SERVICE_NAME` | `service.name` |
- * | `OTEL_RESOURCE_ATTRIBUTES` (`k=v,k2=v2`, percent-decoded) | merged into `service.attributes`, per key |
- * | `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` | `exporters.otlp.endpoint` (turns the collector on when the file has no `exporters.otlp`) |
- * | `OTEL_EXPORTER_OTLP_HEADERS`, then `OTEL_EXPORTER_OTLP_LOGS_HEADERS` | merged into `exporters.otlp.headers`, per key (the logs variable wins) |
- * | `OTEL_EXPORTER_OTLP_LOGS_COMPRESSION`, else `OTEL_EXPORTER_OTLP_COMPRESSION` | `exporters.otlp.compression` |
- * | `OTEL_EXPORTER_OTLP_LOGS_INSECURE`, else `OTEL_EXPORTER_OTLP_INSECURE` | `exporters.otlp.insecure` |
- * | `STARLOG_LEVEL` | `levels` (replaced, not merged) |
- *
- * `exporters.otlp.enabled: false` keeps the collector off whatever the environment says. Invalid
- * `OTEL_*` values are ignored with a warning (as the OpenTelemetry specification asks);
- * `OTEL_EXPORTER_OTLP_(LOGS_)PROTOCOL` other than `grpc` is warned about (starlog forwards over
- * gRPC only). Empty variables count as unset.
- *
- * @throws ConfigError for an invalid `STARLOG_LEVEL` (file `environment`), or when the collector
- *   is on but neither the file nor the environment gives its endpoint
- */
-export function toSetupOptions(
-  config: StarlogConfig | undefined,
-  env: Env = process.env,
-  options: ToSetupOptionsOptions = {},
-): SetupOptions {
-  const c: StarlogConfig = config ?? {};
-  const warn = (message: string) => {
-    options.warnings?.push(message);
-    diag.warn(`starlog: ${message}`);
-  };
-  const out: SetupOptions = {};
-
-  const serviceName = envValue(env, 'OTEL_SERVICE_NAME') ?? c.service?.name;
-  if (serviceName !== undefined) out.serviceName = serviceName;
-  const envAttributesText = envValue(env, 'OTEL_RESOURCE_ATTRIBUTES');
-  const envAttributes =
-    envAttributesText === undefined
-      ? {}
-      : parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', envAttributesText, warn);
-  if (c.service?.attributes !== undefined || Object.keys(envAttributes).length > 0) {
-    out.resourceAttributes = { ...c.service?.attributes, ...envAttributes } as Attributes;
-  }
-
-  const envLevel = envValue(env, 'STARLOG_LEVEL');
-  if (envLevel !== undefined) {
-    const checked = checkLevelString(envLevel);
-    if (!('levels' in checked)) {
-      throw new ConfigError(ENVIRONMENT, [
-        { path: 'STARLOG_LEVEL', message: `expected ${checked.expected}, got ${checked.got}` },
-      ]);
-    }
-    out.levels = checked.levels;
-  } else if (c.levels !== undefined) {
-    out.levels = c.levels;
-  }
-
-  if (c.receiver?.endpoint !== undefined) out.endpoint = c.receiver.endpoint;
-
-  if (c.status !== undefined) {
-    const { enabled, ...status } = c.status;
-    out.status = enabled === false ? false : defined<StatusSetupOptions>(status);
-  }
-  if (c.lookback !== undefined) {
-    const { enabled, ...lookback } = c.lookback;
-    out.lookback = enabled === false ? false : defined<LookbackSetupOptions>(lookback);
-  }
-
-  const ex = c.exporters;
-  if (ex?.file !== undefined) {
-    const { enabled, path, ...file } = ex.file;
-    out.file =
-      enabled === false
-        ? false
-        : defined<FileSetupOptions>({
-            path:
-              path !== undefined && options.baseDir !== undefined
-                ? resolve(options.baseDir, path)
-                : path,
-            ...file,
-          });
-  }
-  if (ex?.console !== undefined) {
-    const { enabled, colors, ...console } = ex.console;
-    out.console =
-      enabled === false
-        ? false
-        : defined<ConsoleSetupOptions>({
-            ...console,
-            colors: colors === 'auto' ? undefined : colors,
-          });
-  }
-
-  const collector = collectorOptions(c, env, warn);
-  if (collector === 'missing-endpoint') {
-    throw new ConfigError(options.file ?? ENVIRONMENT, [
-      {
-        path: 'exporters.otlp.endpoint',
-        message: `expected a collector endpoint like 'http://collector:4317' (or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT in the environment), got nothing`,
-      },
-    ]);
-  }
-  if (collector !== undefined) out.collector = collector;
-
-  if (c.shutdownTimeout !== undefined) out.shutdownTimeoutMs = c.shutdownTimeout;
-  return out;
-}
-
-function collectorOptions(
-  c: StarlogConfig,
-  env: Env,
-  warn: (message: string) => void,
-): CollectorSetupOptions | false | 'missing-endpoint' | undefined {
-  const otlp = c.exporters?.otlp;
-  if (otlp?.enabled === false) return false;
-
-  let envEndpoint: string | undefined;
-  for (const name of ['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
-    const value = envValue(env, name);
-    if (value === undefined) continue;
-    if (isCollectorEndpoint(value)) {
-      envEndpoint = value;
-      break;
-    }
-    warn(
-      `${name}: ignored ${JSON.stringify(value)}: expected a gRPC endpoint like 'http://collector:4317'`,
-    );
-  }
-  if (otlp === undefined && envEndpoint === undefined) return undefined;
-
-  const envHeaders: Record<string, string> = {};
-  for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_LOGS_HEADERS']) {
-    const value = envValue(env, name);
-    if (value !== undefined) Object.assign(envHeaders, parseKeyValueList(name, value, warn));
-  }
-
-  let compression: 'gzip' | 'none' | undefined;
-  for (const name of ['OTEL_EXPORTER_OTLP_LOGS_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION']) {
-    const value = envValue(env, name)?.toLowerCase();
-    if (value === undefined) continue;
-    if (value === 'gzip' || value === 'none') {
-      compression = value;
-      break;
-    }
-    warn(`${name}: ignored ${JSON.stringify(value)}: expected 'gzip' or 'none'`);
-  }
-
-  let insecure: boolean | undefined;
-  for (const name of ['OTEL_EXPORTER_OTLP_LOGS_INSECURE', 'OTEL_EXPORTER_OTLP_INSECURE']) {
-    insecure = parseBool(name, envValue(env, name), warn);
-    if (insecure !== undefined) break;
-  }
-
-  for (const name of ['OTEL_EXPORTER_OTLP_LOGS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
-    const value = envValue(env, name);
-    if (value === undefined) continue;
-    if (value !== 'grpc') {
-      warn(
-        `${name}: ignored ${JSON.stringify(value)}: starlog forwards to a collector over OTLP/gRPC only`,
-      );
-    }
-    break;
-  }
-
-  const endpoint = envEndpoint ?? otlp?.endpoint;
-  if (endpoint === undefined) return 'missing-endpoint';
-  const headers =
-    otlp?.headers !== undefined || Object.keys(envHeaders).length > 0
-      ? { ...otlp?.headers, ...envHeaders }
-      : undefined;
-  return defined<CollectorSetupOptions>({
-    endpoint,
-    headers,
-    compression: compression ?? otlp?.compression,
-    insecure: insecure ?? otlp?.insecure,
-    minSeverity: otlp?.minSeverity,
-  });
 }

@@ -1,6 +1,7 @@
 import type { AttributeValue } from '@opentelemetry/api';
 import { z } from 'zod';
 import { TEMPLATE_FIELDS } from '../exporters/pretty-console.ts';
+import { isReceiverEndpoint } from '../multiprocess/protocol/endpoint.ts';
 import { formatLevelSpec, parseLevelSpec } from '../pipeline/level-table.ts';
 import { parseLevel } from '../severity.ts';
 import { parseDuration } from '../util/duration.ts';
@@ -286,20 +287,6 @@ const collectorEndpoint = () =>
     `a collector endpoint like 'http://collector:4317', 'https://collector:4317', 'unix:///path/to.sock' or 'host:port'`,
     (v) => (typeof v === 'string' && isCollectorEndpoint(v.trim()) ? v.trim() : undefined),
   );
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-
-/**
- * Whether `endpoint` is a receiver endpoint: `unix` (a socket in a private directory, the default),
- * `unix:///abs/path.sock` (or `unix:/abs/path.sock`), `tcp` (127.0.0.1, a free port), or a
- * loopback `host:port` / `http://host:port` (the receiver only binds loopback addresses).
- */
-export function isReceiverEndpoint(endpoint: string): boolean {
-  if (endpoint === 'unix' || endpoint === 'tcp') return true;
-  if (endpoint.startsWith('unix:')) return isUnixTarget(endpoint);
-  const m = /^(?:http:\/\/)?(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/i.exec(endpoint);
-  return m !== null && LOOPBACK.has(m[1]!.toLowerCase()) && Number(m[2]) <= 65535;
-}
 
 const receiverEndpoint = () =>
   leaf(

@@ -184,7 +184,7 @@ export class ReconnectingExporter implements LogRecordExporter {
 
 /**
  * The child's exporter to the primary's receiver: the official `OTLPLogExporter`
- * (`@opentelemetry/exporter-logs-otlp-grpc`) configured as `createChildExport` does (url
+ * (`@opentelemetry/exporter-logs-otlp-grpc`) configured by `exporterToPrimary` (url
  * `STARLOG_ENDPOINT`, plain-text credentials, token as metadata `x-starlog-token`, 30 s deadline),
  * inside a {@link ReconnectingExporter} (generation `n > 0` uses `userAgent: 'starlog-reconnect/n'`).
  *

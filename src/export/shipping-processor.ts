@@ -12,7 +12,7 @@ import {
   dropReportAttributes,
   totalDrops,
 } from '../multiprocess/protocol/drop-report.ts';
-import { type Duration, parseDuration } from '../util/duration.ts';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type Duration, parseDuration } from '../util/duration.ts';
 import { PlainLogRecord } from '../util/plain-log-record.ts';
 import { backoffDelay, classifyExportError, type ExportErrorKind } from './retry.ts';
 import { Spill, type SpillBatch } from './spill.ts';
@@ -228,7 +228,7 @@ export class ShippingProcessor implements LogRecordProcessor {
     this._retryBaseMs = parseDuration(options.retryBaseDelay ?? 100, 'retryBaseDelay');
     this._retryMaxMs = parseDuration(options.retryMaxDelay ?? 5000, 'retryMaxDelay');
     this._shutdownTimeoutMs = parseDuration(
-      options.shutdownTimeout ?? 5000,
+      options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
       'shutdownTimeout',
       true,
     );

@@ -1,5 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import { levelsFromEnvironment } from '../config/environment.ts';
 import { createPrimaryExporter } from '../export/retry.ts';
 import { ShippingProcessor } from '../export/shipping-processor.ts';
 import { installExitHooks } from '../multiprocess/child/exit-hooks.ts';
@@ -11,6 +12,7 @@ import { Pipeline } from '../pipeline/pipeline.ts';
 import { ensureContextManager } from '../tasks/context-manager.ts';
 import { continueTaskFromEnv } from '../tasks/propagation.ts';
 import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../util/duration.ts';
 import type { LoggingHandle, LoggingStats } from './handle.ts';
 import { registerGlobalLoggerProvider, unregisterGlobalLoggerProvider } from './register-global.ts';
 import { buildResource } from './resource.ts';
@@ -29,7 +31,7 @@ export async function setupChild(
 ): Promise<LoggingHandle> {
   ensureContextManager();
   const resource = buildResource('child', options.serviceName, options.resourceAttributes);
-  const timeout = options.shutdownTimeoutMs ?? 5000;
+  const timeout = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
   const shipping = new ShippingProcessor({
     // the official OTLP/gRPC exporter, on a fresh channel after an outage (see ReconnectingExporter)
     exporter: createPrimaryExporter(env),
@@ -39,7 +41,7 @@ export async function setupChild(
   });
   const pipeline = new Pipeline({
     stages: [new TaskAttributesProcessor(), shipping],
-    levels: options.levels ?? env.STARLOG_LEVEL ?? 'info',
+    levels: options.levels ?? levelsFromEnvironment(env) ?? 'info',
   });
   const provider = new LoggerProvider({ resource, processors: [pipeline] });
   registerGlobalLoggerProvider(provider);

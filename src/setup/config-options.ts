@@ -1,4 +1,5 @@
 import { type LoadedConfig, loadConfigSync } from '../config/load.ts';
+import { toSetupOptions } from '../config/to-options.ts';
 import type { SetupOptions } from '../options.ts';
 
 const SECTIONS = ['status', 'lookback', 'file', 'console', 'collector'] as const;
@@ -6,7 +7,8 @@ const SECTIONS = ['status', 'lookback', 'file', 'console', 'collector'] as const
 /**
  * The options a primary runs with: the configuration file (if any; see `SetupOptions.config`)
  * overlaid with the options given in code, section by section (a section given as `false` in
- * code turns it off). The file's own environment overrides were applied by the loader.
+ * code turns it off). The environment (`OTEL_*`, `STARLOG_LEVEL`) applies the same way with or
+ * without a file (`toSetupOptions`, the one reader of the environment); options in code win.
  *
  * @throws ConfigError naming the file, key path and expectation when the file is invalid
  */
@@ -14,9 +16,10 @@ export function resolveOptions(
   options: SetupOptions,
   env: NodeJS.ProcessEnv,
 ): { options: SetupOptions; loaded: LoadedConfig | undefined } {
-  if (options.config === false) return { options, loaded: undefined };
-  const loaded = loadConfigSync({ env, file: options.config });
-  if (loaded === undefined) return { options, loaded };
+  const loaded =
+    options.config === false ? undefined : loadConfigSync({ env, file: options.config });
+  if (loaded === undefined)
+    return { options: overlay(toSetupOptions(undefined, env), options), loaded };
   return { options: overlay(loaded.options, options), loaded };
 }
 

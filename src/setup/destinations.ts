@@ -1,8 +1,6 @@
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { diag } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { parseKeyValueList } from '../config/load.ts';
 import { ShippingProcessor } from '../export/shipping-processor.ts';
 import { JsonlFileExporter } from '../exporters/jsonl-file.ts';
 import { PrettyConsoleExporter } from '../exporters/pretty-console.ts';
@@ -28,27 +26,18 @@ export interface Destinations {
   filePath?: string;
 }
 
-/** The collector endpoint the process started with (`OTEL_EXPORTER_OTLP_[LOGS_]ENDPOINT`). */
-export function collectorEndpointFromEnv(env: NodeJS.ProcessEnv): string | undefined {
-  return env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
-}
-
 /**
- * Builds the primary's destinations: an OTLP/gRPC exporter to a collector when one is configured
- * (option or the environment at start), else the embedded default (JSON-lines file + console).
+ * Builds the primary's destinations: an OTLP/gRPC exporter to a collector when `options.collector`
+ * has an endpoint (the environment at start was applied to the options by `toSetupOptions`, with
+ * or without a configuration file), else the embedded default (JSON-lines file + console).
  * Each destination sits behind its own {@link ShippingProcessor} (bounded queue, drops counted).
  */
-export function buildDestinations(
-  options: SetupOptions,
-  startEnv: NodeJS.ProcessEnv,
-): Destinations {
+export function buildDestinations(options: SetupOptions): Destinations {
   const queues: Record<string, ShippingProcessor> = {};
   const main: LogRecordProcessor[] = [];
   const status: LogRecordProcessor[] = [];
-  const collectorOptions = options.collector === false ? undefined : (options.collector ?? {});
-  const collectorEndpoint =
-    collectorOptions?.endpoint ??
-    (options.collector === false ? undefined : collectorEndpointFromEnv(startEnv));
+  const collectorOptions = options.collector === false ? undefined : options.collector;
+  const collectorEndpoint = collectorOptions?.endpoint;
   let filePath: string | undefined;
   const statusTo = options.status === false ? 'all' : (options.status?.destination ?? 'all');
   const wantsStatus = (name: 'collector' | 'file' | 'console') =>
@@ -56,7 +45,7 @@ export function buildDestinations(
 
   if (collectorEndpoint !== undefined && collectorOptions !== undefined) {
     const q = new ShippingProcessor({
-      exporter: collectorExporter(collectorEndpoint, collectorOptions, startEnv),
+      exporter: collectorExporter(collectorEndpoint, collectorOptions),
     });
     queues.collector = q;
     main.push(filtered(q, collectorOptions.minSeverity));
@@ -112,41 +101,16 @@ function fanOut(stages: LogRecordProcessor[]): LogRecordProcessor {
  * children, and the exporter would otherwise pick those up (insecure credentials, the receiver's
  * token header) at its first export.
  */
-function collectorExporter(
-  endpoint: string,
-  options: CollectorSetupOptions,
-  startEnv: NodeJS.ProcessEnv,
-): OTLPLogExporter {
+function collectorExporter(endpoint: string, options: CollectorSetupOptions): OTLPLogExporter {
   const metadata = new Metadata();
   // an explicit empty entry keeps the receiver's token (in process.env for children) away from the collector
   metadata.set(TOKEN_METADATA_KEY, '');
-  const headers = options.headers ?? headersFromEnv(startEnv);
-  for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
-  const insecure =
-    options.insecure ??
-    (/^http:\/\//i.test(endpoint) ||
-      (
-        startEnv.OTEL_EXPORTER_OTLP_LOGS_INSECURE ??
-        startEnv.OTEL_EXPORTER_OTLP_INSECURE ??
-        ''
-      ).toLowerCase() === 'true');
-  const compression =
-    options.compression ??
-    (startEnv.OTEL_EXPORTER_OTLP_LOGS_COMPRESSION as 'gzip' | 'none' | undefined);
+  for (const [k, v] of Object.entries(options.headers ?? {})) metadata.set(k, v);
+  const insecure = options.insecure ?? /^http:\/\//i.test(endpoint);
   return new OTLPLogExporter({
     url: endpoint,
     metadata,
     credentials: insecure ? credentials.createInsecure() : credentials.createSsl(),
-    ...(compression === 'gzip' ? { compression: 'gzip' as never } : {}),
+    ...(options.compression === 'gzip' ? { compression: 'gzip' as never } : {}),
   });
-}
-
-/** The collector headers of the environment the primary started with (`k=v,k2=v2`, URL-decoded). */
-function headersFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const name = env.OTEL_EXPORTER_OTLP_LOGS_HEADERS
-    ? 'OTEL_EXPORTER_OTLP_LOGS_HEADERS'
-    : 'OTEL_EXPORTER_OTLP_HEADERS';
-  const value = env[name];
-  if (!value) return {};
-  return parseKeyValueList(name, value, (message) => diag.warn(`starlog: ${message}`));
 }

@@ -18,6 +18,7 @@ import { Pipeline } from '../pipeline/pipeline.ts';
 import { LookbackProcessor } from '../processors/lookback/lookback-processor.ts';
 import { withoutCounterRecords } from '../processors/status/counters.ts';
 import { StatusProcessor } from '../processors/status/status-processor.ts';
+import { CONFIG_SCOPE_NAME } from '../semconv.ts';
 import { ensureContextManager } from '../tasks/context-manager.ts';
 import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
 import { buildDestinations } from './destinations.ts';
@@ -45,8 +46,8 @@ export async function setupPrimary(
 ): Promise<LoggingHandle> {
   ensureContextManager();
   const resource = buildResource('primary', options.serviceName, options.resourceAttributes);
-  const destinations = buildDestinations(options, startEnv);
-  const pipeline = new Pipeline({ levels: options.levels ?? startEnv.STARLOG_LEVEL ?? 'info' });
+  const destinations = buildDestinations(options);
+  const pipeline = new Pipeline({ levels: options.levels ?? 'info' });
   pipeline.addStage(new TaskAttributesProcessor());
 
   const lookback = options.lookback
@@ -125,7 +126,7 @@ export async function setupPrimary(
   // SIGHUP re-reads the configuration file and applies what can change while running
   let inForce = options;
   let lastLoaded = loaded;
-  const configLog = getLogger('starlog.config');
+  const configLog = getLogger(CONFIG_SCOPE_NAME);
   const onSighup = () => {
     reloadConfig(lastLoaded, { env: startEnv, before: inForce }).then(
       ({ config, options: next, diff }) => {

@@ -8,6 +8,8 @@ import {
   type Resource,
   resourceFromAttributes,
 } from '@opentelemetry/resources';
+import { serviceNameFromEnvironment } from '../config/environment.ts';
+import { ROLE_ATTRIBUTE } from '../semconv.ts';
 
 /**
  * The resource of a starlog process: the SDK defaults (`telemetry.sdk.*`), `OTEL_SERVICE_NAME` and
@@ -25,9 +27,9 @@ export function buildResource(
   const own: Attributes = {
     'process.pid': process.pid,
     'process.executable.name': basename(process.execPath),
-    'starlog.role': role,
+    [ROLE_ATTRIBUTE]: role,
   };
-  const name = serviceName ?? process.env.OTEL_SERVICE_NAME ?? mainScriptName();
+  const name = serviceName ?? serviceNameFromEnvironment(process.env) ?? mainScriptName();
   if (name !== undefined) own['service.name'] = name;
   if (threadId !== 0) own['thread.id'] = threadId;
   return defaultResource()

@@ -7,6 +7,7 @@
 
 import { randomFillSync } from 'node:crypto';
 import type { SpanContext } from '@opentelemetry/api';
+import { TRACESTATE_KEY } from '../semconv.ts';
 
 const HEX: string[] = [];
 for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'));
@@ -114,8 +115,7 @@ export function formatTraceParent(sc: SpanContext): string {
   return `00-${sc.traceId}-${sc.spanId}-${HEX[sc.traceFlags & 0xff]}`;
 }
 
-/** The `tracestate` key under which starlog carries a task id path. */
-export const TRACESTATE_KEY = 'starlog';
+export { TRACESTATE_KEY };
 
 /** The longest `tracestate` list-member value (W3C Trace Context §3.3.1.3.2), in characters. */
 export const MAX_TRACESTATE_VALUE = 256;

@@ -11,6 +11,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
+import { TASK_SCOPE_NAME } from '../semconv.ts';
 import { ensureContextManagerOnce } from './context-manager.ts';
 import {
   parseForeignId,
@@ -41,7 +42,7 @@ export function registeredTracer(): Tracer | undefined {
   if (delegate === NOOP_TRACER_PROVIDER) return undefined;
   if (delegate !== cachedDelegate || cachedTracer === undefined) {
     cachedDelegate = delegate;
-    cachedTracer = delegate.getTracer('starlog.task');
+    cachedTracer = delegate.getTracer(TASK_SCOPE_NAME);
   }
   return cachedTracer;
 }

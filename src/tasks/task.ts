@@ -14,16 +14,17 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
+import { TASK_CONTEXT_KEY_NAME, TASK_SCOPE_NAME } from '../semconv.ts';
 import { childPath, formatTraceParent } from './ids.ts';
 
 /**
  * The Context key under which the active {@link Task} is stored (next to its span, stored with
  * `trace.setSpan`). `createContextKey` uses `Symbol.for`, so two copies of starlog share it.
  */
-export const TASK_KEY: symbol = createContextKey('starlog.task');
+export const TASK_KEY: symbol = createContextKey(TASK_CONTEXT_KEY_NAME);
 
 /** The instrumentation scope name of task enter/exit/failure records. */
-export const TASK_SCOPE = 'starlog.task';
+export const TASK_SCOPE = TASK_SCOPE_NAME;
 
 /** Attribute names on task records (shared contract with the tree viewer). */
 export const ATTR_TASK_NAME = 'task.name';

@@ -3,7 +3,7 @@ import { severityName } from '../severity.ts';
 import { childrenOf, type Rec, type TaskNode, type Trace, type TreeModel } from './model.ts';
 
 /** `0.42ms`, `12.3ms`, `1.23s`, `2m03s`, `1h02m` */
-export function formatDuration(ms: number): string {
+export function formatElapsed(ms: number): string {
   if (ms < 0 || !Number.isFinite(ms)) return '?';
   if (ms < 10) return `${ms.toFixed(2)}ms`;
   if (ms < 1000) return `${ms.toFixed(1)}ms`;
@@ -61,9 +61,9 @@ export function nodeTitle(node: TaskNode): string {
 
 /** Duration text: `task.duration_ms` if recorded, else `≥` the span of its own records. */
 export function nodeDuration(node: TaskNode): string | undefined {
-  if (node.durationMs !== undefined) return formatDuration(node.durationMs);
+  if (node.durationMs !== undefined) return formatElapsed(node.durationMs);
   if (node.recordCount > 1 && node.end > 0) {
-    return `≥${formatDuration(node.end - node.start)}`;
+    return `≥${formatElapsed(node.end - node.start)}`;
   }
   return undefined;
 }

@@ -4,6 +4,12 @@
  */
 export type Duration = number | string;
 
+/**
+ * Default of every `shutdownTimeoutMs` (setupLogging, `starlog/register`, `starlog run`, a
+ * destination queue's `shutdownTimeout`): 5,000 ms.
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
 
@@ -29,4 +35,16 @@ export function parseDuration(value: Duration, what = 'duration', allowZero = fa
     );
   }
   return ms;
+}
+
+/**
+ * The shortest {@link Duration} string for `ms` (the inverse of {@link parseDuration}, for
+ * messages and status records): `15000` → `'15s'`, `300000` → `'5m'`, `3250` → `'3.3s'`,
+ * `250` → `'250ms'`.
+ */
+export function formatDuration(ms: number): string {
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms >= 1000) return `${Math.round(ms / 100) / 10}s`;
+  return `${Math.round(ms)}ms`;
 }

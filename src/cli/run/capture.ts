@@ -9,10 +9,11 @@ import { diag, SeverityNumber } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { CAPTURE_SCOPE_NAME, CAPTURE_SPLIT_ATTRIBUTE, ROLE_ATTRIBUTE } from '../../semconv.ts';
 import { PlainLogRecord } from '../../util/plain-log-record.ts';
 
 /** Instrumentation scope name of captured lines (a logger name for the level table, too). */
-export const CAPTURE_SCOPE_NAME = 'starlog.capture';
+export { CAPTURE_SCOPE_NAME };
 
 /** The one scope object every captured record carries (exporters group by identity). */
 export const CAPTURE_SCOPE: InstrumentationScope = Object.freeze({ name: CAPTURE_SCOPE_NAME });
@@ -23,7 +24,7 @@ export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 /**
  * Attribute set on the pieces of a line longer than `maxLineBytes` (each piece is its own record).
  */
-export const SPLIT_ATTRIBUTE = 'starlog.capture.split';
+export const SPLIT_ATTRIBUTE = CAPTURE_SPLIT_ATTRIBUTE;
 
 const NEWLINE = 0x0a;
 const CR = 0x0d;
@@ -160,7 +161,7 @@ export function childResource(info: ChildProcessInfo): Resource {
     'process.command': info.command,
     'process.command_args': [info.command, ...info.args],
     'process.executable.name': basename(info.command),
-    'starlog.role': 'child',
+    [ROLE_ATTRIBUTE]: 'child',
   };
   if (info.pid !== undefined) attributes['process.pid'] = info.pid;
   if (info.parentPid !== undefined) attributes['process.parent_pid'] = info.parentPid;

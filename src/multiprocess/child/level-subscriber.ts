@@ -20,6 +20,7 @@ import {
 import { connect as netConnect } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import type { LevelTable } from '../../pipeline/level-table.ts';
+import { parseEndpointAddress } from '../protocol/endpoint.ts';
 import { TOKEN_METADATA_KEY } from '../protocol/token.ts';
 import {
   decodeLevelState,
@@ -72,36 +73,6 @@ export interface LevelSubscription {
   close(): void;
 }
 
-type Target = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
-
-function parseTarget(endpoint: string): Target {
-  if (endpoint.startsWith('unix:')) {
-    const path = endpoint.startsWith('unix://')
-      ? endpoint.slice('unix://'.length)
-      : endpoint.slice('unix:'.length);
-    if (!path.startsWith('/')) {
-      throw new TypeError(
-        `starlog: STARLOG_ENDPOINT ${JSON.stringify(endpoint)} must name an absolute socket path`,
-      );
-    }
-    return { kind: 'unix', path };
-  }
-  let url: URL;
-  try {
-    url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
-  } catch {
-    throw new TypeError(
-      `starlog: STARLOG_ENDPOINT ${JSON.stringify(endpoint)} is not 'unix:///path' or 'http://HOST:PORT'`,
-    );
-  }
-  if (url.protocol !== 'http:' || url.port === '') {
-    throw new TypeError(
-      `starlog: STARLOG_ENDPOINT ${JSON.stringify(endpoint)} must be 'unix:///path' or 'http://HOST:PORT'`,
-    );
-  }
-  return { kind: 'tcp', host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) };
-}
-
 // gRPC status codes (grpc/doc/statuscodes.md) that retrying cannot fix
 const INVALID_ARGUMENT = 3;
 const UNIMPLEMENTED = 12;
@@ -149,7 +120,7 @@ export function subscribeLevels(
   options: SubscribeLevelsOptions = {},
 ): LevelSubscription {
   const primary = primaryTarget(env);
-  const target = parseTarget(primary.endpoint);
+  const target = parseEndpointAddress(primary.endpoint);
   const token = primary.token;
   const minBackoffMs = options.minBackoffMs ?? 100;
   const maxBackoffMs = options.maxBackoffMs ?? 5000;

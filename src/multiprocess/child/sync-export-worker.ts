@@ -10,6 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import { identity, OTLP_LOGS_EXPORT_PATH } from '../../otlp/grpc-methods.ts';
+import { TOKEN_METADATA_KEY } from '../../semconv.ts';
 
 /** What the main thread hands to the worker. */
 export interface SyncExportJob {
@@ -44,7 +45,7 @@ function run(job: SyncExportJob): void {
       clients.set(job.target, client);
     }
     const metadata = new Metadata();
-    if (job.token) metadata.set('x-starlog-token', job.token);
+    if (job.token) metadata.set(TOKEN_METADATA_KEY, job.token);
     job.requests.forEach((req, i) => {
       const buf = Buffer.from(req.buffer, req.byteOffset, req.byteLength);
       (client as Client).makeUnaryRequest(

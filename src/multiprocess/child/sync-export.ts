@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { grpcTargetOfUrl } from '../protocol/endpoint.ts';
 import type { SyncExportJob } from './sync-export-worker.ts';
 
 /** Options of {@link SyncExporter}. */
@@ -46,18 +47,6 @@ export interface SyncExportResult {
   elapsedMs: number;
 }
 
-/**
- * Turns a `STARLOG_ENDPOINT` / `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` value into a grpc-js target:
- * `unix:` targets are kept, `http(s)://host:port` becomes `host:port` (as the OTLP gRPC exporter
- * does).
- */
-export function grpcTarget(endpoint: string): string {
-  const e = endpoint.trim();
-  if (e.startsWith('unix:')) return e;
-  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/]+)/i.exec(e);
-  return m ? (m[1] as string) : e;
-}
-
 function workerUrl(): URL {
   // same extension as this module: .ts when run from source, .js from dist/
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -81,7 +70,7 @@ export class SyncExporter {
 
   constructor(options: SyncExporterOptions) {
     if (!options?.endpoint) throw new TypeError('starlog: SyncExporter needs options.endpoint');
-    this._target = grpcTarget(options.endpoint);
+    this._target = grpcTargetOfUrl(options.endpoint);
     this._token = options.token;
     this._timeoutMs = options.timeoutMs;
     this._maxRecords = options.maxRequestRecords ?? 4096;

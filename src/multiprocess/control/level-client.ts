@@ -6,6 +6,7 @@
  * @module
  */
 import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { grpcChannelTarget, parseEndpointAddress } from '../protocol/endpoint.ts';
 import { TOKEN_METADATA_KEY } from '../protocol/token.ts';
 import {
   decodeLevelState,
@@ -66,16 +67,6 @@ function explain(err: ServiceError, endpoint: string): LevelControlError {
   }
 }
 
-/**
- * The grpc-js channel target for a starlog endpoint: `unix:` targets as they are,
- * `http://HOST:PORT` (the form in `STARLOG_ENDPOINT`, which the OTLP exporter reads as a URL)
- * becomes `HOST:PORT`.
- */
-function grpcTarget(endpoint: string): string {
-  const m = /^http:\/\/([^/]+)\/?$/.exec(endpoint.trim());
-  return m ? m[1]! : endpoint.trim();
-}
-
 function call(options: LevelClientOptions, path: string, body: Buffer): Promise<LevelState> {
   const { endpoint, token } = options;
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -92,7 +83,10 @@ function call(options: LevelClientOptions, path: string, body: Buffer): Promise<
   }
   let client: Client;
   try {
-    client = new Client(grpcTarget(endpoint), credentials.createInsecure());
+    client = new Client(
+      grpcChannelTarget(parseEndpointAddress(endpoint, 'endpoint')),
+      credentials.createInsecure(),
+    );
   } catch (err) {
     return Promise.reject(
       new LevelControlError(

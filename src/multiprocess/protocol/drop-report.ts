@@ -13,9 +13,10 @@
  * @module
  */
 import type { AnyValue, Attributes } from '@opentelemetry/api';
+import { DROP_REPORT_SCOPE_NAME, DROPPED_ATTRIBUTES } from '../../semconv.ts';
 
 /** The instrumentation scope name of drop report records. */
-export const DROP_REPORT_SCOPE = 'starlog.drops';
+export const DROP_REPORT_SCOPE = DROP_REPORT_SCOPE_NAME;
 
 /** A child's cumulative drop counts, in records, by reason. */
 export interface DropCounts {
@@ -33,11 +34,11 @@ export interface DropCounts {
 
 /** The reasons of {@link DropCounts} and their attribute keys on a drop report record. */
 export const DROP_REASONS: ReadonlyArray<readonly [keyof DropCounts, string]> = [
-  ['queueFull', 'starlog.dropped.queue_full'],
-  ['spillOverflow', 'starlog.dropped.spill_overflow'],
-  ['exportFailed', 'starlog.dropped.export_failed'],
-  ['exportRejected', 'starlog.dropped.export_rejected'],
-  ['afterShutdown', 'starlog.dropped.after_shutdown'],
+  ['queueFull', DROPPED_ATTRIBUTES.queueFull],
+  ['spillOverflow', DROPPED_ATTRIBUTES.spillOverflow],
+  ['exportFailed', DROPPED_ATTRIBUTES.exportFailed],
+  ['exportRejected', DROPPED_ATTRIBUTES.exportRejected],
+  ['afterShutdown', DROPPED_ATTRIBUTES.afterShutdown],
 ];
 
 /** All zero. */

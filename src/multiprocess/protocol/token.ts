@@ -1,7 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { TOKEN_METADATA_KEY } from '../../semconv.ts';
 
 /** The gRPC metadata key that carries the receiver token (lower case, as gRPC metadata keys are). */
-export const TOKEN_METADATA_KEY = 'x-starlog-token';
+export { TOKEN_METADATA_KEY };
 
 /**
  * Makes a fresh random token: `bytes` random bytes from `crypto.randomBytes`, as lower-case hex.

@@ -6,9 +6,9 @@
  * @module
  */
 import { chmod, lstat, mkdtemp, rm } from 'node:fs/promises';
-import { connect, isIP } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import {
   type Metadata,
   Server,
@@ -38,6 +38,7 @@ import {
   parseDropReport,
   totalDrops,
 } from '../protocol/drop-report.ts';
+import { endpointUrl, grpcChannelTarget, parseReceiverEndpoint } from '../protocol/endpoint.ts';
 import { generateToken, TOKEN_METADATA_KEY, tokenMatches } from '../protocol/token.ts';
 import type { IngestedLogRecord } from './ingested-log-record.ts';
 import {
@@ -213,68 +214,12 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-type Bind =
-  | { kind: 'private-unix' }
-  | { kind: 'unix'; path: string }
-  | { kind: 'tcp'; host: string; port: number };
-
 const MAX_CHILDREN = 1024;
 const EMPTY_RESPONSE = Buffer.alloc(0); // an ExportLogsServiceResponse without partial_success
 /** The hand-made service definition: bytes in, bytes out (we decode in the handler). */
 const LOGS_SERVICE: ServiceDefinition = {
   Export: rawMethod(OTLP_LOGS_EXPORT_PATH, 'export'),
 };
-
-function isLoopback(host: string): boolean {
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
-}
-
-function parseEndpoint(endpoint: string | undefined): Bind {
-  if (endpoint === undefined || endpoint === 'unix') return { kind: 'private-unix' };
-  if (typeof endpoint !== 'string' || endpoint.trim() === '') {
-    throw new TypeError(
-      `starlog: receiver endpoint must be a non-empty string; got ${JSON.stringify(endpoint)}`,
-    );
-  }
-  if (endpoint.startsWith('unix:')) {
-    const path = endpoint.startsWith('unix://')
-      ? endpoint.slice('unix://'.length)
-      : endpoint.slice('unix:'.length);
-    if (!isAbsolute(path)) {
-      throw new TypeError(
-        `starlog: receiver endpoint ${JSON.stringify(endpoint)} must name an absolute socket path`,
-      );
-    }
-    return { kind: 'unix', path };
-  }
-  if (endpoint === 'tcp') return { kind: 'tcp', host: '127.0.0.1', port: 0 };
-  let url: URL;
-  try {
-    url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
-  } catch {
-    throw new TypeError(
-      `starlog: receiver endpoint ${JSON.stringify(endpoint)} is not 'unix:/path', 'tcp' or 'HOST:PORT'`,
-    );
-  }
-  if (
-    url.protocol !== 'http:' ||
-    (url.pathname !== '/' && url.pathname !== '') ||
-    url.port === ''
-  ) {
-    throw new TypeError(
-      `starlog: receiver endpoint ${JSON.stringify(endpoint)} must be 'HOST:PORT' or 'http://HOST:PORT'`,
-    );
-  }
-  let host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (host === 'localhost') host = '127.0.0.1';
-  if (!isLoopback(host)) {
-    throw new TypeError(
-      `starlog: receiver endpoint ${JSON.stringify(endpoint)} is not a loopback address; the receiver speaks plain-text gRPC and only binds 127.0.0.1, ::1 or a unix socket`,
-    );
-  }
-  return { kind: 'tcp', host, port: Number(url.port) };
-}
 
 function bindAsync(server: Server, address: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -308,7 +253,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       'starlog: startReceiver needs a processor (a LogRecordProcessor with onEmit)',
     );
   }
-  const bind = parseEndpoint(options.endpoint);
+  const bind = parseReceiverEndpoint(options.endpoint);
   if (
     options.token !== undefined &&
     (typeof options.token !== 'string' || !/^[0-9a-fA-F]{32,}$/.test(options.token))
@@ -578,9 +523,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   let target: string;
   try {
     if (bind.kind === 'tcp') {
-      const hostPart = bind.host.includes(':') ? `[${bind.host}]` : bind.host;
-      const port = await bindAsync(server, `${hostPart}:${bind.port}`);
-      target = `http://${hostPart}:${port}`;
+      const port = await bindAsync(server, grpcChannelTarget(bind));
+      target = endpointUrl({ ...bind, port });
     } else {
       if (bind.kind === 'private-unix') {
         dir = await mkdtemp(join(tmpdir(), 'starlog-'));
@@ -590,9 +534,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         socketPath = bind.path;
         await removeStaleSocket(socketPath);
       }
-      await bindAsync(server, `unix://${socketPath}`);
+      target = endpointUrl({ kind: 'unix', path: socketPath });
+      await bindAsync(server, target);
       await chmod(socketPath, 0o600);
-      target = `unix://${socketPath}`;
     }
   } catch (err) {
     server.forceShutdown();

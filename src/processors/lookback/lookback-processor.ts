@@ -8,6 +8,7 @@ import {
 } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
+import { TASK_SCOPE_NAME } from '../../semconv.ts';
 import { parseDuration } from '../../util/duration.ts';
 import { CoarseClock } from './coarse-clock.ts';
 import { FollowWindows } from './follow-windows.ts';
@@ -22,7 +23,7 @@ import {
 } from './lookback-options.ts';
 import { RecordReader } from './record-reader.ts';
 import { LookbackSpanProcessor } from './span-processor.ts';
-import { isRootTaskSuccess, TASK_SCOPE } from './task-end.ts';
+import { isRootTaskSuccess } from './task-end.ts';
 
 export type { LookbackBounds, LookbackKey, LookbackOptions, LookbackStats };
 
@@ -222,7 +223,7 @@ export class LookbackProcessor implements LogRecordProcessor {
 
   private noteScope(scope: InstrumentationScope): void {
     this.lastScope = scope;
-    this.lastScopeIsTask = this.releaseOnTaskEnd && scope.name === TASK_SCOPE;
+    this.lastScopeIsTask = this.releaseOnTaskEnd && scope.name === TASK_SCOPE_NAME;
   }
 
   /**

@@ -1,15 +1,14 @@
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { TASK_SCOPE_NAME } from '../../semconv.ts';
+
+/** Attribute keys of task records (as `ATTR_TASK_ID`/`ATTR_TASK_OUTCOME` in src/tasks/task.ts). */
+const ATTR_TASK_ID = 'task.id';
+const ATTR_TASK_OUTCOME = 'task.outcome';
 
 /*
  * How the lookback buffer sees that a request ended well without a tracer: the exit record of
- * its root task. The names are the task records' contract (src/tasks/task.ts, also read by the
- * tree viewer); they are repeated here so that the lookback buffer does not load the tasks module.
+ * its root task (the task records' contract, src/tasks/task.ts, also read by the tree viewer).
  */
-
-/** The instrumentation scope name of task enter/exit/failure records. */
-export const TASK_SCOPE = 'starlog.task';
-const ATTR_TASK_ID = 'task.id';
-const ATTR_TASK_OUTCOME = 'task.outcome';
 
 /**
  * Whether `record` is the exit record of a root task that succeeded: scope `starlog.task`,
@@ -17,7 +16,7 @@ const ATTR_TASK_OUTCOME = 'task.outcome';
  * src/tasks/ids.ts). Costs a string comparison for other records. Never throws on odd records.
  */
 export function isRootTaskSuccess(record: ReadableLogRecord): boolean {
-  if (record.instrumentationScope.name !== TASK_SCOPE) return false;
+  if (record.instrumentationScope.name !== TASK_SCOPE_NAME) return false;
   const attributes = record.attributes;
   if (attributes === undefined || attributes[ATTR_TASK_OUTCOME] !== 'success') return false;
   const id = attributes[ATTR_TASK_ID];

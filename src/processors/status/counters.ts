@@ -2,12 +2,13 @@ import type { Attributes, Context } from '@opentelemetry/api';
 import { diag, logs, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
+import { COUNT_PREFIX, COUNTS_SCOPE_NAME } from '../../semconv.ts';
 
 /**
  * Attribute-key prefix of a custom counter carried on a log record: `inc('requests')` sets
  * `starlog.count.requests: 1`. {@link StatusProcessor} sums every attribute with this prefix.
  */
-export const COUNT_PREFIX = 'starlog.count.';
+export { COUNT_PREFIX };
 
 /** The chainable methods of a {@link CountAttributes} object (on the prototype, not enumerable). */
 export interface CountMethods {
@@ -109,13 +110,7 @@ export function count(name: string, by = 1): void {
  * counter record or taken by a StatusProcessor of this process.
  */
 
-/**
- * The instrumentation scope name of counter records: a record without severity (so no level
- * table filters it) and without body, whose attributes are `starlog.count.<name>` sums. A child
- * ships it to its primary like any record; a StatusProcessor adds its counters (it is not
- * counted as a record) and setupLogging's primary does not write it to the destinations.
- */
-export const COUNTS_SCOPE_NAME = 'starlog.counts';
+export { COUNTS_SCOPE_NAME };
 
 /** Longest time a count waits before its counter record is emitted, ms. */
 export const COUNTS_FLUSH_MS = 1000;

@@ -5,21 +5,19 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { defaultResource } from '@opentelemetry/resources';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
+import { STATUS_EVENT_NAME, STATUS_SCOPE_NAME } from '../../semconv.ts';
 import { SEVERITY_NAMES, type SeverityName, severityBucket } from '../../severity.ts';
-import { type Duration, parseDuration } from '../../util/duration.ts';
+import { type Duration, formatDuration, parseDuration } from '../../util/duration.ts';
 import { PlainLogRecord } from '../../util/plain-log-record.ts';
 import { COUNT_PREFIX, COUNTS_SCOPE_NAME, takePendingCounts } from './counters.ts';
 import { defaultStatusProcessor } from './default-template.ts';
 import { compileStatusTemplate, type StatusTemplate } from './template.ts';
 
 /** Instrumentation scope name of status records; records with this scope are never counted. */
-export const STATUS_SCOPE_NAME = 'starlog.status';
+export { STATUS_EVENT_NAME, STATUS_SCOPE_NAME };
 
 /** The one instrumentation scope object every status record carries. */
 export const STATUS_SCOPE: InstrumentationScope = Object.freeze({ name: STATUS_SCOPE_NAME });
-
-/** Event name of status records (`LogRecord.eventName`). */
-export const STATUS_EVENT_NAME = 'starlog.status';
 
 /** Default {@link StatusProcessorOptions.template}. */
 export const DEFAULT_STATUS_TEMPLATE =
@@ -447,14 +445,6 @@ function parseInterval(value: unknown): number {
     );
   }
   return ms;
-}
-
-/** `15000` → `'15s'`, `300000` → `'5m'`, `3250` → `'3.3s'`, `250` → `'250ms'`. */
-export function formatDuration(ms: number): string {
-  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms >= 1000) return `${Math.round(ms / 100) / 10}s`;
-  return `${Math.round(ms)}ms`;
 }
 
 let defaultResourceCache: Resource | undefined;
