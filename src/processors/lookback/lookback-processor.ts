@@ -1,7 +1,6 @@
 import {
   type Context,
   context,
-  diag,
   isSpanContextValid,
   type SeverityNumber,
   trace,
@@ -21,7 +20,7 @@ import {
   type ResolvedBounds,
   resolveBounds,
 } from './lookback-options.ts';
-import { RecordReader } from './record-reader.ts';
+import { RecordReader, reportError } from './record-reader.ts';
 import { LookbackSpanProcessor } from './span-processor.ts';
 import { isRootTaskSuccess } from './task-end.ts';
 
@@ -72,6 +71,9 @@ export class LookbackProcessor implements LogRecordProcessor {
   /** The token and time of the last follow window opened (`undefined`: none, or changed since). */
   private lastFollowToken: object | undefined;
   private lastFollowAt = -1;
+  /** Whether records without a span context pass (the default key, `holdUntraced` false). */
+  private untracedPass: boolean;
+  private readonly defaultKey: boolean;
   /** The pass-through range of the fast path: `passAbove < severity < passBelow`. */
   private passAbove: number;
   private passBelow: number;
@@ -105,6 +107,8 @@ export class LookbackProcessor implements LogRecordProcessor {
     this.reader = new RecordReader(options.key, this.b, (what, err) => this.countError(what, err));
     this.passAbove = this.b.holdMaxAll;
     this.passBelow = this.b.flushSeverity;
+    this.defaultKey = options.key === undefined;
+    this.untracedPass = this.defaultKey && !this.b.holdUntraced;
     this.store = new HeldStore(this.b);
     this.clock = new CoarseClock(options.now);
     const sweepMs =
@@ -162,6 +166,11 @@ export class LookbackProcessor implements LogRecordProcessor {
       } catch (err) {
         this.countError('next.onEmit() threw; the record is lost', err);
       }
+      return;
+    }
+    // a record without a trace, not held: passes (an ERROR too: it has no buffer to flush)
+    if (record.spanContext === undefined && this.untracedPass && !this.isShutdown) {
+      this.pass(record, ctx);
       return;
     }
     this.emitOther(record, ctx, severity);
@@ -371,6 +380,7 @@ export class LookbackProcessor implements LogRecordProcessor {
       this.passAbove = this.b.holdMaxAll;
       this.passBelow = this.b.flushSeverity;
     }
+    this.untracedPass = this.defaultKey && !this.b.holdUntraced;
     this.store.enforce(this.clock.now());
   }
 
@@ -435,12 +445,6 @@ export class LookbackProcessor implements LogRecordProcessor {
   }
 
   private countError(what: string, err: unknown): void {
-    this.errorCount++;
-    // Errors number 1, 2, 4, 8, ... at error level, the others at debug level: no flood.
-    if (this.errorCount === 1 || (this.errorCount & (this.errorCount - 1)) === 0) {
-      diag.error(`starlog LookbackProcessor: ${what} (${this.errorCount} errors so far)`, err);
-    } else {
-      diag.debug(`starlog LookbackProcessor: ${what}`, err);
-    }
+    reportError(++this.errorCount, what, err);
   }
 }

@@ -1,4 +1,4 @@
-import { INVALID_TRACEID } from '@opentelemetry/api';
+import { diag, INVALID_TRACEID } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { holdMaxFor, type LookbackKey, type ResolvedBounds } from './lookback-options.ts';
@@ -76,5 +76,17 @@ export class RecordReader {
   /** Forgets the cached hold levels (the rules changed). */
   rulesChanged(): void {
     this.cachedScope = undefined;
+  }
+}
+
+/**
+ * Reports the `n`th internal error of a LookbackProcessor through `diag`: errors number 1, 2, 4,
+ * 8, ... at error level, the others at debug level (no flood).
+ */
+export function reportError(n: number, what: string, err: unknown): void {
+  if (n === 1 || (n & (n - 1)) === 0) {
+    diag.error(`starlog LookbackProcessor: ${what} (${n} errors so far)`, err);
+  } else {
+    diag.debug(`starlog LookbackProcessor: ${what}`, err);
   }
 }
