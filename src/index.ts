@@ -59,6 +59,12 @@ export type {
 export { encodeLogsRequest } from './otlp/json-encoder.ts';
 export { OtlpDecodeError, OtlpLogsDecoder } from './otlp/logs-decoder.ts';
 export {
+  type OtlpJsonAnyValue,
+  type OtlpJsonKeyValue,
+  type RawResource,
+  rawResourceOf,
+} from './otlp/value-types.ts';
+export {
   formatLevelSpec,
   type LevelRule,
   type LevelSpec,

@@ -10,6 +10,7 @@ import {
 import { activeLevelTable } from './pipeline/active-levels.ts';
 import type { LevelTable } from './pipeline/level-table.ts';
 import { countDisabled } from './processors/status/counters.ts';
+import { monotonicHrTime } from './util/clock.ts';
 
 /**
  * A log method: `(msg, ...args)` with printf-style formatting like `util.format`, or
@@ -134,7 +135,10 @@ class FacadeLogger implements Logger {
     try {
       const body =
         msg ?? (err instanceof Error ? err.message : typeof err === 'string' ? err : format(err));
+      const now = monotonicHrTime(); // µs resolution, never backwards (util/clock.ts)
       this.otel.emit({
+        timestamp: now,
+        observedTimestamp: now,
         severityNumber: SeverityNumber.ERROR,
         severityText: 'ERROR',
         body,
@@ -181,7 +185,10 @@ class FacadeLogger implements Logger {
       if (rest.length === 0) body = '';
       else if (rest.length === 1 && typeof rest[0] === 'string') body = rest[0];
       else body = format(...rest);
+      const now = monotonicHrTime(); // µs resolution, never backwards (util/clock.ts)
       this.otel.emit({
+        timestamp: now,
+        observedTimestamp: now,
         severityNumber,
         severityText,
         body,

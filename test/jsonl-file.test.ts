@@ -188,7 +188,7 @@ describe('JsonlFileExporter with the OpenTelemetry SDK', () => {
     assert.equal(rec.flags, undefined);
   });
 
-  it('groups one batch by resource and scope object identity, several resources in one line', async () => {
+  it('keeps batch order: consecutive records of one resource and scope object share an entry, several resources in one line', async () => {
     const path = tmpPath();
     const exporter = new JsonlFileExporter({ path });
     const batch = new BatchLogRecordProcessor({
@@ -226,14 +226,16 @@ describe('JsonlFileExporter with the OpenTelemetry SDK', () => {
       })),
     }));
     assert.deepEqual(summary, [
+      { service: 'p', scopes: [{ scope: 'a', bodies: ['p-a-1'] }] },
+      { service: 'c', scopes: [{ scope: 'a', bodies: ['c-a-1'] }] },
       {
         service: 'p',
         scopes: [
-          { scope: 'a', bodies: ['p-a-1', 'p-a-2'] },
           { scope: 'b', bodies: ['p-b-1'] },
+          { scope: 'a', bodies: ['p-a-2'] },
         ],
       },
-      { service: 'c', scopes: [{ scope: 'a', bodies: ['c-a-1', 'c-a-2'] }] },
+      { service: 'c', scopes: [{ scope: 'a', bodies: ['c-a-2'] }] },
     ]);
   });
 
@@ -433,9 +435,9 @@ describe('OTLP/JSON encoding', () => {
     const scope = { name: 's' };
     const r1 = plain('1', resourceFromAttributes({ a: 1 }), scope);
     const r2 = plain('2', resourceFromAttributes({ a: 1 }), scope);
-    const json: Json = JSON.parse(encodeLogsRequest([r1, r2, r1]).json);
-    assert.equal(json.resourceLogs.length, 2);
-    assert.equal(json.resourceLogs[0].scopeLogs[0].logRecords.length, 2);
+    const json: Json = JSON.parse(encodeLogsRequest([r1, r2, r2, r1]).json);
+    assert.equal(json.resourceLogs.length, 3, 'r1, r2 (twice), r1 again: batch order kept');
+    assert.equal(json.resourceLogs[1].scopeLogs[0].logRecords.length, 2);
   });
 
   it('nanosecond strings are exact, including fallbacks', () => {

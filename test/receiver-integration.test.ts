@@ -6,7 +6,7 @@ import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-
 import type { ShippingStats } from '../src/export/shipping-processor.ts';
 import { IngestedLogRecord } from '../src/multiprocess/receiver/ingested-log-record.ts';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
-import { expectedRecord, SCHEMA_URL, scopeOf } from './support/records.ts';
+import { receivedRecord, SCHEMA_URL, scopeOf } from './support/records.ts';
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./fixtures/receiver-child.ts', import.meta.url));
 const CHILDREN = 4;
@@ -94,7 +94,7 @@ describe('receiver with real child processes', () => {
         const key = `${child}/${i}`;
         assert.ok(!seen.has(key), `duplicate ${key}`);
         seen.add(key);
-        const e = expectedRecord(child, i);
+        const e = receivedRecord(child, i);
         assert.deepEqual(r.hrTime, e.hrTime, key);
         assert.deepEqual(r.hrTimeObserved, e.hrTimeObserved, key);
         assert.equal(r.severityNumber, e.severityNumber, key);

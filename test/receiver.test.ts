@@ -23,7 +23,7 @@ import {
   startReceiver,
 } from '../src/multiprocess/receiver/receiver.ts';
 import { CollectingProcessor } from './support/collect.ts';
-import { emittedRecord, expectedRecord } from './support/records.ts';
+import { emittedRecord, expectedRecord, receivedRecord } from './support/records.ts';
 
 /** Sends raw bytes to the receiver's Export method, like any gRPC client would. */
 function rawExport(
@@ -180,7 +180,7 @@ describe('startReceiver on its default private unix socket', () => {
     });
     assert.equal(result.code, 0, String(result.error));
     assert.equal(processor.records.length, 4);
-    assert.deepEqual(processor.records[3].attributes, expectedRecord(1, 3).attributes);
+    assert.deepEqual(processor.records[3].attributes, receivedRecord(1, 3).attributes);
     processor.records.length = 0;
   });
 });

@@ -6,7 +6,7 @@ import { diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { createStream } from 'rotating-file-stream';
-import { encodeLogsRequest } from '../otlp/json-encoder.ts';
+import { encodeLogsRequestLine } from '../otlp/json-line-writer.ts';
 import { PendingWrites } from './pending-writes.ts';
 
 /** Options of {@link JsonlFileExporter}. */
@@ -156,10 +156,10 @@ export class JsonlFileExporter implements LogRecordExporter {
       resultCallback({ code: ExportResultCode.SUCCESS });
       return;
     }
-    let line: string;
+    let line: Buffer;
     let encoded: number;
     try {
-      const enc = encodeLogsRequest(records);
+      const enc = encodeLogsRequestLine(records); // the line's bytes, '\n' included
       if (enc.dropped > 0) {
         this._dropped += enc.dropped;
         diag.warn(
@@ -171,10 +171,10 @@ export class JsonlFileExporter implements LogRecordExporter {
         resultCallback({ code: ExportResultCode.SUCCESS });
         return;
       }
-      line = `${enc.json}\n`;
+      line = enc.line;
       encoded = enc.encoded;
     } catch (err) {
-      // not expected: encodeLogsRequest catches per record
+      // not expected: encodeLogsRequestLine catches per record
       this._fail(records.length, err as Error, resultCallback);
       return;
     }
@@ -187,7 +187,7 @@ export class JsonlFileExporter implements LogRecordExporter {
           resultCallback({ code: ExportResultCode.FAILED, error: err });
         } else {
           this._exported += encoded;
-          this._bytes += Buffer.byteLength(line);
+          this._bytes += line.length;
           resultCallback({ code: ExportResultCode.SUCCESS });
         }
         this._writes.settle();

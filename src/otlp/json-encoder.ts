@@ -1,12 +1,12 @@
-import {
-  type AnyValue,
-  type Attributes,
-  type HrTime,
-  isValidSpanId,
-  isValidTraceId,
-} from '@opentelemetry/api';
+import { type Attributes, type HrTime, isValidSpanId, isValidTraceId } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import {
+  doubleKeys,
+  type OtlpJsonAnyValue,
+  type RawResource,
+  rawResourceOf,
+} from './value-types.ts';
 
 /**
  * OTLP/JSON encoding of log records: an `ExportLogsServiceRequest`
@@ -27,12 +27,15 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
  *
  * Field order follows the proto field order the Collector uses: LogRecord `timeUnixNano` (1),
  * `observedTimeUnixNano` (11), `severityNumber` (2), `severityText` (3), `body` (5),
- * `attributes` (6), `droppedAttributesCount` (7), `flags` (8, the W3C trace flags),
- * `traceId` (9), `spanId` (10), `eventName` (12).
+ * `attributes` (6), `droppedAttributesCount` (7), `flags` (8: all 32 bits of a received record's
+ * `flags`, else the W3C trace flags), `traceId` (9), `spanId` (10), `eventName` (12); trace id and
+ * span id each written when valid. A record received from a child is written with its resource
+ * exactly as the child sent it (`rawResourceOf`).
  *
  * JavaScript numbers: integers within the int64 range become `intValue`, every other number
- * (fractions, NaN, ±Infinity, integers beyond ±2^63) `doubleValue`; BigInts within int64 become
- * `intValue`. `Uint8Array` (and any other ArrayBuffer view, by its bytes) becomes `bytesValue`;
+ * (fractions, NaN, ±Infinity, -0, integers beyond ±2^63) `doubleValue`, and so does a whole number
+ * the receiver's decoder marked as a double (`value-types.ts`: a child sent 2.0 as `double_value`);
+ * BigInts within int64 become `intValue`. `Uint8Array` (and any other ArrayBuffer view, by its bytes) becomes `bytesValue`;
  * `Date` becomes a `stringValue` in ISO 8601; other objects become `kvlistValue` of their own
  * enumerable keys (keys whose value is `undefined` are skipped, as in `JSON.stringify`).
  * Nesting deeper than {@link MAX_DEPTH} and cycles (impossible in a real AnyValue, possible in a
@@ -51,13 +54,36 @@ const BIGINT64_MAX = 9223372036854775807n;
 const stack: object[] = [];
 
 function doubleJson(v: number): string {
-  if (Number.isFinite(v)) return String(v);
+  if (Number.isFinite(v)) return Object.is(v, -0) ? '-0' : String(v);
   if (Number.isNaN(v)) return '"NaN"';
   return v > 0 ? '"Infinity"' : '"-Infinity"';
 }
 
 function bytesBase64(v: ArrayBufferView): string {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+}
+
+/** Whether the decoder's double marks are looked up (set per record and for scope headers). */
+let marksOn = false;
+
+/** A number as an AnyValue: `intValue` for an integer in the int64 range unless `isDouble`. */
+function encodeNumber(v: number, isDouble: boolean): string {
+  if (!isDouble) {
+    if (Number.isSafeInteger(v) && !Object.is(v, -0)) return `{"intValue":"${v}"}`;
+    // beyond 2^53 String() gives the shortest round-trip digits, not the double's exact value
+    if (Number.isInteger(v) && v >= INT64_MIN && v < INT64_LIMIT && !Object.is(v, -0)) {
+      return `{"intValue":"${BigInt(v)}"}`;
+    }
+  }
+  return `{"doubleValue":${doubleJson(v)}}`;
+}
+
+/** `container[key]` as an AnyValue, honouring a double mark on it. */
+function encodeMember(container: object, key: string | number, v: unknown): string {
+  if (typeof v === 'number' && marksOn && Number.isInteger(v)) {
+    return encodeNumber(v, doubleKeys(container)?.has(key) === true);
+  }
+  return encodeAnyValue(v);
 }
 
 /**
@@ -70,12 +96,7 @@ export function encodeAnyValue(v: unknown): string {
     case 'string':
       return `{"stringValue":${JSON.stringify(v)}}`;
     case 'number':
-      if (Number.isSafeInteger(v)) return `{"intValue":"${v}"}`;
-      // beyond 2^53 String() gives the shortest round-trip digits, not the double's exact value
-      if (Number.isInteger(v) && v >= INT64_MIN && v < INT64_LIMIT) {
-        return `{"intValue":"${BigInt(v)}"}`;
-      }
-      return `{"doubleValue":${doubleJson(v)}}`;
+      return encodeNumber(v, false);
     case 'boolean':
       return v ? '{"boolValue":true}' : '{"boolValue":false}';
     case 'bigint':
@@ -103,8 +124,8 @@ function encodeObject(v: object): string {
   if (Array.isArray(v)) {
     if (v.length === 0) out = '{"arrayValue":{}}';
     else {
-      let s = encodeAnyValue(v[0]);
-      for (let i = 1; i < v.length; i++) s += `,${encodeAnyValue(v[i])}`;
+      let s = encodeMember(v, 0, v[0]);
+      for (let i = 1; i < v.length; i++) s += `,${encodeMember(v, i, v[i])}`;
       out = `{"arrayValue":{"values":[${s}]}}`;
     }
   } else {
@@ -113,6 +134,30 @@ function encodeObject(v: object): string {
   }
   stack.pop();
   return out;
+}
+
+/** A raw (OTLP/JSON form) AnyValue as text, in the same canonical form as {@link encodeAnyValue}. */
+export function encodeRawAnyValue(v: OtlpJsonAnyValue): string {
+  if ('stringValue' in v) return `{"stringValue":${JSON.stringify(v.stringValue)}}`;
+  if ('boolValue' in v) return v.boolValue ? '{"boolValue":true}' : '{"boolValue":false}';
+  if ('intValue' in v) return `{"intValue":${JSON.stringify(v.intValue)}}`;
+  if ('doubleValue' in v) {
+    const d = v.doubleValue;
+    return `{"doubleValue":${typeof d === 'number' ? doubleJson(d) : JSON.stringify(d)}}`;
+  }
+  if ('bytesValue' in v) return `{"bytesValue":${JSON.stringify(v.bytesValue)}}`;
+  if ('arrayValue' in v) {
+    const values = v.arrayValue.values;
+    if (values.length === 0) return '{"arrayValue":{}}';
+    return `{"arrayValue":{"values":[${values.map(encodeRawAnyValue).join(',')}]}}`;
+  }
+  if ('kvlistValue' in v) {
+    const values = v.kvlistValue.values;
+    if (values.length === 0) return '{"kvlistValue":{}}';
+    const items = values.map((kv) => `${keyHead(kv.key)}${encodeRawAnyValue(kv.value)}}`);
+    return `{"kvlistValue":{"values":[${items.join(',')}]}}`;
+  }
+  return '{}';
 }
 
 /**
@@ -125,7 +170,7 @@ export function encodeKeyValues(map: Attributes | Record<string, unknown>): stri
     if (!Object.hasOwn(map, key)) continue;
     const value = (map as Record<string, unknown>)[key];
     if (value === undefined) continue;
-    s += `${s === '' ? '' : ','}${keyHead(key)}${encodeAnyValue(value)}}`;
+    s += `${s === '' ? '' : ','}${keyHead(key)}${encodeMember(map, key, value)}}`;
   }
   return s;
 }
@@ -176,9 +221,29 @@ const resourceHeads = new WeakMap<object, { head: string; tail: string }>();
 /** Encoded `{"scope":{…},"logRecords":[` and `]…}` per InstrumentationScope object. */
 const scopeHeads = new WeakMap<object, { head: string; tail: string }>();
 
-function resourceParts(resource: Resource): { head: string; tail: string } {
+function rawResourceParts(raw: RawResource): { head: string; tail: string } {
+  let fields = '';
+  if (raw.attributes.length > 0) {
+    const items = raw.attributes.map((kv) => `${keyHead(kv.key)}${encodeRawAnyValue(kv.value)}}`);
+    fields = `"attributes":[${items.join(',')}]`;
+  }
+  if (raw.droppedAttributesCount > 0) {
+    fields += `${fields === '' ? '' : ','}"droppedAttributesCount":${raw.droppedAttributesCount >>> 0}`;
+  }
+  const tail = raw.schemaUrl ? `],"schemaUrl":${JSON.stringify(raw.schemaUrl)}}` : ']}';
+  return { head: `{"resource":{${fields}},"scopeLogs":[`, tail };
+}
+
+/** The encoded `{"resource":…,"scopeLogs":[` and its closing text, cached per Resource. */
+export function resourceParts(resource: Resource): { head: string; tail: string } {
   const cached = resourceHeads.get(resource);
   if (cached !== undefined) return cached;
+  const raw = rawResourceOf(resource);
+  if (raw !== undefined) {
+    const parts = rawResourceParts(raw);
+    resourceHeads.set(resource, parts);
+    return parts;
+  }
   const attrs = resource.attributes === undefined ? '' : encodeKeyValues(resource.attributes);
   const head = `{"resource":${attrs === '' ? '{}' : `{"attributes":[${attrs}]}`},"scopeLogs":[`;
   const schemaUrl = resource.schemaUrl;
@@ -189,10 +254,12 @@ function resourceParts(resource: Resource): { head: string; tail: string } {
   return parts;
 }
 
-function scopeParts(scope: ScopeLike): { head: string; tail: string } {
+/** The encoded `{"scope":…,"logRecords":[` and its closing text, cached per scope object. */
+export function scopeParts(scope: ScopeLike): { head: string; tail: string } {
   const cached = scopeHeads.get(scope);
   if (cached !== undefined) return cached;
   const fields: string[] = [];
+  marksOn = true;
   if (scope.name) fields.push(`"name":${JSON.stringify(scope.name)}`);
   if (scope.version) fields.push(`"version":${JSON.stringify(scope.version)}`);
   const attrs = scope.attributes === undefined ? '' : encodeKeyValues(scope.attributes);
@@ -207,8 +274,17 @@ function scopeParts(scope: ScopeLike): { head: string; tail: string } {
   return parts;
 }
 
+interface ReceivedFields {
+  /** all 32 bits of OTLP `flags` (IngestedLogRecord) */
+  flags?: unknown;
+  /** the decoder marked a whole double in this record (IngestedLogRecord) */
+  hasDoubleMarks?: unknown;
+}
+
 /** One LogRecord message as OTLP/JSON text. May throw on hostile values (throwing getters). */
 export function encodeLogRecord(r: ReadableLogRecord): string {
+  const received = r as ReadableLogRecord & ReceivedFields;
+  marksOn = received.hasDoubleMarks === true;
   let s = '{';
   const time = hrTimeToNanosString(r.hrTime);
   if (time !== '') s += `"timeUnixNano":"${time}",`;
@@ -218,15 +294,17 @@ export function encodeLogRecord(r: ReadableLogRecord): string {
   if (typeof sev === 'number' && sev > 0 && Number.isInteger(sev)) s += `"severityNumber":${sev},`;
   const text = r.severityText;
   if (typeof text === 'string' && text !== '') s += `"severityText":${JSON.stringify(text)},`;
-  s += `"body":${encodeAnyValue(r.body as AnyValue | undefined)}`;
+  s += `"body":${encodeMember(r, 'body', r.body)}`;
   const attrs = r.attributes === undefined ? '' : encodeKeyValues(r.attributes);
   if (attrs !== '') s += `,"attributes":[${attrs}]`;
   const dropped = r.droppedAttributesCount;
   if (dropped > 0) s += `,"droppedAttributesCount":${dropped >>> 0}`;
   const sc = r.spanContext;
+  const rawFlags = received.flags;
+  const flags =
+    typeof rawFlags === 'number' ? rawFlags >>> 0 : sc !== undefined ? sc.traceFlags & 0xff : 0;
+  if (flags !== 0) s += `,"flags":${flags}`;
   if (sc !== undefined) {
-    const flags = sc.traceFlags & 0xff;
-    if (flags !== 0) s += `,"flags":${flags}`;
     if (isValidTraceId(sc.traceId)) s += `,"traceId":"${sc.traceId}"`;
     if (isValidSpanId(sc.spanId)) s += `,"spanId":"${sc.spanId}"`;
   }
@@ -249,99 +327,60 @@ export interface EncodedLogsRequest {
   firstError?: unknown;
 }
 
-interface ScopeGroup {
-  scope: ScopeLike;
-  records: string;
-  count: number;
-}
-interface ResourceGroup {
-  resource: Resource;
-  scopes: Map<object, ScopeGroup>;
-}
-
 /**
  * Encodes records as one OTLP/JSON `ExportLogsServiceRequest`:
  * `{"resourceLogs":[{"resource":{…},"scopeLogs":[{"scope":{…},"logRecords":[…]}]}]}`.
  *
- * Records are grouped by the identity of their `resource` object, then of their
- * `instrumentationScope` object (sdk-logs keeps one object per distinct scope; starlog's receiver
- * keeps one per child resource and scope), in order of first appearance; record order within a
- * scope is kept. The encoded resource and scope headers are cached per object (WeakMap).
+ * Record order is kept exactly: consecutive records of the same `resource` object go into one
+ * `ResourceLogs`, consecutive records of the same `instrumentationScope` object within it into one
+ * `ScopeLogs` (sdk-logs keeps one object per distinct scope; starlog's receiver keeps one per
+ * child resource and scope); a resource or scope that comes back after another one opens a new
+ * entry. The encoded resource and scope headers are cached per object (WeakMap).
  * Never throws: a record whose encoding throws is left out and counted in `dropped`.
  */
 export function encodeLogsRequest(records: readonly ReadableLogRecord[]): EncodedLogsRequest {
-  const groups = new Map<object, ResourceGroup>();
-  let lastResource: object | undefined;
-  let lastScope: object | undefined;
-  let lastGroup: ScopeGroup | undefined;
+  let out = '{"resourceLogs":[';
+  let resource: object | undefined;
+  let scope: object | undefined;
+  let resourceTail = '';
+  let scopeTail = '';
   let encoded = 0;
   let dropped = 0;
   let firstError: unknown;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     let json: string;
+    let rp: { head: string; tail: string } | undefined;
+    let sp: { head: string; tail: string } | undefined;
     try {
       json = encodeLogRecord(r);
+      if (r.resource !== resource) rp = resourceParts(r.resource);
+      if (rp !== undefined || r.instrumentationScope !== scope)
+        sp = scopeParts(r.instrumentationScope);
     } catch (err) {
       stack.length = 0;
       dropped++;
       firstError ??= err;
       continue;
     }
-    const resource = r.resource;
-    const scope = r.instrumentationScope;
-    if (lastGroup === undefined || resource !== lastResource || scope !== lastScope) {
-      let rg = groups.get(resource);
-      if (rg === undefined) {
-        rg = { resource, scopes: new Map() };
-        groups.set(resource, rg);
-      }
-      let sg = rg.scopes.get(scope);
-      if (sg === undefined) {
-        sg = { scope, records: '', count: 0 };
-        rg.scopes.set(scope, sg);
-      }
-      lastResource = resource;
-      lastScope = scope;
-      lastGroup = sg;
+    if (rp !== undefined) {
+      if (resource !== undefined) out += `${scopeTail}${resourceTail},`;
+      out += rp.head;
+      resource = r.resource;
+      resourceTail = rp.tail;
+      scope = undefined;
     }
-    lastGroup.records = lastGroup.count === 0 ? json : `${lastGroup.records},${json}`;
-    lastGroup.count++;
+    if (sp !== undefined) {
+      if (scope !== undefined) out += `${scopeTail},`;
+      out += `${sp.head}${json}`;
+      scope = r.instrumentationScope;
+      scopeTail = sp.tail;
+    } else {
+      out += `,${json}`;
+    }
     encoded++;
   }
-  let out = '{"resourceLogs":[';
-  let firstResource = true;
-  for (const rg of groups.values()) {
-    let rp: { head: string; tail: string };
-    try {
-      rp = resourceParts(rg.resource);
-    } catch (err) {
-      stack.length = 0;
-      for (const sg of rg.scopes.values()) {
-        dropped += sg.count;
-        encoded -= sg.count;
-      }
-      firstError ??= err;
-      continue;
-    }
-    let scopesJson = '';
-    for (const sg of rg.scopes.values()) {
-      let sp: { head: string; tail: string };
-      try {
-        sp = scopeParts(sg.scope);
-      } catch (err) {
-        stack.length = 0;
-        dropped += sg.count;
-        encoded -= sg.count;
-        firstError ??= err;
-        continue;
-      }
-      scopesJson += `${scopesJson === '' ? '' : ','}${sp.head}${sg.records}${sp.tail}`;
-    }
-    if (scopesJson === '') continue;
-    out += `${firstResource ? '' : ','}${rp.head}${scopesJson}${rp.tail}`;
-    firstResource = false;
-  }
+  if (resource !== undefined) out += `${scopeTail}${resourceTail}`;
   out += ']}';
   return firstError === undefined
     ? { json: out, encoded, dropped }

@@ -4,8 +4,11 @@
  * cursor, recolour the terminal or reorder text.
  */
 
-// C0 controls, DEL, C1 controls, line/paragraph separators, bidi embeddings/overrides/isolates.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// C0 controls, DEL, C1 controls, line/paragraph separators, bidi marks/embeddings/overrides/
+// isolates, and lone surrogates (a high one without a low one after it, a low one without a high
+// one before it).
+const UNSAFE =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
@@ -20,8 +23,9 @@ function escapeChar(c: string): string {
 
 /**
  * Makes a string safe to print on a terminal as part of one line: control characters (C0, DEL,
- * C1, so also ESC of ANSI sequences), U+2028/U+2029 and Unicode bidi controls become visible
- * escapes (`\n`, `\x1b`, `\u202e`). Printable text, including non-ASCII, is kept.
+ * C1, so also ESC of ANSI sequences and NUL), U+2028/U+2029, Unicode bidi controls and lone
+ * surrogates become visible escapes (`\n`, `\x1b`, `\u202e`, `\ud800`). Printable text,
+ * including non-ASCII, is kept.
  */
 export function escapeText(s: string): string {
   UNSAFE.lastIndex = 0;

@@ -1,16 +1,22 @@
 /**
- * Streaming reader for OTLP/JSON lines: every line is one `ExportLogsServiceRequest` in the
+ * Streaming reader for OTLP/JSON: every document is one `ExportLogsServiceRequest` in the
  * OTLP/JSON encoding (opentelemetry-proto `opentelemetry/proto/collector/logs/v1/logs_service.proto`,
  * JSON mapping per the OTLP specification "JSON Protobuf Encoding"): lowerCamelCase field names,
  * int64 as decimal strings (numbers accepted too), trace/span ids as hex, enums as integers. This is
- * what starlog's `JsonlFileExporter` and the OpenTelemetry Collector's `file` exporter write.
+ * what starlog's `JsonlFileExporter` and the OpenTelemetry Collector's `file` exporter write (one
+ * document per line), and also what a person saves by hand: one document, pretty-printed or not,
+ * or a stream of documents one after another (like opentelemetry-proto's `examples/logs.json`).
+ *
+ * Lines are split on `\n` only (`\r\n` accepted): U+2028/U+2029, which JSON leaves unescaped
+ * inside strings, are text, not line breaks (Node's `readline` would split there).
  *
  * Lenient: unknown fields are ignored; a line that is not valid JSON (a torn last line after a crash,
- * a truncated copy) is reported through `onBadLine` and skipped. Only one line is held in memory at a
- * time; each record is handed over as a compact {@link ParsedRecord} (body truncated).
+ * a truncated copy) is reported through `onBadLine` and skipped. A line that does not parse alone
+ * starts a multi-line document, read up to its closing brace; a later line that is a whole request
+ * by itself ends such a torn document early (it is reported), so one torn line costs only itself.
+ * Each record is handed over as a compact {@link ParsedRecord} (body truncated).
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { parseLevel } from '../severity.ts';
 import { truncate } from './escape.ts';
 
@@ -74,8 +80,9 @@ export interface ReadOptions {
 const STACK_LIMIT = 4000;
 
 /**
- * Reads one file of OTLP/JSON lines and feeds `sink`. Rejects only if the file cannot be opened
- * or read (ENOENT, EACCES, EISDIR); malformed content never throws.
+ * Reads one file of OTLP/JSON (lines, one document, or a stream of documents) and feeds `sink`.
+ * Rejects only if the file cannot be opened or read (ENOENT, EACCES, EISDIR); malformed content
+ * never throws.
  */
 export async function readOtlpJsonLines(
   path: string,
@@ -85,36 +92,136 @@ export async function readOtlpJsonLines(
 ): Promise<ReadStats> {
   const maxBody = options.maxBody ?? 200;
   const stats: ReadStats = { lines: 0, records: 0, badLines: 0, bytes: 0 };
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  const rl = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  // readline does not forward stream errors to the async iterator in every Node version.
-  let streamError: Error | undefined;
-  stream.on('error', (err) => {
-    streamError = err;
-    rl.close();
-  });
-  for await (const line of rl) {
-    stats.lines++;
-    stats.bytes += line.length + 1;
-    if (line.trim() === '') continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch (err) {
-      stats.badLines++;
-      options.onBadLine?.(stats.lines, `invalid JSON (${(err as Error).message})`);
-      continue;
-    }
+  const scanner = new DocumentScanner();
+  const bad = (line: number, reason: string): void => {
+    stats.badLines++;
+    options.onBadLine?.(line, reason);
+  };
+  const take = (parsed: unknown, line: number): boolean => {
     const resourceLogs = (parsed as { resourceLogs?: unknown } | null)?.resourceLogs;
-    if (!Array.isArray(resourceLogs)) {
-      stats.badLines++;
-      options.onBadLine?.(stats.lines, 'not an ExportLogsServiceRequest (no resourceLogs array)');
-      continue;
-    }
+    if (!Array.isArray(resourceLogs)) return false;
     stats.records += readRequest(resourceLogs, fileIndex, sink, maxBody);
+    void line;
+    return true;
+  };
+  const onLine = (raw: string): void => {
+    stats.lines++;
+    stats.bytes += Buffer.byteLength(raw) + 1;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    const n = stats.lines;
+    if (scanner.started) {
+      // a torn document followed by a whole request on its own line: give up the torn one
+      const alone = tryParse(line);
+      if (alone !== undefined && take(alone, n)) {
+        bad(scanner.startLine, 'invalid JSON (an incomplete document, ended by the next request)');
+        scanner.reset();
+        return;
+      }
+    } else {
+      if (line.trim() === '') return;
+      const parsed = tryParse(line);
+      if (parsed !== undefined) {
+        if (!take(parsed, n)) bad(n, 'not an ExportLogsServiceRequest (no resourceLogs array)');
+        return;
+      }
+    }
+    for (const doc of scanner.feed(line, n)) {
+      if (doc.junk) {
+        bad(doc.line, 'invalid JSON (text outside a document)');
+        continue;
+      }
+      const parsed = tryParse(doc.text);
+      if (parsed === undefined) bad(doc.line, 'invalid JSON');
+      else if (!take(parsed, doc.line)) {
+        bad(doc.line, 'not an ExportLogsServiceRequest (no resourceLogs array)');
+      }
+    }
+  };
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  let rest: string[] = [];
+  for await (const chunk of stream as AsyncIterable<string>) {
+    let from = 0;
+    for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', from)) {
+      const piece = chunk.slice(from, nl);
+      if (rest.length > 0) {
+        rest.push(piece);
+        onLine(rest.join(''));
+        rest = [];
+      } else onLine(piece);
+      from = nl + 1;
+    }
+    if (from < chunk.length) rest.push(chunk.slice(from));
   }
-  if (streamError) throw streamError;
+  if (rest.length > 0) onLine(rest.join(''));
+  if (scanner.started)
+    bad(scanner.startLine, 'invalid JSON (an incomplete document at the end of the file)');
   return stats;
+}
+
+function tryParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Finds whole JSON documents (objects or arrays) in text fed line by line: tracks nesting outside
+ * strings and emits a document when it closes. Only used for input that is not one document per
+ * line.
+ */
+class DocumentScanner {
+  started = false;
+  startLine = 0;
+  #parts: string[] = [];
+  #depth = 0;
+  #inString = false;
+  #escape = false;
+
+  reset(): void {
+    this.started = false;
+    this.#parts = [];
+    this.#depth = 0;
+    this.#inString = false;
+    this.#escape = false;
+  }
+
+  /** Scans one line (without its `\n`); returns the documents it completes and junk found. */
+  feed(line: string, lineNo: number): { text: string; line: number; junk?: boolean }[] {
+    const out: { text: string; line: number; junk?: boolean }[] = [];
+    let segment = 0;
+    for (let i = 0; i < line.length; i++) {
+      const c = line.charCodeAt(i);
+      if (!this.started) {
+        if (c === 0x20 || c === 0x09 || c === 0x0d) continue;
+        if (c !== 0x7b && c !== 0x5b) {
+          out.push({ text: '', line: lineNo, junk: true });
+          return out; // the rest of the line is junk
+        }
+        this.started = true;
+        this.startLine = lineNo;
+        this.#depth = 1;
+        segment = i;
+        continue;
+      }
+      if (this.#inString) {
+        if (this.#escape) this.#escape = false;
+        else if (c === 0x5c) this.#escape = true;
+        else if (c === 0x22) this.#inString = false;
+      } else if (c === 0x22) this.#inString = true;
+      else if (c === 0x7b || c === 0x5b) this.#depth++;
+      else if (c === 0x7d || c === 0x5d) {
+        if (--this.#depth === 0) {
+          this.#parts.push(line.slice(segment, i + 1));
+          out.push({ text: this.#parts.join(''), line: this.startLine });
+          this.reset();
+        }
+      }
+    }
+    if (this.started) this.#parts.push(`${line.slice(segment)}\n`);
+    return out;
+  }
 }
 
 type Json = Record<string, unknown>;

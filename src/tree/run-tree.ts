@@ -39,8 +39,9 @@ const BAD_LINE_REPORTS = 20;
 
 /**
  * Runs `starlog tree`. Never throws for bad input: problems go to stderr.
- * @returns the exit code: 0, or 1 when a file cannot be read, an option is invalid, `--trace`
- *   matches nothing or the output cannot be written
+ * @returns the exit code: 0, or 1 when a file cannot be read, nothing in the files could be
+ *   read (only bad lines), an option is invalid, `--trace` matches nothing or the output cannot
+ *   be written
  */
 export async function runTree(
   files: string[],
@@ -70,6 +71,7 @@ export async function runTree(
 
   const model = new TreeModel({ tracePrefix, keepUntasked: options.all ?? false });
   let records = 0;
+  let badTotal = 0;
   for (let i = 0; i < files.length; i++) {
     const file = files[i]!;
     let bad = 0;
@@ -81,6 +83,7 @@ export async function runTree(
         },
       });
       records += stats.records;
+      badTotal += bad;
       if (bad > BAD_LINE_REPORTS) err(`${file}: ${bad - BAD_LINE_REPORTS} more bad lines skipped`);
     } catch (e) {
       err(`cannot read ${file}: ${(e as Error).message}`);
@@ -93,7 +96,10 @@ export async function runTree(
     err(`no trace id starts with ${tracePrefix} (${records} records read)`);
     return 1;
   }
-  if (records === 0) err('no log records found');
+  if (records === 0) {
+    err('no log records found');
+    if (badTotal > 0) return 1; // nothing could be read
+  }
   if (options.failed) {
     let clean = 0;
     for (const t of model.traces.values()) if (!t.leadsToFailure) clean++;

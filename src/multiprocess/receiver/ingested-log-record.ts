@@ -1,6 +1,7 @@
 import type { AnyValue, Attributes, HrTime, SeverityNumber, SpanContext } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
+import { markDouble, unmarkDouble } from '../../otlp/value-types.ts';
 import { PlainLogRecord } from '../../util/plain-log-record.ts';
 
 /**
@@ -22,6 +23,10 @@ export interface IngestedLogRecordInit {
   hrTime: HrTime;
   /** `observed_time_unix_nano` as [seconds, nanoseconds]; the receive time when unset */
   hrTimeObserved: HrTime;
+  /**
+   * Set when the sender sent a trace id or a span id (each kept independently: the missing one is
+   * all zeros); `traceFlags` is the low byte of `flags`.
+   */
   spanContext?: SpanContext;
   severityNumber?: SeverityNumber;
   severityText?: string;
@@ -41,14 +46,39 @@ export interface IngestedLogRecordInit {
  * per distinct resource and per distinct scope within it, so exporters that group by object
  * identity keep the children apart. Fields are read through the `ReadableLogRecord` interface
  * like any SDK record.
+ *
+ * Values keep their OTLP types (see `OtlpLogsDecoder` for the mapping): an int64 beyond ±2^53 is a
+ * `bigint`, bytes a `Uint8Array`, a whole double a `number` marked as a double (`value-types.ts`);
+ * the resource exactly as sent is `rawResourceOf(record.resource)`.
  */
 export class IngestedLogRecord extends PlainLogRecord {
   /** The raw OTLP `LogRecord.flags` (fixed32, field 8); `spanContext.traceFlags` is its low byte. */
   readonly flags: number;
+  /**
+   * True when the body or an attribute (at any depth) holds a whole double marked by the decoder;
+   * the file encoder looks the marks up only then.
+   */
+  hasDoubleMarks = false;
 
   constructor(init: IngestedLogRecordInit) {
     super(init);
     this.flags = init.flags;
+  }
+
+  override setAttribute(key: string, value?: AnyValue): this {
+    if (this.hasDoubleMarks) unmarkDouble(this.attributes, key);
+    return super.setAttribute(key, value);
+  }
+
+  override setBody(body: AnyValue): this {
+    if (this.hasDoubleMarks) unmarkDouble(this, 'body');
+    return super.setBody(body);
+  }
+
+  /** Marks the body as a double (a whole number the sender sent as `double_value`). */
+  markBodyDouble(): void {
+    markDouble(this, 'body');
+    this.hasDoubleMarks = true;
   }
 
   /** True for records that came from another process through the receiver. */
