@@ -20,8 +20,11 @@ export {
   type ShippingProcessorOptions,
   type ShippingStats,
 } from './export/shipping-processor.ts';
+// set-up
+export type { ConsoleWriterStats } from './exporters/console-writer.ts';
 // exporters
 export {
+  DEFAULT_FILE_MODE,
   JsonlFileExporter,
   type JsonlFileExporterOptions,
   type JsonlFileExporterStats,
@@ -38,7 +41,28 @@ export {
   type ExitHooksOptions,
   installExitHooks,
 } from './multiprocess/child/exit-hooks.ts';
+// control of a running primary from another process
+export {
+  getLevels,
+  type LevelClientOptions,
+  LevelControlError,
+  type SetLevelsOptions,
+  setLevels,
+} from './multiprocess/control/level-client.ts';
+export {
+  PrimaryControlError,
+  type ReloadAnswer,
+  type ReopenAnswer,
+  requestFileReopen,
+  requestReload,
+} from './multiprocess/control/primary-control.ts';
+export {
+  type PrimaryRecord,
+  type PrimaryRecordLookup,
+  readPrimaryRecord,
+} from './multiprocess/control/primary-record.ts';
 export { childEnv, fork, setChildEnvironment, spawn } from './multiprocess/fork.ts';
+export type { LevelChange, LevelState } from './multiprocess/protocol/level-control.ts';
 export { IngestedLogRecord } from './multiprocess/receiver/ingested-log-record.ts';
 export {
   type Receiver,
@@ -104,7 +128,6 @@ export {
   type StatusProcessorOptions,
   type StatusSnapshot,
 } from './processors/status/status-processor.ts';
-// set-up
 export type { LoggingHandle, LoggingStats } from './setup/handle.ts';
 export {
   registerGlobalLoggerProvider,

@@ -52,6 +52,14 @@ export interface FileSetupOptions {
   maxSize?: number;
   /** Rotated files kept (with `maxSize`). Default 5. */
   maxFiles?: number;
+  /** Permission bits of a file starlog creates (before the umask). Default `0o640`. */
+  mode?: number;
+  /**
+   * A signal that reopens the file (for a logrotate `postrotate`), e.g. `'SIGUSR2'`. Default none:
+   * the file is reopened by itself when its path no longer names it (checked at most once a
+   * second), and on `starlog file reopen`.
+   */
+  reopenSignal?: NodeJS.Signals;
   /** Only records at or above this severity. Default: all. */
   minSeverity?: MinSeverity;
 }
@@ -64,6 +72,11 @@ export interface ConsoleSetupOptions {
   colors?: boolean;
   /** Only records at or above this severity (status records always show). Default: all. */
   minSeverity?: MinSeverity;
+  /**
+   * Bytes held while the terminal or pipe does not read (Ctrl-S, a stalled SSH session); then
+   * whole batches are dropped and counted. Default 1 MiB (1,048,576).
+   */
+  maxBufferedBytes?: number;
 }
 
 /** Forwarding to an OpenTelemetry Collector over OTLP/gRPC (primary). */

@@ -14,8 +14,9 @@
  * Otherwise it becomes a primary with the options of the configuration file (`STARLOG_CONFIG`,
  * else `./starlog.config.{yaml,yml,json}`) and the environment (`OTEL_SERVICE_NAME`,
  * `STARLOG_LEVEL`, `OTEL_EXPORTER_OTLP_*`, see `toSetupOptions`): the embedded default (a
- * JSON-lines file and the console) or a collector; it is shut down (everything written) when the
- * event loop runs dry, or on SIGTERM/SIGINT when the application does not handle them.
+ * JSON-lines file and the console) or a collector; everything is written on every exit path (the
+ * event loop running dry, `process.exit()`, an uncaught exception or unhandled rejection,
+ * SIGTERM/SIGINT), as for any primary.
  *
  * It never crashes the host application: an invalid configuration file (or `STARLOG_LEVEL`), or a
  * set-up that fails (e.g. the receiver cannot listen), is reported on stderr, prefixed with
@@ -26,7 +27,6 @@
  * @module
  */
 import type { LoggingHandle } from './setup/handle.ts';
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from './util/duration.ts';
 
 /** What `starlog/register` set up, or `undefined` when logging is off (see the module doc). */
 export const handle: LoggingHandle | undefined = await register();
@@ -41,48 +41,13 @@ async function register(): Promise<LoggingHandle | undefined> {
     // a child takes what matters (levels, destinations) from its primary and reads no file
     if (detectRole(env) === 'child') return await setupLogging({});
     const loaded = await loadConfig({ env });
-    const h = await setupLogging(loaded?.options ?? toSetupOptions(undefined, env));
-    if (h.role === 'primary')
-      shutDownAtExit(h, loaded?.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
-    return h;
+    // a primary keeps its records on every exit path by itself (setup/primary-exit-hooks.ts)
+    return await setupLogging(loaded?.options ?? toSetupOptions(undefined, env));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     for (const line of message.split('\n')) {
       process.stderr.write(`starlog/register: logging is off: ${line}\n`);
     }
     return undefined;
-  }
-}
-
-/**
- * A primary has no exit hooks of its own (its owner calls `shutdown()`); here nobody will, so:
- * shut down when the event loop runs dry (`beforeExit`), and on SIGTERM/SIGINT when the
- * application does not listen (then the signal is raised again after the shutdown, at most
- * `timeoutMs` later). `process.exit()` and crashes are not covered (records still queued for the
- * file are lost).
- */
-function shutDownAtExit(h: LoggingHandle, timeoutMs: number): void {
-  process.once('beforeExit', () => {
-    void h.shutdown();
-  });
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    const listener = () => {
-      if (process.listenerCount(signal) > 1) {
-        void h.forceFlush(); // the application decides when to exit
-        return;
-      }
-      let timer: NodeJS.Timeout | undefined;
-      void Promise.race([
-        h.shutdown(),
-        new Promise<void>((r) => {
-          timer = setTimeout(r, timeoutMs);
-        }),
-      ]).then(() => {
-        clearTimeout(timer);
-        process.removeListener(signal, listener);
-        process.kill(process.pid, signal);
-      });
-    };
-    process.on(signal, listener);
   }
 }

@@ -5,9 +5,10 @@
  * and the child must end exactly as the same fixture does without starlog (STARLOG_TEST_DISABLED=1).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runProcess } from './support/process.ts';
+import { type ProcessResult, runProcess } from './support/process.ts';
 import {
   startRealReceiver,
   startTestReceiver,
@@ -30,19 +31,67 @@ function run(
   file: string,
   args: string[],
   env: Record<string, string>,
-  opts: { signal?: NodeJS.Signals; disabled?: boolean } = {},
+  opts: {
+    signal?: NodeJS.Signals;
+    disabled?: boolean;
+    /** once stdout has `disconnected`, write `kill` to stdin when this holds (or after 45 s) */
+    killWhen?: () => boolean;
+  } = {},
 ): Promise<RunResult> {
-  return runProcess(process.execPath, [fixture(file), ...args], {
-    env: { ...process.env, ...env, STARLOG_TEST_DISABLED: opts.disabled ? '1' : '0' },
-    signal: opts.signal,
-    timeoutMs: 20_000,
-  }).then((r) => {
+  const env2 = { ...process.env, ...env, STARLOG_TEST_DISABLED: opts.disabled ? '1' : '0' };
+  const withJson = (r: ProcessResult): RunResult => {
     const json = r.stdout
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const stats = json.find((j) => j.stats)?.stats as Record<string, number> | undefined;
     return { ...r, stats, json };
+  };
+  if (opts.killWhen) return runKilledWhen(fixture(file), args, env2, opts.killWhen).then(withJson);
+  return runProcess(process.execPath, [fixture(file), ...args], {
+    env: env2,
+    signal: opts.signal,
+    timeoutMs: 20_000,
+  }).then(withJson);
+}
+
+/**
+ * Runs the cluster fixture: once its stdout says `disconnected`, writes `kill` to its stdin when
+ * `killWhen()` holds (the receiver has every record) or after 45 s, so the test never depends on
+ * a fixed delay being long enough.
+ */
+function runKilledWhen(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  killWhen: () => boolean,
+): Promise<ProcessResult> {
+  const child = spawn(process.execPath, [file, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const deadline = Date.now() + 45_000;
+  const poll = setInterval(() => {
+    if (!stdout.includes('disconnected\n')) return;
+    if (!killWhen() && Date.now() < deadline) return;
+    clearInterval(poll);
+    child.stdin.end('kill\n');
+  }, 20);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} did not end within 60 s; stdout=${stdout} stderr=${stderr}`));
+    }, 60_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }
 
@@ -78,6 +127,8 @@ interface Case {
   tcp?: boolean;
   /** use the small counting gRPC server (grpc-js' default 4 MiB limit) instead of starlog's receiver */
   testServer?: boolean;
+  /** the fixture kills its cluster worker when told: once the receiver has every record */
+  killWhenReceived?: boolean;
   check?: (on: RunResult, off: RunResult) => void;
 }
 
@@ -118,6 +169,7 @@ const cases: Case[] = [
     name: 'cluster worker disconnected by the primary, then SIGKILLed',
     file: 'exit-cluster',
     args: [],
+    killWhenReceived: true,
     check: (on, off) => {
       assert.deepEqual(on.json.find((j) => j.worker)?.worker, { code: null, signal: 'SIGKILL' });
       assert.deepEqual(
@@ -177,8 +229,15 @@ describe('exit paths', { concurrency: 2 }, () => {
         const env = { ...receiver.env, N: String(n), SHIP_TIMEOUT: '10s', ...c.env };
         const file = c.file ?? 'exit-child';
         const [on, off] = await Promise.all([
-          run(file, c.args, env, { signal: c.signal }),
-          run(file, c.args, env, { signal: c.signal, disabled: true }),
+          run(file, c.args, env, {
+            signal: c.signal,
+            killWhen: c.killWhenReceived ? () => receiver.records >= n : undefined,
+          }),
+          run(file, c.args, env, {
+            signal: c.signal,
+            disabled: true,
+            killWhen: c.killWhenReceived ? () => true : undefined,
+          }),
         ]);
         assertBodies(receiver, n, c.exactlyOnce ?? true);
         assert.equal(on.code, off.code, `exit code with starlog ${on.code}, without ${off.code}`);

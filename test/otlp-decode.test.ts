@@ -11,20 +11,12 @@ import {
 } from '@opentelemetry/sdk-logs';
 import { IngestedLogRecord } from '../src/multiprocess/receiver/ingested-log-record.ts';
 import { hrTimeFromNanos, OtlpDecodeError, OtlpLogsDecoder } from '../src/otlp/logs-decoder.ts';
+import { varint as pbVarint } from './support/protobuf.ts';
 import { asReceived, emittedRecord, receivedRecord, SCHEMA_URL } from './support/records.ts';
 
 // ---- a tiny protobuf writer for hand-made (and broken) messages --------------------------------
 
-function varint(value: number | bigint): Buffer {
-  let v = BigInt.asUintN(64, BigInt(value));
-  const out: number[] = [];
-  while (v >= 0x80n) {
-    out.push(Number(v & 0x7fn) | 0x80);
-    v >>= 7n;
-  }
-  out.push(Number(v));
-  return Buffer.from(out);
-}
+const varint = (value: number | bigint): Buffer => Buffer.from(pbVarint(value));
 const tag = (field: number, wireType: number): Buffer => varint((field << 3) | wireType);
 const ld = (field: number, ...parts: (Buffer | string)[]): Buffer => {
   const body = Buffer.concat(

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { generateToken, TOKEN_METADATA_KEY } from '../src/multiprocess/protocol/token.ts';
 import {
   LEVEL_GET_PATH,
   LEVEL_SET_PATH,
   LEVEL_WATCH_PATH,
-} from '../src/multiprocess/receiver/level-control.ts';
+} from '../src/multiprocess/protocol/level-control.ts';
+import { generateToken, TOKEN_METADATA_KEY } from '../src/multiprocess/protocol/token.ts';
 import { type Receiver, startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { identity } from '../src/otlp/grpc-methods.ts';
 import { LevelTable } from '../src/pipeline/level-table.ts';

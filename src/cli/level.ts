@@ -10,7 +10,7 @@ import type { Writable } from 'node:stream';
 import { type Command, InvalidArgumentError } from 'commander';
 import { getLevels, setLevels } from '../multiprocess/control/level-client.ts';
 import { readPrimaryRecord } from '../multiprocess/control/primary-record.ts';
-import type { LevelState } from '../multiprocess/receiver/level-control.ts';
+import type { LevelState } from '../multiprocess/protocol/level-control.ts';
 
 /** Options shared by `level get` and `level set` (commander's camelCase names). */
 export interface LevelConnectOptions {

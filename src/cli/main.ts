@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerConfig } from './config.ts';
+import { registerFile } from './file.ts';
 import { registerLevel } from './level.ts';
 import { registerRun } from './run.ts';
 import { registerTree } from './tree.ts';
@@ -24,5 +25,6 @@ registerRun(program);
 registerTree(program);
 registerLevel(program);
 registerConfig(program);
+registerFile(program);
 
 await program.parseAsync(process.argv);

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, isAbsolute, relative, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { SetupOptions } from '../options.ts';
 import type { StarlogConfig } from './config-types.ts';
@@ -170,12 +170,16 @@ export function parseConfig(
     }
   } else {
     const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-    if (doc.errors.length > 0) {
+    // the yaml package's own duplicate-key check compares each key with every earlier one
+    // (quadratic); duplicateKeys() does the same check in one pass
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+    const errors = [...doc.errors.map((e) => ({ offset: e.pos[0], message: e.message }))];
+    if (errors.length === 0) errors.push(...duplicateKeys(doc.contents));
+    if (errors.length > 0) {
       throw new ConfigError(
         file,
-        doc.errors.map((e) => {
-          const pos = lineCounter.linePos(e.pos[0]);
+        errors.map((e) => {
+          const pos = lineCounter.linePos(e.offset);
           return {
             path: '',
             message: `YAML syntax error: ${e.message}`,
@@ -208,11 +212,52 @@ type Locator = (
   atKey: boolean,
 ) => { line: number; column: number } | undefined;
 
+/** `Map keys must be unique` at each repeated scalar key of every mapping, in one pass. */
+function duplicateKeys(root: unknown): { offset: number; message: string }[] {
+  const out: { offset: number; message: string }[] = [];
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        if (isScalar(pair.key)) {
+          if (seen.has(pair.key.value)) {
+            out.push({ offset: pair.key.range?.[0] ?? 0, message: 'Map keys must be unique' });
+          }
+          seen.add(pair.key.value);
+        }
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) stack.push(item);
+    }
+  }
+  return out.sort((a, b) => a.offset - b.offset);
+}
+
+type YamlPair = { key: unknown; value: unknown };
+/** Each YAML mapping's pairs by key, built once: locating N issues stays linear in the file. */
+const pairIndex = new WeakMap<object, Map<unknown, YamlPair>>();
+
+function pairOf(map: { items: YamlPair[] }, key: PropertyKey): YamlPair | undefined {
+  let index = pairIndex.get(map);
+  if (index === undefined) {
+    index = new Map();
+    for (const p of map.items) {
+      const k = isScalar(p.key) ? p.key.value : p.key;
+      if (!index.has(k)) index.set(k, p);
+    }
+    pairIndex.set(map, index);
+  }
+  return index.get(key);
+}
+
 /** Offset of the YAML node at `path` (of its key when `atKey`). */
 function nodeOffset(node: unknown, path: PropertyKey[], atKey: boolean): number | undefined {
   for (let i = 0; i < path.length; i++) {
     if (!isMap(node)) return undefined;
-    const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === path[i]);
+    const pair = pairOf(node as unknown as { items: YamlPair[] }, path[i]!);
     if (!pair) return undefined;
     if (i === path.length - 1 && atKey) {
       return isScalar(pair.key) ? pair.key.range?.[0] : undefined;
@@ -274,6 +319,7 @@ function suggest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const k of known) {
+    if (Math.abs(k.length - key.length) >= bestDistance) continue; // the distance is at least that
     const d = k.toLowerCase() === lower ? 0 : editDistance(lower, k.toLowerCase());
     if (d < bestDistance) {
       best = k;

@@ -1,13 +1,9 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import type { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { resolve } from 'node:path';
 import { diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { createStream } from 'rotating-file-stream';
 import { encodeLogsRequestLine } from '../otlp/json-line-writer.ts';
-import { PendingWrites } from './pending-writes.ts';
+import { LineFile, type LineFileStats } from './line-file.ts';
 
 /** Options of {@link JsonlFileExporter}. */
 export interface JsonlFileExporterOptions {
@@ -18,8 +14,7 @@ export interface JsonlFileExporterOptions {
   path?: string;
   /**
    * Rotate when the active file reaches this many bytes (a line is never split: the file is
-   * rotated after the write that reaches the size). Enables rotation through
-   * `rotating-file-stream` in its classical mode: the active file is renamed `<path>.1`, the
+   * rotated after the write that reaches the size). The active file is renamed `<path>.1`, the
    * previous `<path>.1` becomes `<path>.2`, and so on. Default: no rotation (a plain append
    * stream). Positive integer.
    */
@@ -29,19 +24,36 @@ export interface JsonlFileExporterOptions {
    * the active file; older ones are overwritten. Default: 5. Positive integer; requires `maxSize`.
    */
   maxFiles?: number;
+  /**
+   * Permission bits of a file this exporter creates (before the umask; an existing file keeps
+   * its mode). Default `0o640`: owner read/write, group read, nobody else (logs may hold what the
+   * application logged; the receiver token file is `0o600`).
+   */
+  mode?: number;
+  /**
+   * A signal on which the file is reopened (e.g. `'SIGUSR2'` in a logrotate `postrotate`).
+   * Default: none (Node keeps SIGUSR1 for the inspector, tools such as nodemon use SIGUSR2). The
+   * file is reopened by itself anyway when its path no longer names the open file (checked at
+   * most once a second), and on `starlog file reopen`.
+   */
+  reopenSignal?: NodeJS.Signals;
 }
 
 /** Counters of a {@link JsonlFileExporter}; all counts are records unless named otherwise. */
 export interface JsonlFileExporterStats {
   /** Records whose line was written to the file (the write completed). */
   exported: number;
-  /** Records of exports that returned FAILED (write error, stream broken, after shutdown). */
+  /** Records of exports that returned FAILED (the sum of `failedBy`). */
   failed: number;
+  /** Records not written, by reason: disk full, file could not be (re)opened, other write error, after shutdown. */
+  failedBy: LineFileStats['dropped'];
+  /** Times the file was reopened (moved away or removed by logrotate, `reopen()`). */
+  reopens: number;
   /** Records left out of a line because encoding them threw (their batch still succeeded). */
   dropped: number;
   /** Bytes (UTF-8) of completed writes. */
   bytes: number;
-  /** The stream error that broke the exporter, if any. */
+  /** The error of the last failed write, while writing fails. */
   error?: Error;
 }
 
@@ -58,41 +70,43 @@ function checkPositiveInt(name: string, value: unknown): number | undefined {
   return value;
 }
 
+/** Default permission bits of the JSON-lines file. */
+export const DEFAULT_FILE_MODE = 0o640;
+
 /**
  * An sdk-logs `LogRecordExporter` that appends OTLP/JSON lines to a file: every `export()` call
  * writes ONE line holding an `ExportLogsServiceRequest`
  * (`{"resourceLogs":[{"resource":…,"scopeLogs":[{"scope":…,"logRecords":[…]}]}]}`), the format
- * of the OpenTelemetry Collector's `file` exporter (see `otlp-json.ts` for the exact encoding),
- * so `starlog tree`, `jq` and the Collector's `otlpjsonfile` receiver read both.
+ * of the OpenTelemetry Collector's `file` exporter (see `json-encoder.ts` for the exact
+ * encoding), so `starlog tree`, `jq` and the Collector's `otlpjsonfile` receiver read both.
  *
- * - Opens the file for appending (never truncates); creates missing directories.
- * - Writes go through a Node.js stream (`fs.createWriteStream`, or `rotating-file-stream` with
- *   `maxSize`), one `write` per export: the event loop is never blocked.
- * - The result callback is called when the stream's write callback fires, i.e. once the line has
- *   been handed to the operating system (`write(2)` completed, no fsync). A slow disk therefore
- *   slows the calling processor down (backpressure) instead of growing memory without bound.
- * - A write error (path is a directory, permission denied, disk full, …) never throws and never
- *   crashes the process (the stream's `error` event is handled): it is reported once through
- *   `diag.error`, that export and every later one return `ExportResultCode.FAILED`.
- * - `forceFlush()` resolves when every line written so far has been handed to the OS;
- *   `shutdown()` flushes, fsyncs and closes the file (idempotent). `export()` after `shutdown()`
- *   returns FAILED.
+ * - Opens the file for appending (never truncates; created with `mode`, default 0640); creates
+ *   missing directories.
+ * - Writes synchronously (`fs.writeSync`, as pino's default destination): `export()` calls back
+ *   before it returns, so nothing is ever in flight and {@link exportSync} at process exit writes
+ *   exactly what is left. A line is written whole or not at all (see `LineFile`).
+ * - Faults never throw: records that cannot be written (disk full, unwritable or removed
+ *   directory, write error) fail their export (`FAILED`) and are counted by reason in
+ *   `stats().failedBy`; the next export tries again, so writing resumes by itself. The problem is
+ *   reported through `diag.error` when it starts and `diag.info` when it ends.
+ * - Reopens the file when its path no longer names the open file (logrotate moved it, `rm`),
+ *   checked at most once a second, on {@link reopen}, and on `reopenSignal` if given.
+ * - With `maxSize`: rotates by renaming (`<path>` → `<path>.1` → `<path>.2` …, `maxFiles` kept).
+ * - `shutdown()` fsyncs and closes the file (idempotent); `export()` afterwards returns FAILED.
  */
 export class JsonlFileExporter implements LogRecordExporter {
   /** Absolute path of the active file. */
   readonly path: string;
-  private readonly _stream: Writable;
-  private _error: Error | undefined;
+  private readonly _file: LineFile;
   private _isShutdown = false;
-  private _shutdownPromise: Promise<void> | undefined;
-  private readonly _writes = new PendingWrites();
-  private _exported = 0;
-  private _failed = 0;
-  private _dropped = 0;
-  private _bytes = 0;
+  private _encodeDropped = 0;
   private _failWarned = false;
+  private readonly _reopenSignal: NodeJS.Signals | undefined;
+  private readonly _onSignal = (): void => {
+    this.reopen();
+  };
 
-  /** @throws TypeError when `maxSize` or `maxFiles` is not a positive integer, or `maxFiles` is given without `maxSize` */
+  /** @throws TypeError when `maxSize` or `maxFiles` is not a positive integer, or `maxFiles` is given without `maxSize`, or `mode` is not an integer 0–0o777 */
   constructor(options: JsonlFileExporterOptions = {}) {
     const maxSize = checkPositiveInt('maxSize', options.maxSize);
     const maxFiles = checkPositiveInt('maxFiles', options.maxFiles);
@@ -106,144 +120,125 @@ export class JsonlFileExporter implements LogRecordExporter {
         `JsonlFileExporter: option path must be a non-empty string, got ${String(options.path)}`,
       );
     }
-    this.path = resolve(options.path ?? DEFAULT_PATH);
-    try {
-      mkdirSync(dirname(this.path), { recursive: true });
-    } catch (err) {
-      // the stream's open fails with a precise error too; report that one
-      diag.debug(`JsonlFileExporter: cannot create directory of ${this.path}`, err);
-    }
-    if (maxSize === undefined) {
-      this._stream = createWriteStream(this.path, { flags: 'a', flush: true });
-    } else {
-      this._stream = createStream(this.path, {
-        size: `${maxSize}B`,
-        rotate: maxFiles ?? DEFAULT_MAX_FILES,
-      });
-      this._stream.on('warning', (err: Error) =>
-        diag.warn(`JsonlFileExporter: rotation warning for ${this.path}`, err),
+    const mode = options.mode ?? DEFAULT_FILE_MODE;
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+      throw new TypeError(
+        `JsonlFileExporter: option mode must be an integer from 0 to 0o777, got ${String(options.mode)}`,
       );
     }
-    this._stream.on('error', (err: Error) => this._onError(err));
-  }
-
-  private _onError(err: Error): void {
-    if (this._error !== undefined) return;
-    this._error = err;
-    diag.error(`JsonlFileExporter: cannot write ${this.path}; further exports fail`, err);
+    this.path = resolve(options.path ?? DEFAULT_PATH);
+    this._file = new LineFile({
+      path: this.path,
+      mode,
+      maxSize,
+      maxFiles: maxFiles ?? DEFAULT_MAX_FILES,
+      checkIntervalMs: 1000,
+      onProblem: (message, error) => {
+        if (error === undefined) diag.info(`JsonlFileExporter: ${message}`);
+        else diag.error(`JsonlFileExporter: ${message}`, error);
+      },
+    });
+    this._reopenSignal = options.reopenSignal;
+    if (this._reopenSignal !== undefined) process.on(this._reopenSignal, this._onSignal);
   }
 
   /**
-   * Appends one line for `records`. Calls `resultCallback` once: SUCCESS after the write
-   * completed, FAILED (with the error) when the exporter is shut down or broken or the write
-   * fails. Records whose encoding throws are dropped (counted, `diag.warn`) without failing the
-   * batch. Never throws.
+   * Appends one line for `records` and calls `resultCallback` before returning: SUCCESS when the
+   * line was written whole, FAILED (with the error) when it was not (counted in
+   * `stats().failedBy`) or after shutdown. Records whose encoding throws are dropped (counted in
+   * `stats().dropped`, `diag.warn`) without failing the batch. Never throws.
    */
   export(records: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
+    const failed = this._write(records);
+    resultCallback(
+      failed === undefined
+        ? { code: ExportResultCode.SUCCESS }
+        : { code: ExportResultCode.FAILED, error: failed },
+    );
+  }
+
+  /**
+   * Writes `records` now (for process exit). Returns how many records were written and how many
+   * failed (counted in `stats()` as `export()` does). Never throws.
+   */
+  exportSync(records: ReadableLogRecord[]): { exported: number; failed: number } {
+    const before = this._file.stats().records;
+    const failed = this._write(records);
+    const exported = this._file.stats().records - before;
+    return { exported, failed: failed === undefined ? 0 : records.length - exported };
+  }
+
+  /** Returns the error when the line was not written, else undefined. */
+  private _write(records: ReadableLogRecord[]): Error | undefined {
+    if (records.length === 0) return undefined;
     if (this._isShutdown) {
-      this._fail(
-        records.length,
-        new Error('JsonlFileExporter: export after shutdown'),
-        resultCallback,
-      );
-      return;
-    }
-    if (this._error !== undefined) {
-      this._fail(records.length, this._error, resultCallback);
-      return;
-    }
-    if (records.length === 0) {
-      resultCallback({ code: ExportResultCode.SUCCESS });
-      return;
+      this._file.write(Buffer.alloc(0), records.length);
+      if (!this._failWarned) {
+        this._failWarned = true;
+        diag.warn('JsonlFileExporter: export after shutdown, records dropped');
+      }
+      return new Error('JsonlFileExporter: export after shutdown');
     }
     let line: Buffer;
     let encoded: number;
     try {
       const enc = encodeLogsRequestLine(records); // the line's bytes, '\n' included
       if (enc.dropped > 0) {
-        this._dropped += enc.dropped;
+        this._encodeDropped += enc.dropped;
         diag.warn(
           `JsonlFileExporter: dropped ${enc.dropped} record(s) that could not be encoded`,
           enc.firstError,
         );
       }
-      if (enc.encoded === 0) {
-        resultCallback({ code: ExportResultCode.SUCCESS });
-        return;
-      }
+      if (enc.encoded === 0) return undefined;
       line = enc.line;
       encoded = enc.encoded;
     } catch (err) {
       // not expected: encodeLogsRequestLine catches per record
-      this._fail(records.length, err as Error, resultCallback);
-      return;
+      this._encodeDropped += records.length;
+      return err as Error;
     }
-    this._writes.begin();
-    try {
-      this._stream.write(line, (err) => {
-        if (err) {
-          this._onError(err);
-          this._failed += encoded;
-          resultCallback({ code: ExportResultCode.FAILED, error: err });
-        } else {
-          this._exported += encoded;
-          this._bytes += line.length;
-          resultCallback({ code: ExportResultCode.SUCCESS });
-        }
-        this._writes.settle();
-      });
-    } catch (err) {
-      // write() throws only on invalid arguments or a stream in a state we never create
-      this._writes.settle();
-      this._fail(encoded, err as Error, resultCallback);
-    }
-  }
-
-  private _fail(n: number, error: Error, cb: (result: ExportResult) => void): void {
-    this._failed += n;
-    if (!this._failWarned && this._isShutdown) {
-      this._failWarned = true;
-      diag.warn('JsonlFileExporter: export after shutdown, records dropped');
-    }
-    cb({ code: ExportResultCode.FAILED, error });
-  }
-
-  /** Resolves once every line written so far has been handed to the OS (or failed). Never rejects. */
-  forceFlush(): Promise<void> {
-    return this._writes.idle();
+    if (this._file.write(line, encoded)) return undefined;
+    return this._file.lastError ?? new Error(`JsonlFileExporter: cannot write ${this.path}`);
   }
 
   /**
-   * Flushes, then closes the file (fsync before close for the plain stream). Idempotent; later
-   * exports return FAILED. Never rejects: close errors go to `diag.error`.
+   * Closes the file and opens its path again (creating it): after logrotate moved it away.
+   * Returns whether the file is open afterwards. Never throws.
    */
-  shutdown(): Promise<void> {
-    this._shutdownPromise ??= this._shutdown();
-    return this._shutdownPromise;
+  reopen(): boolean {
+    return this._file.reopen();
   }
 
-  private async _shutdown(): Promise<void> {
-    this._isShutdown = true;
-    await this.forceFlush();
-    const stream = this._stream;
-    if (stream.destroyed) return;
-    stream.end();
-    try {
-      await finished(stream);
-    } catch (err) {
-      this._onError(err as Error);
+  /** Resolves at once: every line is written before `export()` returns. */
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** fsyncs and closes the file. Idempotent; later exports return FAILED. Never rejects. */
+  shutdown(): Promise<void> {
+    if (!this._isShutdown) {
+      this._isShutdown = true;
+      if (this._reopenSignal !== undefined) process.off(this._reopenSignal, this._onSignal);
+      this._file.close();
     }
+    return Promise.resolve();
   }
 
   /** Counters since construction. */
   stats(): JsonlFileExporterStats {
+    const f = this._file.stats();
+    const failed = Object.values(f.dropped).reduce((a, b) => a + b, 0);
     const s: JsonlFileExporterStats = {
-      exported: this._exported,
-      failed: this._failed,
-      dropped: this._dropped,
-      bytes: this._bytes,
+      exported: f.records,
+      failed,
+      failedBy: f.dropped,
+      reopens: f.reopens,
+      dropped: this._encodeDropped,
+      bytes: f.bytes,
     };
-    if (this._error !== undefined) s.error = this._error;
+    const error = this._file.lastError;
+    if (error !== undefined) s.error = error;
     return s;
   }
 }

@@ -1,14 +1,17 @@
 import type { Writable } from 'node:stream';
-import { type Attributes, type AttributeValue, diag } from '@opentelemetry/api';
+import { diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import pc from 'picocolors';
-import { COUNT_PREFIX } from '../processors/status/counters.ts';
 import { STATUS_SCOPE_NAME } from '../processors/status/status-processor.ts';
 import { severityBucket } from '../severity.ts';
-import { escapeControl, quoteString } from '../util/escape.ts';
+import { escapeControl } from '../util/escape.ts';
+import { ConsoleWriter, type ConsoleWriterStats } from './console-writer.ts';
 import { PendingWrites } from './pending-writes.ts';
+import { type Painter, renderAttributes, renderBody, renderValue } from './pretty-values.ts';
+
+export { renderBody, renderValue };
 
 /** The placeholders a {@link PrettyConsoleExporterOptions.template} may use. */
 export const TEMPLATE_FIELDS = [
@@ -43,8 +46,15 @@ export interface PrettyConsoleExporterOptions {
    * non-empty value; `FORCE_COLOR` overrides both (`0`/`false` off, anything else on).
    */
   colors?: boolean;
-  /** Where lines go. Default: `process.stdout`. Not ended by `shutdown()`. */
+  /**
+   * Where lines go. Default: standard output through a {@link ConsoleWriter} that never blocks
+   * the event loop (a terminal or pipe that stops reading gets up to `maxBufferedBytes` buffered,
+   * then whole batches are dropped and counted). A given stream is written with `stream.write`.
+   * Not ended by `shutdown()`.
+   */
   stream?: Writable;
+  /** With the default output: bytes buffered while the terminal or pipe does not read. Default 1 MiB. */
+  maxBufferedBytes?: number;
 }
 
 /**
@@ -65,8 +75,6 @@ export function detectColors(
 
 const LEVEL_LABELS = ['-    ', 'TRACE', 'DEBUG', 'INFO ', 'WARN ', 'ERROR', 'FATAL'];
 const STATUS_LABEL = 'STAT ';
-
-type Painter = (s: string) => string;
 
 interface Palette {
   levels: Painter[];
@@ -91,86 +99,6 @@ function palette(enabled: boolean): Palette {
     dim: c.dim as Painter,
     key: c.dim as Painter,
   };
-}
-
-/** Compact JSON-like rendering of any AnyValue for a terminal line (strings quoted and escaped). */
-export function renderValue(v: unknown, stack: object[] = []): string {
-  switch (typeof v) {
-    case 'string':
-      return quoteString(v);
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-      return String(v);
-    case 'undefined':
-      return 'undefined';
-    case 'object':
-      break;
-    default:
-      return escapeControl(String(v));
-  }
-  if (v === null) return 'null';
-  if (ArrayBuffer.isView(v)) return renderBytes(v);
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString();
-  if (stack.includes(v)) return '[Circular]';
-  if (stack.length >= 32) return '[MaxDepth]';
-  stack.push(v);
-  let out: string;
-  if (Array.isArray(v)) {
-    out = '[';
-    for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + renderValue(v[i], stack);
-    out += ']';
-  } else {
-    out = '{';
-    let first = true;
-    for (const k in v) {
-      if (!Object.hasOwn(v, k)) continue;
-      const item = (v as Record<string, unknown>)[k];
-      if (item === undefined) continue;
-      out += `${first ? '' : ','}${quoteString(k)}:${renderValue(item, stack)}`;
-      first = false;
-    }
-    out += '}';
-  }
-  stack.pop();
-  return out;
-}
-
-const MAX_BYTES_SHOWN = 32;
-
-function renderBytes(v: ArrayBufferView): string {
-  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  const shown = Buffer.from(bytes.subarray(0, MAX_BYTES_SHOWN)).toString('hex');
-  return `<${bytes.length} bytes ${shown}${bytes.length > MAX_BYTES_SHOWN ? '…' : ''}>`;
-}
-
-/** The body as one safe line: strings escaped (not quoted), other values via {@link renderValue}. */
-export function renderBody(body: unknown): string {
-  if (typeof body === 'string') return escapeControl(body);
-  if (body === undefined || body === null) return '';
-  return renderValue(body);
-}
-
-/** Attribute value: plain when unambiguous, quoted (logfmt style) when it has spaces, `=`, quotes, braces or is empty. */
-function renderAttrValue(v: AttributeValue | unknown): string {
-  if (typeof v === 'string') {
-    return v === '' || /[\s="{}\\]/.test(v) ? quoteString(v) : escapeControl(v);
-  }
-  return renderValue(v);
-}
-
-function renderAttributes(attrs: Attributes, stripCountPrefix: boolean, key: Painter): string {
-  let out = '';
-  for (const k in attrs) {
-    if (!Object.hasOwn(attrs, k)) continue;
-    const v = attrs[k];
-    if (v === undefined) continue;
-    let name = k;
-    if (stripCountPrefix && name.startsWith(COUNT_PREFIX)) name = name.slice(COUNT_PREFIX.length);
-    name = /[\s="{}\\]/.test(name) || name === '' ? quoteString(name) : escapeControl(name);
-    out += `${out === '' ? '' : ' '}${key(`${name}=`)}${renderAttrValue(v)}`;
-  }
-  return out === '' ? '' : `{${out}}`;
 }
 
 /** `YYYY-MM-DDTHH:MM:SS.` of the last second formatted (records of a batch share seconds). */
@@ -252,6 +180,7 @@ function compileTemplate(template: string): Part[] {
  */
 export class PrettyConsoleExporter implements LogRecordExporter {
   private readonly _stream: Writable;
+  private readonly _writer: ConsoleWriter | undefined;
   private readonly _colors: boolean;
   private readonly _p: Palette;
   private readonly _parts: Part[] | undefined;
@@ -268,6 +197,9 @@ export class PrettyConsoleExporter implements LogRecordExporter {
       throw new TypeError(`PrettyConsoleExporter: option stream must be a Writable`);
     }
     this._stream = stream;
+    if (options.stream === undefined) {
+      this._writer = new ConsoleWriter({ fd: 1, maxBufferedBytes: options.maxBufferedBytes });
+    }
     this._colors = options.colors ?? detectColors(stream);
     this._p = palette(this._colors);
     this._parts = options.template === undefined ? undefined : compileTemplate(options.template);
@@ -386,6 +318,19 @@ export class PrettyConsoleExporter implements LogRecordExporter {
     }
     let text = '';
     for (let i = 0; i < records.length; i++) text += `${this.format(records[i]!)}\n`;
+    if (this._writer !== undefined) {
+      if (this._writer.write(text, records.length)) {
+        resultCallback({ code: ExportResultCode.SUCCESS });
+      } else {
+        resultCallback({
+          code: ExportResultCode.FAILED,
+          error:
+            this._writer.error ??
+            new Error('PrettyConsoleExporter: the terminal is not reading; lines dropped'),
+        });
+      }
+      return;
+    }
     this._writes.begin();
     try {
       this._stream.write(text, (err) => {
@@ -402,9 +347,54 @@ export class PrettyConsoleExporter implements LogRecordExporter {
     }
   }
 
-  /** Resolves once every write so far has called back. Never rejects. */
-  forceFlush(): Promise<void> {
-    return this._writes.idle();
+  /**
+   * Writes the lines of `records` now, blocking at most `timeoutMs` when the terminal does not
+   * read (for process exit; what is buffered goes first). Never throws.
+   */
+  exportSync(
+    records: ReadableLogRecord[],
+    timeoutMs: number,
+  ): { exported: number; failed: number } {
+    if (records.length === 0) return { exported: 0, failed: 0 };
+    let text = '';
+    for (let i = 0; i < records.length; i++) text += `${this.format(records[i]!)}\n`;
+    try {
+      const ok =
+        this._writer !== undefined
+          ? this._writer.writeSync(text, records.length, timeoutMs)
+          : this._stream.write(text) || true;
+      return ok ? { exported: records.length, failed: 0 } : { exported: 0, failed: records.length };
+    } catch {
+      return { exported: 0, failed: records.length };
+    }
+  }
+
+  /** Writes what the default output holds, blocking at most `timeoutMs` (process exit). */
+  flushSync(timeoutMs: number): void {
+    this._writer?.flushSync(timeoutMs);
+  }
+
+  /** The default output's counters (bytes buffered and dropped), when it is used. */
+  writerStats(): ConsoleWriterStats | undefined {
+    return this._writer?.stats();
+  }
+
+  /**
+   * Resolves once every write so far has called back and, with the default output, once its
+   * buffer is empty (at most 2 s while the terminal does not read). Never rejects.
+   */
+  async forceFlush(): Promise<void> {
+    await this._writes.idle();
+    if (this._writer === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this._writer.idle(),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, 2000);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Waits for pending writes and detaches from the stream (which stays open). Idempotent. */
@@ -412,6 +402,7 @@ export class PrettyConsoleExporter implements LogRecordExporter {
     if (this._isShutdown) return;
     this._isShutdown = true;
     await this.forceFlush();
+    this._writer?.close();
     this._stream.off('error', this._onError);
   }
 }

@@ -14,6 +14,30 @@ export interface LevelSpec {
   rules: LevelRule[];
 }
 
+/** Most rules (logger patterns) a level table holds; a change that would make more is refused. */
+export const MAX_LEVEL_RULES = 1000;
+/** Longest logger pattern in a level table, in characters. */
+export const MAX_LEVEL_PATTERN_LENGTH = 256;
+
+/**
+ * Checks the bounds of a level table ({@link MAX_LEVEL_RULES}, {@link MAX_LEVEL_PATTERN_LENGTH}).
+ * @throws Error naming the limit
+ */
+export function checkLevelLimits(spec: LevelSpec): void {
+  if (spec.rules.length > MAX_LEVEL_RULES) {
+    throw new Error(
+      `starlog: a level table holds at most ${MAX_LEVEL_RULES} rules; this one would have ${spec.rules.length}`,
+    );
+  }
+  for (const rule of spec.rules) {
+    if (rule.pattern.length > MAX_LEVEL_PATTERN_LENGTH) {
+      throw new Error(
+        `starlog: a logger pattern is at most ${MAX_LEVEL_PATTERN_LENGTH} characters; got ${rule.pattern.length} ('${rule.pattern.slice(0, 40)}…')`,
+      );
+    }
+  }
+}
+
 const PATTERN_RE = /^[A-Za-z0-9_@/:$-]+(?:\.[A-Za-z0-9_@/:$-]+)*(?:\.\*)?$|^\*$/;
 
 /**
@@ -41,6 +65,11 @@ export function parseLevelSpec(spec: string, fallbackDefault = LEVELS.info!): Le
       continue;
     }
     const pattern = entry.slice(0, eq).trim();
+    if (pattern.length > MAX_LEVEL_PATTERN_LENGTH) {
+      throw new Error(
+        `starlog: a logger pattern is at most ${MAX_LEVEL_PATTERN_LENGTH} characters; got ${pattern.length} ('${pattern.slice(0, 40)}…')`,
+      );
+    }
     if (!PATTERN_RE.test(pattern)) {
       throw new Error(
         `starlog: malformed logger pattern '${pattern}' in '${entry}' (expected a name like app.db or a prefix like app.*)`,
@@ -91,6 +120,7 @@ export class LevelTable {
    */
   constructor(spec: string | LevelSpec = 'info') {
     this.spec = typeof spec === 'string' ? parseLevelSpec(spec) : cloneSpec(spec);
+    checkLevelLimits(this.spec);
   }
 
   /** The minimum severity number for a logger name (`Infinity` when the logger is off). */
@@ -110,11 +140,12 @@ export class LevelTable {
   }
 
   /**
-   * Replaces the whole table. On an invalid string nothing changes and an Error naming the bad
-   * entry is thrown.
+   * Replaces the whole table. On an invalid string, or a table over {@link MAX_LEVEL_RULES} rules,
+   * nothing changes and an Error naming the bad entry or the limit is thrown.
    */
   set(spec: string | LevelSpec): void {
     const next = typeof spec === 'string' ? parseLevelSpec(spec) : cloneSpec(spec);
+    checkLevelLimits(next);
     this.spec = next;
     this.cache.clear();
     this.version++;

@@ -1,9 +1,11 @@
 import { credentials, Metadata } from '@grpc/grpc-js';
+import { diag } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { ShippingProcessor } from '../export/shipping-processor.ts';
 import { JsonlFileExporter } from '../exporters/jsonl-file.ts';
 import { PrettyConsoleExporter } from '../exporters/pretty-console.ts';
+import { SyncExporter } from '../multiprocess/child/sync-export.ts';
 import { TOKEN_METADATA_KEY } from '../multiprocess/protocol/token.ts';
 import type {
   CollectorSetupOptions,
@@ -13,6 +15,7 @@ import type {
 } from '../options.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { SeverityFilterProcessor } from '../pipeline/severity-filter.ts';
+import type { ExitWriter } from './primary-exit-hooks.ts';
 
 /** The primary's destinations: where records leave the process. */
 export interface Destinations {
@@ -24,6 +27,12 @@ export interface Destinations {
   queues: Record<string, ShippingProcessor>;
   /** Where the JSON-lines file is, if there is one. */
   filePath?: string;
+  /** The JSON-lines file exporter, if there is one (reopen, fault counters). */
+  file?: JsonlFileExporter;
+  /** The console exporter, if there is one (buffer counters). */
+  console?: PrettyConsoleExporter;
+  /** The synchronous writer of each destination (by queue name), for process exit. */
+  exitWriters: Record<string, ExitWriter>;
 }
 
 /**
@@ -43,11 +52,15 @@ export function buildDestinations(options: SetupOptions): Destinations {
   const wantsStatus = (name: 'collector' | 'file' | 'console') =>
     statusTo === 'all' || statusTo === name;
 
+  const exitWriters: Record<string, ExitWriter> = {};
+  let file: JsonlFileExporter | undefined;
+  let console: PrettyConsoleExporter | undefined;
   if (collectorEndpoint !== undefined && collectorOptions !== undefined) {
     const q = new ShippingProcessor({
       exporter: collectorExporter(collectorEndpoint, collectorOptions),
     });
     queues.collector = q;
+    exitWriters.collector = collectorExitWriter(collectorEndpoint, collectorOptions);
     main.push(filtered(q, collectorOptions.minSeverity));
     if (wantsStatus('collector')) status.push(q);
   }
@@ -56,21 +69,32 @@ export function buildDestinations(options: SetupOptions): Destinations {
   if (options.file !== false && (embedded || fileOptions !== undefined)) {
     const f: FileSetupOptions = fileOptions ?? {};
     filePath = f.path ?? './logs/starlog.jsonl';
-    const q = new ShippingProcessor({
-      exporter: new JsonlFileExporter({ path: filePath, maxSize: f.maxSize, maxFiles: f.maxFiles }),
+    file = new JsonlFileExporter({
+      path: filePath,
+      maxSize: f.maxSize,
+      maxFiles: f.maxFiles,
+      mode: f.mode,
+      reopenSignal: f.reopenSignal,
     });
+    const exporter = file;
+    const q = new ShippingProcessor({ exporter });
     queues.file = q;
+    exitWriters.file = (records) => exporter.exportSync(records);
     main.push(filtered(q, f.minSeverity));
     if (wantsStatus('file')) status.push(q);
   }
   const consoleOptions = options.console === false ? undefined : options.console;
   if (options.console !== false && (embedded || consoleOptions !== undefined)) {
     const c: ConsoleSetupOptions = consoleOptions ?? {};
-    const q = new ShippingProcessor({
-      exporter: new PrettyConsoleExporter({ template: c.template, colors: c.colors }),
-      scheduledDelay: 50,
+    console = new PrettyConsoleExporter({
+      template: c.template,
+      colors: c.colors,
+      maxBufferedBytes: c.maxBufferedBytes,
     });
+    const exporter = console;
+    const q = new ShippingProcessor({ exporter, scheduledDelay: 50 });
     queues.console = q;
+    exitWriters.console = (records, timeoutMs) => exporter.exportSync(records, timeoutMs);
     main.push(filtered(q, c.minSeverity));
     if (wantsStatus('console')) status.push(q);
   }
@@ -79,6 +103,39 @@ export function buildDestinations(options: SetupOptions): Destinations {
     status: fanOut(status),
     queues,
     filePath,
+    file,
+    console,
+    exitWriters,
+  };
+}
+
+/**
+ * The synchronous export of a collector destination at process exit: the children's worker-thread
+ * export (`SyncExporter`) to the collector. It speaks plaintext gRPC without headers, so it is
+ * used for an insecure collector without headers (the usual local agent); otherwise the records
+ * left at exit are counted as failed (call `handle.shutdown()` to deliver them).
+ */
+function collectorExitWriter(endpoint: string, options: CollectorSetupOptions): ExitWriter {
+  const insecure = options.insecure ?? /^http:\/\//i.test(endpoint);
+  if (!insecure || Object.keys(options.headers ?? {}).length > 0) {
+    return (records) => {
+      if (records.length > 0) {
+        diag.warn(
+          `starlog: ${records.length} records for the collector left at exit; the synchronous export supports only an insecure collector without headers (await handle.shutdown() before exiting)`,
+        );
+      }
+      return { exported: 0, failed: records.length };
+    };
+  }
+  return (records, timeoutMs) => {
+    if (records.length === 0 || timeoutMs <= 0) return { exported: 0, failed: records.length };
+    const exporter = new SyncExporter({ endpoint, timeoutMs });
+    try {
+      const r = exporter.export(records);
+      return { exported: r.exported, failed: r.failed };
+    } finally {
+      exporter.close();
+    }
   };
 }
 

@@ -1,7 +1,9 @@
 import type { Resource } from '@opentelemetry/resources';
 import type { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { ShippingStats } from '../export/shipping-processor.ts';
-import type { LevelChange } from '../multiprocess/receiver/level-control.ts';
+import type { ConsoleWriterStats } from '../exporters/console-writer.ts';
+import type { JsonlFileExporterStats } from '../exporters/jsonl-file.ts';
+import type { LevelChange } from '../multiprocess/protocol/level-control.ts';
 import type { Receiver, ReceiverStats } from '../multiprocess/receiver/receiver.ts';
 import type { LevelTable } from '../pipeline/level-table.ts';
 import type { Pipeline, PipelineStats } from '../pipeline/pipeline.ts';
@@ -31,6 +33,19 @@ export interface LoggingStats {
    * trace failed) are not included; they are in `lookback.dropped`.
    */
   dropped: number;
+  /**
+   * Primary with a JSON-lines file: records written, and those not written by reason
+   * (`failedBy.noSpace` disk full, `openFailed` the file could not be (re)opened, `writeFailed`
+   * another write error, `afterClose`); these are also in `dropped` (as the file queue's
+   * `exportFailed`) and in the status gauges `DROPPED-DISK-FULL`, `DROPPED-FILE-OPEN`,
+   * `DROPPED-FILE-WRITE`.
+   */
+  file?: JsonlFileExporterStats;
+  /**
+   * Primary with the console on standard output: bytes written and buffered, records dropped
+   * because the terminal or pipe did not read (also in `dropped` and the gauge `DROPPED-CONSOLE`).
+   */
+  console?: ConsoleWriterStats;
 }
 
 /** What `setupLogging()` returns. */

@@ -1,30 +1,32 @@
 import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { LoadedConfig } from '../config/load.ts';
-import { reloadConfig } from '../config/reload.ts';
 import type { ShippingProcessor } from '../export/shipping-processor.ts';
-import { getLogger } from '../logger.ts';
+import { ControlRefusal, primaryControlService } from '../multiprocess/control/primary-control.ts';
 import {
   removePrimaryRecord,
   removePrimaryRecordSync,
   writePrimaryRecord,
 } from '../multiprocess/control/primary-record.ts';
 import { setChildEnvironment } from '../multiprocess/fork.ts';
-import { applyLevelChange } from '../multiprocess/receiver/level-control.ts';
+import { applyLevelChange } from '../multiprocess/protocol/level-control.ts';
 import { type Receiver, startReceiver } from '../multiprocess/receiver/receiver.ts';
 import type { SetupOptions, StatusSetupOptions } from '../options.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { LookbackProcessor } from '../processors/lookback/lookback-processor.ts';
 import { withoutCounterRecords } from '../processors/status/counters.ts';
-import { StatusProcessor } from '../processors/status/status-processor.ts';
-import { CONFIG_SCOPE_NAME } from '../semconv.ts';
+import { DEFAULT_STATUS_TEMPLATE, StatusProcessor } from '../processors/status/status-processor.ts';
+import { compileStatusTemplate, type StatusTemplate } from '../processors/status/template.ts';
 import { ensureContextManager } from '../tasks/context-manager.ts';
 import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
 import { buildDestinations } from './destinations.ts';
 import type { LoggingHandle, LoggingStats } from './handle.ts';
+import { type ExitWriter, installPrimaryExitHooks } from './primary-exit-hooks.ts';
+import { PrimaryReloader } from './primary-reload.ts';
 import { registerGlobalLoggerProvider, unregisterGlobalLoggerProvider } from './register-global.ts';
 import { buildResource } from './resource.ts';
+import { installStderrDiag } from './stderr-diag.ts';
 
 /**
  * Sets up a primary: the Pipeline (task attributes, status records, lookback buffering, the
@@ -43,8 +45,11 @@ export async function setupPrimary(
   options: SetupOptions,
   startEnv: NodeJS.ProcessEnv,
   loaded?: LoadedConfig,
+  code?: SetupOptions,
 ): Promise<LoggingHandle> {
   ensureContextManager();
+  // starlog's own warnings and errors on stderr, unless the application has its own diag logger
+  const uninstallDiag = installStderrDiag();
   const resource = buildResource('primary', options.serviceName, options.resourceAttributes);
   const destinations = buildDestinations(options);
   const pipeline = new Pipeline({ levels: options.levels ?? 'info' });
@@ -54,14 +59,29 @@ export async function setupPrimary(
     ? new LookbackProcessor(destinations.main, options.lookback)
     : undefined;
   let status: StatusProcessor | undefined;
-  const makeStatus = (o: StatusSetupOptions | undefined) =>
-    new StatusProcessor({
+  const withDropped = new WeakSet<StatusProcessor>();
+  const makeStatus = (o: StatusSetupOptions | undefined): StatusProcessor => {
+    const made: StatusProcessor = new StatusProcessor({
       interval: o?.interval,
       template: o?.template,
       processor: destinations.status,
       resource,
       gauges: {
-        DROPPED: () => dropped(),
+        DROPPED: () => {
+          const n = dropped();
+          // the default template shows drops from the first status record after one
+          if (n > 0 && o?.template === undefined && !withDropped.has(made)) {
+            withDropped.add(made);
+            (made as { template: StatusTemplate }).template = compileStatusTemplate(
+              DEFAULT_STATUS_TEMPLATE_WITH_DROPPED,
+            );
+          }
+          return n;
+        },
+        'DROPPED-DISK-FULL': () => destinations.file?.stats().failedBy.noSpace ?? 0,
+        'DROPPED-FILE-OPEN': () => destinations.file?.stats().failedBy.openFailed ?? 0,
+        'DROPPED-FILE-WRITE': () => destinations.file?.stats().failedBy.writeFailed ?? 0,
+        'DROPPED-CONSOLE': () => destinations.console?.writerStats()?.droppedRecords ?? 0,
         'CHILD-DROPPED': () => receiver?.stats().dropped.total ?? 0,
         'LOOKBACK-HELD': () => lookback?.stats().buffered ?? 0,
         'LOOKBACK-FLUSHED': () => lookback?.stats().flushed ?? 0,
@@ -73,6 +93,8 @@ export async function setupPrimary(
         },
       },
     });
+    return made;
+  };
   if (options.status !== false) {
     status = makeStatus(options.status);
     pipeline.addStage(status);
@@ -84,6 +106,32 @@ export async function setupPrimary(
   registerGlobalLoggerProvider(provider);
   setActiveLevelTable(pipeline.levels);
 
+  // `starlog config reload` (control channel) and SIGHUP re-read the configuration file
+  const reloader = new PrimaryReloader({
+    code: code ?? options,
+    env: startEnv,
+    loaded,
+    inForce: options,
+    apply: (diff) => {
+      if (diff.apply.levels !== undefined) pipeline.levels.set(diff.apply.levels);
+      const oldStatus = status;
+      if (diff.apply.status !== undefined && oldStatus !== undefined) {
+        status = makeStatus(diff.apply.status);
+        pipeline.replaceStage(oldStatus, status);
+        void oldStatus.shutdown();
+      }
+      if (diff.apply.lookback === undefined) return [];
+      if (lookback === undefined) return diff.applied.filter((k) => k.startsWith('lookback'));
+      lookback.reconfigure(diff.apply.lookback);
+      return [];
+    },
+  });
+  const onSighup = () => {
+    reloader.reload().catch(() => {
+      // logged by the reloader
+    });
+  };
+
   let receiver: Receiver;
   try {
     receiver = await startReceiver({
@@ -93,20 +141,30 @@ export async function setupPrimary(
       processor: pipeline,
       levels: pipeline.levels,
       backpressure: () => destinationsBusy(destinations.queues),
+      services: [
+        primaryControlService({
+          reload: () => reloader.reload(),
+          reopenFile: () => {
+            if (destinations.file === undefined) {
+              throw new ControlRefusal('this primary writes no JSON-lines file');
+            }
+            return { path: destinations.file.path, open: destinations.file.reopen() };
+          },
+        }),
+      ],
     });
   } catch (err) {
     await provider.shutdown();
+    uninstallDiag?.();
     unregisterGlobalLoggerProvider();
     setActiveLevelTable(undefined);
     throw err;
   }
+  // the table as at start; children learn every later change from the control channel (Watch),
+  // so the environment never grows with the table
   const childEnv = { ...receiver.env, STARLOG_LEVEL: pipeline.levels.toString() };
   Object.assign(process.env, childEnv);
   setChildEnvironment(childEnv);
-  pipeline.levels.onChange((t) => {
-    process.env.STARLOG_LEVEL = t.toString();
-    setChildEnvironment({ ...receiver.env, STARLOG_LEVEL: t.toString() });
-  });
 
   // `starlog level` finds this primary through the record in the working directory
   const recordDir = process.cwd();
@@ -120,47 +178,36 @@ export async function setupPrimary(
       return false;
     },
   );
-  const removeRecordAtExit = () => removePrimaryRecordSync(recordDir);
-  if (recorded) process.once('exit', removeRecordAtExit);
-
-  // SIGHUP re-reads the configuration file and applies what can change while running
-  let inForce = options;
-  let lastLoaded = loaded;
-  const configLog = getLogger(CONFIG_SCOPE_NAME);
-  const onSighup = () => {
-    reloadConfig(lastLoaded, { env: startEnv, before: inForce }).then(
-      ({ config, options: next, diff }) => {
-        if (diff.apply.levels !== undefined) pipeline.levels.set(diff.apply.levels);
-        const oldStatus = status;
-        if (diff.apply.status !== undefined && oldStatus !== undefined) {
-          status = makeStatus(diff.apply.status);
-          pipeline.replaceStage(oldStatus, status);
-          void oldStatus.shutdown();
-        }
-        const needsRestart = [...diff.needsRestart];
-        if (diff.apply.lookback !== undefined) {
-          if (lookback !== undefined) lookback.reconfigure(diff.apply.lookback);
-          else needsRestart.push('lookback');
-        }
-        lastLoaded = config;
-        inForce = next;
-        const applied = diff.applied.filter(
-          (k) => lookback !== undefined || !k.startsWith('lookback'),
-        );
-        configLog.info(
-          'configuration reloaded from %s: applied %s',
-          config?.file ?? '(no file)',
-          applied.length > 0 ? applied.join(', ') : 'nothing',
-        );
-        if (needsRestart.length > 0) {
-          configLog.warn('configuration changed but needs a restart: %s', needsRestart.join(', '));
-        }
-      },
-      (err: unknown) =>
-        configLog.error('configuration not reloaded, nothing changed: %s', String(err)),
-    );
+  const removeRecordAtExit = () => {
+    if (recorded) removePrimaryRecordSync(recordDir);
   };
-  if (loaded !== undefined) process.on('SIGHUP', onSighup);
+
+  if (reloader.hasFile) process.on('SIGHUP', onSighup);
+
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 5000;
+  const exitHooks =
+    options.exitHooks === false
+      ? undefined
+      : installPrimaryExitHooks({
+          destinations: Object.entries(destinations.queues).map(([name, queue]) => ({
+            name,
+            queue,
+            writeSync: destinations.exitWriters[name] as ExitWriter,
+          })),
+          finalStatus: () => {
+            void status?.shutdown();
+          },
+          lookbackAtExit: () => {
+            if (lookback === undefined) return;
+            if ((reloader.inForce.lookback || undefined)?.onShutdown === 'flush') lookback.flush();
+            else lookback.discard();
+          },
+          forceFlush: () => pipeline.forceFlush(),
+          shutdown: () => handle.shutdown(),
+          atExit: removeRecordAtExit,
+          timeoutMs: shutdownTimeoutMs,
+        });
+  if (exitHooks === undefined) process.once('exit', removeRecordAtExit);
 
   function dropped(): number {
     let n = pipeline.stats().stageErrors;
@@ -168,6 +215,8 @@ export async function setupPrimary(
       const s = q.stats();
       n += s.queueFull + s.exportFailed + s.exportRejected + s.spillOverflow + s.afterShutdown;
     }
+    // lines the console had accepted, then could not write (its queue counts the rest)
+    n += destinations.console?.writerStats()?.droppedQueuedRecords ?? 0;
     const r = receiver?.stats();
     return n + (r ? r.processorErrors + r.dropped.total : 0);
   }
@@ -200,6 +249,10 @@ export async function setupPrimary(
           dropped: { ...lbs.dropped, discarded: lbs.discarded },
         },
         dropped: dropped(),
+        ...(destinations.file ? { file: destinations.file.stats() } : {}),
+        ...(destinations.console?.writerStats()
+          ? { console: destinations.console.writerStats() }
+          : {}),
       };
     },
     forceFlush: () => pipeline.forceFlush(),
@@ -208,13 +261,13 @@ export async function setupPrimary(
         try {
           await receiver.close();
           await provider.shutdown();
-          if (recorded) {
-            process.removeListener('exit', removeRecordAtExit);
-            await removePrimaryRecord(recordDir);
-          }
+          if (recorded) await removePrimaryRecord(recordDir);
         } catch (err) {
           diag.error('starlog: shutdown failed', err);
         } finally {
+          exitHooks?.uninstall();
+          process.removeListener('exit', removeRecordAtExit);
+          uninstallDiag?.();
           process.removeListener('SIGHUP', onSighup);
           setActiveLevelTable(undefined);
           setChildEnvironment(undefined);
@@ -226,6 +279,12 @@ export async function setupPrimary(
   };
   return handle;
 }
+
+/**
+ * The primary's status template when none is configured and anything was dropped:
+ * `DEFAULT_STATUS_TEMPLATE` followed by `; {DROPPED} dropped`.
+ */
+export const DEFAULT_STATUS_TEMPLATE_WITH_DROPPED = `${DEFAULT_STATUS_TEMPLATE}; {DROPPED} dropped`;
 
 /**
  * Fill (queue records or spill bytes, see `ShippingProcessor.fill`) of a destination at which

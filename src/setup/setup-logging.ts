@@ -9,7 +9,7 @@ let current: Promise<LoggingHandle> | undefined;
 
 async function startPrimary(options: SetupOptions, env: NodeJS.ProcessEnv): Promise<LoggingHandle> {
   const { options: resolved, loaded } = resolveOptions(options, env);
-  return setupPrimary(resolved, env, loaded);
+  return setupPrimary(resolved, env, loaded, options);
 }
 
 /**

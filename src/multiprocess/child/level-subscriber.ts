@@ -21,12 +21,12 @@ import { connect as netConnect } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import type { LevelTable } from '../../pipeline/level-table.ts';
 import { parseEndpointAddress } from '../protocol/endpoint.ts';
-import { TOKEN_METADATA_KEY } from '../protocol/token.ts';
 import {
   decodeLevelState,
   LEVEL_WATCH_PATH,
   MAX_LEVEL_MESSAGE_BYTES,
-} from '../receiver/level-control.ts';
+} from '../protocol/level-control.ts';
+import { TOKEN_METADATA_KEY } from '../protocol/token.ts';
 import { primaryTarget } from './primary-target.ts';
 
 /** Options of {@link subscribeLevels}. */

@@ -7,7 +7,6 @@
  */
 import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { grpcChannelTarget, parseEndpointAddress } from '../protocol/endpoint.ts';
-import { TOKEN_METADATA_KEY } from '../protocol/token.ts';
 import {
   decodeLevelState,
   encodeLevelMessage,
@@ -15,7 +14,8 @@ import {
   LEVEL_SET_PATH,
   type LevelChange,
   type LevelState,
-} from '../receiver/level-control.ts';
+} from '../protocol/level-control.ts';
+import { TOKEN_METADATA_KEY } from '../protocol/token.ts';
 
 /** Where the primary is and how to authenticate. */
 export interface LevelClientOptions {

@@ -9,15 +9,17 @@
  * ```
  *
  * The directory is created with mode 0700 and the file with mode 0600 (it holds the token, which
- * lets its reader ship records to the primary and change its levels). The file is written to a
+ * lets its reader ship records to the primary and change its levels). A `.starlog` that is a
+ * symbolic link, not a directory, or owned by another user (root included) is refused with a
+ * message and nothing is written; the file is created with `O_EXCL | O_NOFOLLOW`. The file is written to a
  * temporary name and renamed, so readers never see half a record. The primary removes it on
  * shutdown (only if it is still its own record).
  *
  * @module
  */
 
-import { readFileSync, rmSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { constants, readFileSync, rmSync } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diag } from '@opentelemetry/api';
 
@@ -80,8 +82,7 @@ export async function writePrimaryRecord(
         : (record.startedAt ?? new Date().toISOString()),
   };
   const dir = join(cwd, PRIMARY_RECORD_DIR);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
+  await ownPrivateDirectory(dir);
   const path = primaryRecordPath(cwd);
   const previous = await readPrimaryRecord(cwd);
   if (previous.ok && previous.record.pid !== full.pid) {
@@ -90,7 +91,16 @@ export async function writePrimaryRecord(
     );
   }
   const tmp = `${path}.${process.pid}.tmp`;
-  const handle = await open(tmp, 'w', 0o600);
+  // O_EXCL | O_NOFOLLOW: never write through a planted file or symlink
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  let handle: FileHandle;
+  try {
+    handle = await open(tmp, flags, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    await rm(tmp, { force: true }); // a leftover (or planted) name: the entry itself goes, not its target
+    handle = await open(tmp, flags, 0o600);
+  }
   try {
     await handle.chmod(0o600);
     await handle.writeFile(`${JSON.stringify(full, null, 2)}\n`, 'utf8');
@@ -99,6 +109,52 @@ export async function writePrimaryRecord(
   }
   await rename(tmp, path);
   return path;
+}
+
+/** The effective user id, or undefined where there is none (Windows). */
+function euid(): number | undefined {
+  return typeof process.geteuid === 'function' ? process.geteuid() : undefined;
+}
+
+/**
+ * Makes sure `dir` is a real directory (not a symlink) owned by the effective user with mode
+ * 0700, creating it if missing. Refuses (throws) a symlink, a non-directory, or a directory of
+ * another user, as root too: a `.starlog` planted in a shared (1777) working directory must not
+ * receive the token.
+ */
+async function ownPrivateDirectory(dir: string): Promise<void> {
+  const refuse = (why: string): never => {
+    throw new Error(
+      `starlog: refusing ${dir}: ${why}; the primary record (with its token) was not written`,
+    );
+  };
+  let st = await lstat(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (st === undefined) {
+    try {
+      await mkdir(dir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    st = await lstat(dir);
+  }
+  if (st.isSymbolicLink()) refuse('it is a symbolic link');
+  if (!st.isDirectory()) refuse('it is not a directory');
+  const me = euid();
+  if (me !== undefined && st.uid !== me)
+    refuse(`it belongs to uid ${st.uid}, not to this user (uid ${me})`);
+  // chmod through a descriptor opened without following links: never the target of a swapped link
+  const fd = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    const now = await fd.stat();
+    if (!now.isDirectory() || (me !== undefined && now.uid !== me))
+      refuse('it changed while being checked');
+    if ((now.mode & 0o777) !== 0o700) await fd.chmod(0o700);
+  } finally {
+    await fd.close();
+  }
 }
 
 /**
@@ -148,7 +204,7 @@ export async function readPrimaryRecord(cwd: string = process.cwd()): Promise<Pr
     return {
       ok: false,
       path,
-      reason: `the primary recorded in ${path} (pid ${r.pid}, started ${r.startedAt}) is no longer running`,
+      reason: `stale record: the primary recorded in ${path} (pid ${r.pid}, started ${r.startedAt}) is no longer running (nothing was signalled; the next primary started here replaces the record)`,
     };
   }
   return {

@@ -157,6 +157,21 @@ export function countAttributes(attributes: Attributes | undefined): void {
   }
 }
 
+/**
+ * For a StatusProcessor: hands `add` the counters of a counter record's `attributes` (if given),
+ * then the counts waiting in this process (taken: each is counted once).
+ */
+export function drainCounts(
+  attributes: Attributes | undefined,
+  add: (key: string, value: unknown) => void,
+): void {
+  for (const key in attributes) {
+    if (key.startsWith(COUNT_PREFIX)) add(key, attributes[key]);
+  }
+  const taken = takePendingCounts();
+  if (taken !== undefined) for (const [key, n] of taken) add(key, n);
+}
+
 /** Takes the counts waiting in this process (attribute key → sum), or `undefined` when none. */
 export function takePendingCounts(): Map<string, number> | undefined {
   if (timer !== undefined) {

@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import type { AnyValue, Attributes, Context } from '@opentelemetry/api';
+import type { Attributes, Context } from '@opentelemetry/api';
 import { diag, ROOT_CONTEXT, SeverityNumber } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
@@ -9,12 +9,13 @@ import { STATUS_EVENT_NAME, STATUS_SCOPE_NAME } from '../../semconv.ts';
 import { SEVERITY_NAMES, type SeverityName, severityBucket } from '../../severity.ts';
 import { type Duration, formatDuration, parseDuration } from '../../util/duration.ts';
 import { PlainLogRecord } from '../../util/plain-log-record.ts';
-import { COUNT_PREFIX, COUNTS_SCOPE_NAME, takePendingCounts } from './counters.ts';
+import { estimateBodyBytes } from './body-bytes.ts';
+import { COUNT_PREFIX, COUNTS_SCOPE_NAME, drainCounts } from './counters.ts';
 import { defaultStatusProcessor } from './default-template.ts';
 import { compileStatusTemplate, type StatusTemplate } from './template.ts';
 
 /** Instrumentation scope name of status records; records with this scope are never counted. */
-export { STATUS_EVENT_NAME, STATUS_SCOPE_NAME };
+export { estimateBodyBytes, STATUS_EVENT_NAME, STATUS_SCOPE_NAME };
 
 /** The one instrumentation scope object every status record carries. */
 export const STATUS_SCOPE: InstrumentationScope = Object.freeze({ name: STATUS_SCOPE_NAME });
@@ -43,7 +44,6 @@ const utf8Length: (text: string) => number = Buffer.byteLength;
 const PREFIX_LENGTH = COUNT_PREFIX.length;
 const CHAR_S = 115; // 's', first char of COUNT_PREFIX
 const BUCKETS = SEVERITY_NAMES.length;
-const MAX_BODY_DEPTH = 8;
 
 /** Options of {@link StatusProcessor}. */
 export interface StatusProcessorOptions {
@@ -214,7 +214,7 @@ export class StatusProcessor implements LogRecordProcessor {
       if (scope !== this._countedScope) {
         if (scope === STATUS_SCOPE || scope.name === STATUS_SCOPE_NAME) return;
         if (scope.name === COUNTS_SCOPE_NAME) {
-          this._addCounters(record); // a counter record: its counters, not a record
+          drainCounts(record.attributes, this._add); // a counter record: counters, not a record
           return;
         }
         this._countedScope = scope;
@@ -243,15 +243,7 @@ export class StatusProcessor implements LogRecordProcessor {
     }
   }
 
-  /** Adds the counters of a counter record, and those waiting in this process (see `count()`). */
-  private _addCounters(record?: ReadWriteLogRecord): void {
-    const attributes = record?.attributes;
-    for (const key in attributes) {
-      if (key.startsWith(COUNT_PREFIX)) this._addCounter(key, attributes[key]);
-    }
-    const pending = takePendingCounts();
-    if (pending !== undefined) for (const [key, n] of pending) this._addCounter(key, n);
-  }
+  private readonly _add = (key: string, value: unknown): void => this._addCounter(key, value);
 
   private _addCounter(key: string, value: unknown): void {
     let n: number;
@@ -277,7 +269,7 @@ export class StatusProcessor implements LogRecordProcessor {
 
   /** The counts of the current interval so far; does not reset them. */
   snapshot(): StatusSnapshot {
-    this._addCounters();
+    drainCounts(undefined, this._add);
     const severities = {} as Record<SeverityName, StatusCount>;
     let count = 0;
     let bytes = 0;
@@ -351,7 +343,7 @@ export class StatusProcessor implements LogRecordProcessor {
   /** Emits one status record for the current counts and resets them. Never throws. */
   private _report(): void {
     try {
-      this._addCounters();
+      drainCounts(undefined, this._add);
       const now = Date.now();
       const windowMs = Math.max(0, now - this._intervalStart);
       const values = new Map<string, number | string>();
@@ -451,39 +443,4 @@ let defaultResourceCache: Resource | undefined;
 function cachedDefaultResource(): Resource {
   defaultResourceCache ??= defaultResource();
   return defaultResourceCache;
-}
-
-/**
- * Body size counted for a log record, in bytes: a string body counts its UTF-8 length. Other
- * bodies are estimated without serializing: strings (also map keys) count their UTF-8 length,
- * numbers 8, booleans 1, byte arrays their length, arrays and maps the sum of their contents;
- * levels nested deeper than 8 count 0. For a map of strings this is close to its JSON length
- * minus the quotes, colons, commas and braces.
- */
-export function estimateBodyBytes(body: AnyValue, depth = 0): number {
-  switch (typeof body) {
-    case 'string':
-      return utf8Length(body);
-    case 'number':
-      return 8;
-    case 'boolean':
-      return 1;
-    case 'object': {
-      if (body === null || depth >= MAX_BODY_DEPTH) return 0;
-      if (body instanceof Uint8Array) return body.byteLength;
-      let bytes = 0;
-      if (Array.isArray(body)) {
-        for (let i = 0; i < body.length; i++) bytes += estimateBodyBytes(body[i], depth + 1);
-        return bytes;
-      }
-      const map = body as Record<string, AnyValue>;
-      for (const key in map) {
-        if (!Object.hasOwn(map, key)) continue;
-        bytes += utf8Length(key) + estimateBodyBytes(map[key], depth + 1);
-      }
-      return bytes;
-    }
-    default:
-      return 0;
-  }
 }

@@ -31,8 +31,12 @@ export const LEVEL_SET_PATH = '/starlog.v1.LevelControl/Set';
 /** gRPC method path of `Watch`. */
 export const LEVEL_WATCH_PATH = '/starlog.v1.LevelControl/Watch';
 
-/** Largest level-control message accepted either way, in bytes (64 KiB). */
-export const MAX_LEVEL_MESSAGE_BYTES = 64 * 1024;
+/**
+ * Largest level-control message accepted either way, in bytes (320 KiB): room for the largest
+ * table (`MAX_LEVEL_RULES` rules of `MAX_LEVEL_PATTERN_LENGTH` characters, level-table.ts), so that
+ * every table the primary accepts can be answered and streamed.
+ */
+export const MAX_LEVEL_MESSAGE_BYTES = 320 * 1024;
 
 /** The primary's level table as sent by `Get`, `Set` and `Watch`. */
 export interface LevelState {
@@ -183,10 +187,13 @@ export function mergeLevelChange(current: LevelSpec, change: LevelChange): Level
   }
   const delta = parseLevelSpec(change.spec, current.defaultMinSeverity);
   const rules = current.rules.map((r) => ({ ...r }));
+  const at = new Map(rules.map((r, i) => [r.pattern, i]));
   for (const rule of delta.rules) {
-    const i = rules.findIndex((r) => r.pattern === rule.pattern);
-    if (i === -1) rules.push({ ...rule });
-    else rules[i] = { ...rule };
+    const i = at.get(rule.pattern);
+    if (i === undefined) {
+      at.set(rule.pattern, rules.length);
+      rules.push({ ...rule });
+    } else rules[i] = { ...rule };
   }
   return withoutPatterns({ defaultMinSeverity: delta.defaultMinSeverity, rules }, unset);
 }
