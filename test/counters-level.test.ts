@@ -74,6 +74,9 @@ test('one process and its children: status counters do not depend on the level',
     const natural = fork(fixture, ['natural'], { env });
     const exiting = fork(fixture, ['exit'], { env });
     const waiting = fork(fixture, ['wait'], { env });
+    after(() => {
+      if (waiting.exitCode === null && waiting.signalCode === null) waiting.kill('SIGKILL');
+    });
     await Promise.all([once(natural, 'exit'), once(exiting, 'exit')]);
     await once(waiting, 'message');
     await until(
@@ -83,7 +86,7 @@ test('one process and its children: status counters do not depend on the level',
       },
       {
         what: 'the counts of three children (10 disabled INFO + 1 DEBUG calls and count(jobs, 2) each)',
-        timeoutMs: 20_000,
+        timeoutMs: 60_000, // three Node start-ups on a shared 2-core machine
         intervalMs: 20,
       },
     );
