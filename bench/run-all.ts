@@ -17,6 +17,7 @@ const benches: [string, string[]][] = [
   ['tree.ts', ['--mb', '50']],
   ['fuzz.ts', ['20000']],
   ['soak.ts', ['--seconds', '10']],
+  ['http.ts', ['5', '4000']],
 ];
 
 const results: Record<string, unknown> = {};

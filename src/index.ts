@@ -34,6 +34,7 @@ export {
   PrettyConsoleExporter,
   type PrettyConsoleExporterOptions,
 } from './exporters/pretty-console.ts';
+export type { InstrumentationOptions } from './instrumentations/install.ts';
 export { getLogger, type Logger, type LogMethod } from './logger.ts';
 // multi-process
 export {
@@ -137,6 +138,7 @@ export { setupLogging } from './setup/setup-logging.ts';
 export { SEVERITY_NAMES, type SeverityName, severityName } from './severity.ts';
 // tasks
 export { ensureContextManager } from './tasks/context-manager.ts';
+export { HTTP_SCOPE_NAME, type HttpTaskOptions } from './tasks/http-server.ts';
 export { continueTaskFromEnv, processTask, taskCarrier, taskEnv } from './tasks/propagation.ts';
 export { currentTask, importTask, type TaskFunction, task, to } from './tasks/scope.ts';
 export { Task } from './tasks/task.ts';
@@ -145,3 +147,6 @@ export { TaskAttributesProcessor } from './tasks/task-attributes-processor.ts';
 export { runTree, type TreeCommandOptions, type TreeIo } from './tree/run-tree.ts';
 export { type Duration, parseDuration } from './util/duration.ts';
 export { PlainLogRecord, type PlainLogRecordInit } from './util/plain-log-record.ts';
+// starlog view
+export { type LiveView, startLiveView, type ViewSetupOptions } from './view/live.ts';
+export { type FilesView, type ViewFilesOptions, viewFiles } from './view/view-files.ts';

@@ -1,5 +1,8 @@
 import type { Attributes } from '@opentelemetry/api';
+import type { InstrumentationOptions } from './instrumentations/install.ts';
+import type { HttpTaskOptions } from './tasks/http-server.ts';
 import type { Duration } from './util/duration.ts';
+import type { ViewSetupOptions } from './view/live.ts';
 
 /** Where a destination's records stop: a level name (`'warn'`) or a severity number 1–24. */
 export type MinSeverity = string | number;
@@ -125,6 +128,11 @@ export interface SetupOptions {
   console?: ConsoleSetupOptions | false;
   /** Primary: forward to an OpenTelemetry Collector instead of the embedded default. */
   collector?: CollectorSetupOptions | false;
+  /**
+   * Primary: `starlog view`, a live web page of every process on 127.0.0.1 (URL with a fresh
+   * token printed to stderr and recorded in `.starlog/view.json`). Default off.
+   */
+  view?: ViewSetupOptions | boolean;
   /** Child: flush on every exit path (beforeExit, process.exit, signals, crashes). Default true. */
   exitHooks?: boolean;
   /** Upper bound for flushes at exit and shutdown, ms. Default 5,000. */
@@ -138,4 +146,17 @@ export interface SetupOptions {
    * a restart.
    */
   config?: string | false;
+  /**
+   * Capture pino and winston records (when those packages are loaded), with no change to the
+   * application: scope = the logger's name, pino's level = starlog's table, pino's stdout and
+   * winston's Console output not duplicated (see README "pino, winston and HTTP servers").
+   * Default on; `false` turns it off. Primary and child.
+   */
+  instrumentations?: boolean | InstrumentationOptions;
+  /**
+   * A task per incoming HTTP request (node:http, express, fastify, koa …) with one access record
+   * when it ends, and `traceparent` on outgoing requests made inside a task. Default on; `false`
+   * turns it off. Primary and child.
+   */
+  httpTasks?: boolean | HttpTaskOptions;
 }

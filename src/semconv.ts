@@ -27,6 +27,8 @@ export const CONFIG_SCOPE_NAME = 'starlog.config';
  * as records) and setupLogging's primary does not write them.
  */
 export const COUNTS_SCOPE_NAME = 'starlog.counts';
+/** Access records of the automatic HTTP request tasks (`GET /orders/:id 200 3.2ms`). */
+export const HTTP_SCOPE_NAME = 'starlog.http';
 
 // ---- event names ----
 /** Event name of status records (`LogRecord.eventName`). */

@@ -35,7 +35,9 @@ test('the main job runs end to end: status records, summary with 0 dropped, the 
   assert.match(out, /load: 3000 requests, \d+ answered 5xx on purpose, 0 errors/);
   assert.match(out, /dropped: 0 \(expected: 0\)/);
   assert.equal((out.match(/pid \d+ \((cluster-http|pricing)\): \d+ records/g) ?? []).length, 4);
-  assert.match(out, /✗ GET \/fail\/13 .*FAILED/);
+  assert.match(out, /✗ GET \/fail\/:id .*FAILED/, 'the request task, named by its fastify route');
+  assert.match(out, /ERROR GET \/fail\/:id 500 [\d.]+ms/, 'its access record');
+  assert.match(out, /ERROR payment declined for order 13/, "fastify's own pino error line");
   assert.match(out, /✓ quote {2}pricing\[\d+\]/, 'the subtask in the forked pricing process');
   const text = await readFile(file, 'utf8');
   assert.ok(text.includes('payment declined'), 'failing requests reach the file');

@@ -27,7 +27,7 @@ interface Element {
 function parse(html: string): Element {
   const root: Element = { tag: '#root', attrs: '', children: [] };
   const stack = [root];
-  const voids = new Set(['meta', '!doctype']);
+  const voids = new Set(['meta', '!doctype', 'input']);
   for (const m of html.matchAll(/<(\/?)([a-z!][a-z0-9]*)([^>]*)>/gi)) {
     const [, close, name, attrs] = m;
     const tag = name!.toLowerCase();

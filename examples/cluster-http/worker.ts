@@ -1,14 +1,15 @@
 /**
- * A cluster worker of the main job: an HTTP service that logs per request with getLogger(),
- * counts with inc(), runs each request inside a task and its work inside subtasks, one of them in
- * a pricing process that this worker started with starlog's fork().
+ * A cluster worker of the main job: a fastify service (its logger is pino) with no per-request
+ * logging code: `setupLogging()` captures pino and runs every request in a task (`GET
+ * /orders/:id`, one access record at its end). The handlers log with fastify's own `request.log`
+ * and starlog's getLogger(), run their work in subtasks, one of them in a pricing process that
+ * this worker started with starlog's fork().
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { fork, getLogger, inc, setupLogging, task, to } from 'starlog';
+import Fastify from 'fastify';
+import { fork, getLogger, setupLogging, to } from 'starlog';
 
 await setupLogging({ serviceName: 'cluster-http' });
-const log = getLogger('app.http');
 const db = getLogger('app.db');
 
 // The pricing process is a child of this worker (a grandchild of the primary): it ships its
@@ -30,45 +31,35 @@ function quote(foreignId: string, sku: string): Promise<number> {
   });
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = req.url ?? '/';
-  await task(
-    `${req.method} ${url}`,
-    { 'http.method': req.method ?? '', 'url.path': url },
-    async (job) => {
-      log.debug(
-        { 'user_agent.original': req.headers['user-agent'] ?? '' },
-        'request headers parsed',
-      );
-      const order = await to('load order', async () => {
-        db.debug('SELECT * FROM orders WHERE id = %s', url.split('/').pop());
-        await new Promise((r) => setTimeout(r, 1 + Math.random() * 3));
-        db.debug('1 row');
-        return { sku: `sku-${url.length % 7}`, amount: 1 + (url.length % 5) };
-      });
-      const price = await to('price order', (sub) => quote(sub.foreignId(), order.sku));
-      if (url.startsWith('/fail')) {
-        log.error({ 'http.response.status_code': 500 }, 'payment declined for %s', url);
-        res.writeHead(500).end('declined\n');
-        log.info(inc('requests').inc('5xx'), 'handled %s 500', url);
-        throw new Error(`payment declined for ${url}`);
-      }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ok: true, total: price * order.amount }));
-      log.info(inc('requests').inc('2xx'), 'handled %s 200', url);
-      job.success(`served ${url}`);
-    },
-  );
+const app = Fastify({ logger: { name: 'app.http' } });
+
+async function priceOrder(id: string): Promise<{ total: number }> {
+  const order = await to('load order', async () => {
+    db.debug('SELECT * FROM orders WHERE id = %s', id);
+    await new Promise((r) => setTimeout(r, 1 + Math.random() * 3));
+    db.debug('1 row');
+    return { sku: `sku-${id.length % 7}`, amount: 1 + (Number(id) % 5) };
+  });
+  const price = await to('price order', (sub) => quote(sub.foreignId(), order.sku));
+  return { total: price * order.amount };
 }
 
-const server = createServer((req, res) => {
-  handle(req, res).catch(() => {
-    // the task already logged FAILED with the exception; the response was sent
-  });
+app.get<{ Params: { id: string } }>('/orders/:id', async (request) => {
+  request.log.debug({ 'user_agent.original': request.headers['user-agent'] ?? '' }, 'headers');
+  const { total } = await priceOrder(request.params.id);
+  request.log.info({ total }, 'order %s priced', request.params.id);
+  return { ok: true, total };
 });
-server.listen(0, '127.0.0.1');
+
+app.get<{ Params: { id: string } }>('/fail/:id', async (request) => {
+  await priceOrder(request.params.id);
+  // fastify answers 500 and logs the error; the request's task fails and its lookback flushes
+  throw new Error(`payment declined for order ${request.params.id}`);
+});
+
+await app.listen({ port: 0, host: '127.0.0.1' });
 
 process.on('disconnect', () => {
-  server.close();
+  void app.close();
   pricing.disconnect();
 });

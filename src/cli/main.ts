@@ -7,6 +7,7 @@ import { registerFile } from './file.ts';
 import { registerLevel } from './level.ts';
 import { registerRun } from './run.ts';
 import { registerTree } from './tree.ts';
+import { registerView } from './view.ts';
 
 function version(): string {
   try {
@@ -26,5 +27,6 @@ registerTree(program);
 registerLevel(program);
 registerConfig(program);
 registerFile(program);
+registerView(program);
 
 await program.parseAsync(process.argv);

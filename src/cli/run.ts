@@ -98,6 +98,7 @@ export function registerRun(program: Command): Command {
       'service.name of this process and of the captured output (default: the command’s name)',
     )
     .option('--summary', 'print one summary line to stderr at the end')
+    .option('--view', 'serve starlog view, a live web page of every process (URL on stderr)')
     .action(async (command: string, args: string[], options: RunCommandOptions) => {
       exitLike(await runCommand(command, args, options));
     });

@@ -34,6 +34,14 @@ export interface LookbackConfig {
   onShutdown?: 'drop' | 'flush';
 }
 
+/** `view` section: see `ViewSetupOptions`. Durations in ms, sizes in bytes. */
+export interface ViewConfig {
+  enabled?: boolean;
+  port?: number;
+  maxSize?: number;
+  maxAge?: number;
+}
+
 /** `exporters.otlp` section. */
 export interface OtlpExporterConfig {
   enabled?: boolean;
@@ -72,6 +80,7 @@ export interface StarlogConfig {
   levels?: string;
   status?: StatusConfig;
   lookback?: LookbackConfig;
+  view?: ViewConfig;
   exporters?: {
     otlp?: OtlpExporterConfig;
     file?: FileExporterConfig;

@@ -359,6 +359,13 @@ const lookbackSection = section('lookback', {
   onShutdown: oneOf(['drop', 'flush'] as const),
 });
 
+const viewSection = section('view', {
+  enabled: bool(),
+  port: positiveInt(),
+  maxSize: size(),
+  maxAge: duration(),
+});
+
 const otlpSection = section('exporters.otlp', {
   enabled: bool(),
   endpoint: collectorEndpoint(),
@@ -405,6 +412,7 @@ export const configSchema = section('', {
   levels: levels(),
   status: switchable('status', statusSection).optional(),
   lookback: switchable('lookback', lookbackSection).optional(),
+  view: switchable('view', viewSection).optional(),
   exporters: section('exporters', {
     otlp: switchable('exporters.otlp', otlpSection).optional(),
     file: switchable('exporters.file', fileSection).optional(),

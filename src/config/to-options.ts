@@ -108,6 +108,10 @@ export function toSetupOptions(
     const { enabled, ...lookback } = c.lookback;
     out.lookback = enabled === false ? false : defined<LookbackSetupOptions>(lookback);
   }
+  if (c.view !== undefined) {
+    const { enabled, ...view } = c.view;
+    out.view = enabled === false ? false : { ...view };
+  }
 
   const ex = c.exporters;
   if (ex?.file !== undefined) {

@@ -62,6 +62,8 @@ export interface LoggingHandle {
   readonly resource: Resource;
   /** Primary: the receiver children ship to. */
   readonly receiver?: Receiver;
+  /** Primary with `view`: the URL of the live view, with its token. */
+  readonly viewUrl?: string;
   /** Primary: the status processor, unless `status: false`. */
   readonly status?: StatusProcessor;
   /**

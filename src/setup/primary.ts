@@ -20,6 +20,7 @@ import { DEFAULT_STATUS_TEMPLATE, StatusProcessor } from '../processors/status/s
 import { compileStatusTemplate, type StatusTemplate } from '../processors/status/template.ts';
 import { ensureContextManager } from '../tasks/context-manager.ts';
 import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
+import { startLiveView } from '../view/live.ts';
 import { buildDestinations } from './destinations.ts';
 import type { LoggingHandle, LoggingStats } from './handle.ts';
 import { type ExitWriter, installPrimaryExitHooks } from './primary-exit-hooks.ts';
@@ -54,6 +55,8 @@ export async function setupPrimary(
   const destinations = buildDestinations(options);
   const pipeline = new Pipeline({ levels: options.levels ?? 'info' });
   pipeline.addStage(new TaskAttributesProcessor());
+  // starlog view: a stage that feeds the view's worker (status records reach it through tee)
+  const view = options.view ? startLiveView(options.view === true ? {} : options.view) : undefined;
 
   const lookback = options.lookback
     ? new LookbackProcessor(destinations.main, options.lookback)
@@ -64,7 +67,7 @@ export async function setupPrimary(
     const made: StatusProcessor = new StatusProcessor({
       interval: o?.interval,
       template: o?.template,
-      processor: destinations.status,
+      processor: view ? view.tee(destinations.status) : destinations.status,
       resource,
       gauges: {
         DROPPED: () => {
@@ -101,6 +104,7 @@ export async function setupPrimary(
   }
   // counter records (count(), disabled inc() calls) are counted by the status processor, not written
   pipeline.addStage(withoutCounterRecords(lookback ?? destinations.main));
+  if (view) pipeline.addStage(withoutCounterRecords(view.stage));
 
   const provider = new LoggerProvider({ resource, processors: [pipeline] });
   registerGlobalLoggerProvider(provider);
@@ -155,11 +159,15 @@ export async function setupPrimary(
     });
   } catch (err) {
     await provider.shutdown();
+    await view?.close();
     uninstallDiag?.();
     unregisterGlobalLoggerProvider();
     setActiveLevelTable(undefined);
     throw err;
   }
+  const viewUrl = await view
+    ?.connect({ endpoint: receiver.endpoint, token: receiver.env.STARLOG_TOKEN })
+    .catch((err: unknown) => void diag.error('starlog: the view did not start', err));
   // the table as at start; children learn every later change from the control channel (Watch),
   // so the environment never grows with the table
   const childEnv = { ...receiver.env, STARLOG_LEVEL: pipeline.levels.toString() };
@@ -229,6 +237,7 @@ export async function setupPrimary(
     levels: pipeline.levels,
     resource,
     receiver,
+    viewUrl: viewUrl ?? undefined,
     status,
     setLevels: async (change) =>
       applyLevelChange(pipeline.levels, typeof change === 'string' ? { spec: change } : change)
@@ -261,6 +270,7 @@ export async function setupPrimary(
         try {
           await receiver.close();
           await provider.shutdown();
+          await view?.close();
           if (recorded) await removePrimaryRecord(recordDir);
         } catch (err) {
           diag.error('starlog: shutdown failed', err);

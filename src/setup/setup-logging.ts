@@ -1,3 +1,4 @@
+import { prepareDropIn } from '../instrumentations/install.ts';
 import type { SetupOptions } from '../options.ts';
 import { setupChild } from './child.ts';
 import { resolveOptions } from './config-options.ts';
@@ -41,12 +42,16 @@ export function setupLogging(options: SetupOptions = {}): Promise<LoggingHandle>
   const env = { ...process.env };
   const role =
     options.role === undefined || options.role === 'auto' ? detectRole(env) : options.role;
+  // pino/winston/bunyan capture and HTTP request tasks (src/instrumentations, src/tasks/http-*)
+  const dropIn = prepareDropIn(options.instrumentations, options.httpTasks);
   const started = (role === 'child' ? setupChild(options, env) : startPrimary(options, env)).then(
     (handle) => {
       const shutdown = handle.shutdown.bind(handle);
+      dropIn.activate(handle.levels);
       return Object.assign(handle, {
         shutdown: () =>
           shutdown().finally(() => {
+            dropIn.uninstall();
             if (current === started) current = undefined;
           }),
       });
@@ -54,6 +59,7 @@ export function setupLogging(options: SetupOptions = {}): Promise<LoggingHandle>
   );
   current = started;
   started.catch(() => {
+    dropIn.uninstall();
     if (current === started) current = undefined;
   });
   return started;

@@ -3,6 +3,7 @@ import {
   type Context,
   context,
   diag,
+  isSpanContextValid,
   ProxyTracerProvider,
   type Span,
   type SpanContext,
@@ -131,8 +132,32 @@ function splitArgs<R>(
   return [cleanAttributes(attributesOrFn), maybeFn];
 }
 
-function newTopLevel(name: string, attributes: Attributes): Task {
-  return createTask(name, attributes, undefined, context.active(), undefined, rootPath);
+function newTopLevel(name: string, attributes: Attributes, base = context.active()): Task {
+  // Inside an active OpenTelemetry span that is not a task's (an instrumented request, a user's
+  // span), the task joins that span's trace instead of starting a new one.
+  const active = trace.getSpanContext(base);
+  const join =
+    active !== undefined && isSpanContextValid(active) && taskInContext(base) === undefined
+      ? active
+      : undefined;
+  return createTask(name, attributes, undefined, base, join, rootPath);
+}
+
+/**
+ * @internal a top-level task that is entered and ended by its caller (an HTTP request task):
+ * continues `remote` (a parsed carrier) when given, else starts a new trace (or joins the span
+ * active in `base`)
+ */
+export function newDetachedTask(
+  name: string,
+  attributes: Attributes,
+  remote: RemoteParent | undefined,
+  base: Context,
+): Task {
+  ensureContextManagerOnce();
+  return remote === undefined
+    ? newTopLevel(name, attributes, base)
+    : newRemoteTask(name, attributes, remote, base);
 }
 
 function newSubtask(name: string, attributes: Attributes): Task {
@@ -180,6 +205,8 @@ export function newRemoteTask(
 
 /**
  * Runs `fn` in a new top-level task: a new trace (a new root span), no inherited attributes.
+ * Inside an active OpenTelemetry span that is not a task's (an instrumented request, a span the
+ * application started), the task joins that span's trace as its child instead.
  * Emits an INFO record with body `name` on entry; on exit an INFO record with the message given
  * to `success()` (default `name`); if `fn` throws or its promise rejects, an ERROR record
  * `FAILED <name>` with `exception.type`/`exception.message`/`exception.stacktrace`, and the error

@@ -112,7 +112,9 @@ export class Task {
    */
   readonly id: string;
   /** The task name (the body of its enter record). */
-  readonly name: string;
+  get name(): string {
+    return this.#name;
+  }
   /** The span context of the task (W3C trace id, span id, flags). */
   readonly spanContext: SpanContext;
   /** The enclosing task in this process whose attributes this one inherits, if any. */
@@ -123,6 +125,7 @@ export class Task {
   readonly _span: Span;
   /** @internal whether `_span` is a real span that must be ended */
   readonly _recording: boolean;
+  #name: string;
   #own: Attributes;
   #effective: Readonly<Attributes> | undefined;
   #recordView: RecordView | undefined;
@@ -135,7 +138,7 @@ export class Task {
   /** @internal use task()/to()/importTask() */
   constructor(init: TaskInit) {
     this.id = init.id;
-    this.name = init.name;
+    this.#name = init.name;
     this.parent = init.parent;
     this._span = init.span;
     this._recording = init.recording;
@@ -247,9 +250,18 @@ export class Task {
     return childPath(this.id, this.#children);
   }
 
-  /** @internal emits the enter record and starts the clock */
-  _enter(): void {
+  /**
+   * @internal renames the task before it ends (an HTTP request task learns its route late); the
+   * exit record carries the new name
+   */
+  _rename(name: string): void {
+    this.#name = name;
+  }
+
+  /** @internal starts the clock and, unless `record` is false, emits the enter record */
+  _enter(record = true): void {
     this.#start = performance.now();
+    if (!record) return;
     const attributes: Attributes = { ...this.attributes };
     attributes[ATTR_TASK_NAME] = this.name;
     attributes[ATTR_TASK_ID] = this.id;
@@ -292,6 +304,26 @@ export class Task {
         diag.error('starlog: ending the span of a failed task failed', err);
       }
     }
+  }
+
+  /**
+   * @internal ends the task without a record of its own: the caller emits the exit record with
+   * the returned attributes (`task.name`, `task.id`, `task.outcome`, `task.duration_ms` and the
+   * task's attributes). Ends a real span (status ERROR on failure). `undefined` if already ended.
+   */
+  _close(outcome: 'success' | 'failure', message?: string): Attributes | undefined {
+    if (this.#ended) return undefined;
+    this.#ended = true;
+    const attributes = this.#exitAttributes(outcome);
+    if (this._recording) {
+      try {
+        if (outcome === 'failure') this._span.setStatus({ code: SpanStatusCode.ERROR, message });
+        this._span.end();
+      } catch (err) {
+        diag.error('starlog: ending the span of a task failed', err);
+      }
+    }
+    return attributes;
   }
 
   #exitAttributes(outcome: 'success' | 'failure'): Attributes {

@@ -50,6 +50,48 @@ export const STATE_MARK: Readonly<Record<NodeState, string>> = {
   missing: '◌',
 };
 
+/** What each mark means (the HTML legend, `starlog tree --help`, the README). */
+export const STATE_LEGEND: Readonly<Record<NodeState, string>> = {
+  ok: 'the task succeeded',
+  failed: 'the task failed (its exit record says failure)',
+  error: 'the task ended without failing but logged an ERROR or FATAL record',
+  unknown: 'no exit record: still running, or its process ended first',
+  missing:
+    'placeholder: the task’s own records are missing (rotated file, lost process) or records without a task',
+};
+
+/** Attributes as one line: `key=value key=value` (values as text, unescaped). */
+export function attributesText(
+  attributes: Readonly<Record<string, string | number | boolean>> | undefined,
+): string | undefined {
+  if (attributes === undefined) return undefined;
+  const parts: string[] = [];
+  for (const k in attributes) {
+    const v = attributes[k];
+    parts.push(`${k}=${typeof v === 'string' && /[\s"]/.test(v) ? JSON.stringify(v) : String(v)}`);
+  }
+  return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
+/** The name of a trace's first root task, if it has one. */
+export function rootName(trace: Trace): string | undefined {
+  for (const r of trace.roots) if (r.kind === 'task' && r.name !== undefined) return r.name;
+  return undefined;
+}
+
+/** The first ERROR/FATAL record of a trace (by time): its exception, else its body. */
+export function firstError(model: TreeModel, trace: Trace): string | undefined {
+  let best: Rec | undefined;
+  for (const node of trace.tasks.values()) {
+    if (node.worst < 17) continue;
+    for (const rec of model.recordsOf(node)) {
+      if (rec.severity >= 17 && (best === undefined || rec.time < best.time)) best = rec;
+    }
+  }
+  if (best === undefined) return undefined;
+  return best.exception !== undefined && best.exception !== '' ? best.exception : best.body;
+}
+
 /** The task's title: its name, or a description of the placeholder. */
 export function nodeTitle(node: TaskNode): string {
   if (node.kind === 'trace') return '(records with a trace id but no task or span)';

@@ -25,6 +25,8 @@ export interface Rec {
   /** `type: message` of an exception, if any */
   readonly exception: string | undefined;
   readonly stack: string | undefined;
+  /** the record's other attributes, when read with them (`starlog tree --attrs`) */
+  readonly attributes?: Readonly<Record<string, string | number | boolean>>;
 }
 
 /**
@@ -39,6 +41,8 @@ export class RecordStore {
   next = new Int32Array(1024);
   readonly body: string[] = [];
   readonly exceptions = new Map<number, { exception?: string; stack?: string }>();
+  /** attributes by record, only for records read with attributes (`--attrs`) */
+  readonly attributes = new Map<number, Readonly<Record<string, string | number | boolean>>>();
 
   add(r: ParsedRecord, proc: number, body: string): number {
     const i = this.size++;
@@ -51,6 +55,7 @@ export class RecordStore {
     if (r.exception !== undefined || r.stack !== undefined) {
       this.exceptions.set(i, { exception: r.exception, stack: r.stack });
     }
+    if (r.attributes !== undefined) this.attributes.set(i, r.attributes);
     return i;
   }
 
@@ -63,6 +68,7 @@ export class RecordStore {
       body: this.body[i]!,
       exception: e?.exception,
       stack: e?.stack,
+      attributes: this.attributes.get(i),
     };
   }
 

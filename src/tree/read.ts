@@ -52,6 +52,13 @@ export interface ParsedRecord {
   exception?: string;
   /** `exception.stacktrace`, at most 4000 characters */
   stack?: string;
+  /** instrumentation scope name (the logger); only with {@link ReadOptions.attributes} */
+  logger?: string;
+  /**
+   * The record's other attributes (not `task.*`/`exception.*`), scalars as they are, arrays and
+   * maps as text; only with {@link ReadOptions.attributes}.
+   */
+  attributes?: Record<string, string | number | boolean>;
 }
 
 /** Receives what the reader finds, in file order. */
@@ -75,6 +82,8 @@ export interface ReadOptions {
   maxBody?: number;
   /** called for every skipped line (1-based line number) */
   onBadLine?: (line: number, reason: string) => void;
+  /** also collect each record's attributes and scope name (`starlog tree --attrs`, `starlog view`) */
+  attributes?: boolean;
 }
 
 const STACK_LIMIT = 4000;
@@ -100,7 +109,13 @@ export async function readOtlpJsonLines(
   const take = (parsed: unknown, line: number): boolean => {
     const resourceLogs = (parsed as { resourceLogs?: unknown } | null)?.resourceLogs;
     if (!Array.isArray(resourceLogs)) return false;
-    stats.records += readRequest(resourceLogs, fileIndex, sink, maxBody);
+    stats.records += readRequest(
+      resourceLogs,
+      fileIndex,
+      sink,
+      maxBody,
+      options.attributes === true,
+    );
     void line;
     return true;
   };
@@ -235,6 +250,7 @@ function readRequest(
   fileIndex: number,
   sink: RecordSink,
   maxBody: number,
+  withAttributes: boolean,
 ) {
   let n = 0;
   for (const rl of resourceLogs) {
@@ -244,9 +260,15 @@ function readRequest(
     if (!Array.isArray(scopeLogs)) continue;
     for (const sl of scopeLogs) {
       if (!isObject(sl) || !Array.isArray(sl.logRecords)) continue;
+      const logger =
+        withAttributes && isObject(sl.scope) && typeof sl.scope.name === 'string'
+          ? sl.scope.name
+          : undefined;
       for (const lr of sl.logRecords) {
         if (!isObject(lr)) continue;
-        sink.record(resource, parseRecord(lr, maxBody));
+        const rec = parseRecord(lr, maxBody, withAttributes);
+        if (logger !== undefined) rec.logger = logger;
+        sink.record(resource, rec);
         n++;
       }
     }
@@ -277,7 +299,7 @@ function resourceInfo(resource: unknown): ResourceInfo {
   return info;
 }
 
-function parseRecord(lr: Json, maxBody: number): ParsedRecord {
+function parseRecord(lr: Json, maxBody: number, withAttributes = false): ParsedRecord {
   let timeMs = nanosToMs(lr.timeUnixNano);
   if (timeMs === 0) timeMs = nanosToMs(lr.observedTimeUnixNano);
   let severity = typeof lr.severityNumber === 'number' ? lr.severityNumber : 0;
@@ -323,6 +345,14 @@ function parseRecord(lr: Json, maxBody: number): ParsedRecord {
           if (s !== undefined) rec.stack = truncate(s, STACK_LIMIT);
           break;
         }
+        default:
+          if (withAttributes) {
+            const v = attributeValue(kv.value);
+            if (v !== undefined) {
+              rec.attributes ??= {};
+              rec.attributes[kv.key] = v;
+            }
+          }
       }
     }
   }
@@ -332,6 +362,17 @@ function parseRecord(lr: Json, maxBody: number): ParsedRecord {
   }
   if (rec.taskName !== undefined) rec.taskName = truncate(rec.taskName, maxBody);
   return rec;
+}
+
+/** An attribute's AnyValue: string, number, boolean as they are; others as text (1000 chars). */
+function attributeValue(v: unknown): string | number | boolean | undefined {
+  if (!isObject(v)) return undefined;
+  if (typeof v.stringValue === 'string') return v.stringValue;
+  if ('intValue' in v) return Number(v.intValue);
+  if (typeof v.doubleValue === 'number') return v.doubleValue;
+  if (typeof v.boolValue === 'boolean') return v.boolValue;
+  const s = anyValueToString(v, 1000);
+  return s === '' ? undefined : truncate(s, 1000);
 }
 
 /** int64 nanoseconds (decimal string or number) → ms; 0 when absent or invalid. */

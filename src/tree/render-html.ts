@@ -7,13 +7,18 @@
  */
 import { escapeHtml } from './escape.ts';
 import {
+  attributesText,
+  firstError,
   foreignProcess,
   formatOffset,
   formatTime,
+  type NodeState,
   nodeDuration,
   nodeState,
   nodeTitle,
   outcomeText,
+  rootName,
+  STATE_LEGEND,
   STATE_MARK,
   severityLabel,
   traceSummary,
@@ -28,6 +33,8 @@ export interface HtmlRenderOptions {
   failedOnly?: boolean;
   /** page title, e.g. the input file names; default `starlog tree` */
   title?: string;
+  /** show each record's attributes (read with `attributes: true`); default false */
+  attrs?: boolean;
 }
 
 const CSS = `
@@ -53,9 +60,22 @@ ol.records li{white-space:pre-wrap;word-break:break-word}
 .sev-debug .sev,.sev-trace .sev,.sev-unspecified .sev{color:var(--dim)}
 details.stack{border:0;margin-left:7ch}details.stack pre{margin:0;color:var(--dim)}
 p.hidden{color:var(--dim);margin:.1em 0 .1em 1.1em}
+.attrs{color:var(--dim)}.root{font-weight:bold}.first-error{color:var(--fail);font-weight:normal}
+dl.legend{display:grid;grid-template-columns:auto 1fr;gap:0 .6em;color:var(--dim);margin:.4em 0}
+dl.legend dt{text-align:center}dl.legend dd{margin:0}
+input[type=search]{font:inherit;width:28em;margin-right:.5em}
 `;
 
-const SCRIPT = `for(const [id,open] of [['expand',true],['collapse',false]])document.getElementById(id).addEventListener('click',()=>{for(const d of document.querySelectorAll('details'))d.open=open})`;
+const SCRIPT = `for(const [id,open] of [['expand',true],['collapse',false]])document.getElementById(id).addEventListener('click',()=>{for(const d of document.querySelectorAll('details'))d.open=open});
+const q=document.getElementById('search'),n=document.getElementById('matches');q.addEventListener('input',()=>{const w=q.value.trim().toLowerCase();let k=0;for(const t of document.querySelectorAll('details.trace')){const hit=w===''||t.textContent.toLowerCase().includes(w);t.hidden=!hit;if(hit)k++}n.textContent=w===''?'':k+' matching'})`;
+
+function legend(): string {
+  let out = '<dl class="legend">';
+  for (const state of Object.keys(STATE_MARK) as NodeState[]) {
+    out += `<dt class="mark">${STATE_MARK[state]}</dt><dd>${escapeHtml(STATE_LEGEND[state])}</dd>`;
+  }
+  return `${out}<dt>+0.012s</dt><dd>time since the start of the trace</dd><dt>[proc]</dt><dd>a record of another process than its task’s</dd></dl>`;
+}
 
 /** Yields the page in pieces. Call `model.finish()` first. */
 export function* renderHtml(model: TreeModel, options: HtmlRenderOptions = {}): Generator<string> {
@@ -66,14 +86,22 @@ export function* renderHtml(model: TreeModel, options: HtmlRenderOptions = {}): 
   yield '<meta name="viewport" content="width=device-width, initial-scale=1">\n';
   yield `<title>${title}</title>\n<style>${CSS}</style>\n</head>\n<body>\n`;
   yield `<header><h1>${title}</h1><p>${failedOnly ? 'only branches that lead to a failure · ' : ''}generated ${escapeHtml(new Date().toISOString())}</p>`;
-  yield '<button type="button" id="expand">expand all</button><button type="button" id="collapse">collapse all</button></header>\n<main>\n';
+  yield '<input type="search" id="search" placeholder="search traces (task, body, error, attribute)" aria-label="search traces"><button type="button" id="expand">expand all</button><button type="button" id="collapse">collapse all</button><span id="matches" class="meta"></span>\n';
+  yield `${legend()}</header>\n<main>\n`;
   let traces = 0;
   for (const trace of model.sortedTraces()) {
     const roots = visibleRoots(trace, failedOnly);
     if (roots.length === 0) continue;
     traces++;
-    yield `<details class="trace" open data-trace-id="${escapeHtml(trace.id)}"><summary>${escapeHtml(traceTitle(trace))} <span class="meta">· ${escapeHtml(traceSummary(trace))}</span></summary>\n`;
-    yield* renderBranches(model, trace, roots, failedOnly);
+    // the collapsed row names the request and its first error, not only the trace id
+    const root = rootName(trace);
+    const error = firstError(model, trace);
+    const mark = error !== undefined || trace.leadsToFailure ? STATE_MARK.failed : STATE_MARK.ok;
+    let head = `<span class="mark">${mark}</span> `;
+    if (root !== undefined) head += `<span class="root">${escapeHtml(root)}</span> `;
+    if (error !== undefined) head += `<span class="first-error">— ${escapeHtml(error)}</span> `;
+    yield `<details class="trace${error !== undefined ? ' error' : ''}" open data-trace-id="${escapeHtml(trace.id)}"><summary>${head}<span class="meta">· ${escapeHtml(traceTitle(trace))} · ${escapeHtml(traceSummary(trace))}</span></summary>\n`;
+    yield* renderBranches(model, trace, roots, failedOnly, options.attrs ?? false);
     yield '</details>\n';
   }
   for (const [proc, records] of model.untasked) {
@@ -82,7 +110,7 @@ export function* renderHtml(model: TreeModel, options: HtmlRenderOptions = {}): 
     yield `<details class="trace untasked"><summary>no task · ${escapeHtml(label)} <span class="meta">· ${records.length} record${records.length === 1 ? '' : 's'}</span></summary>\n<ol class="records">\n`;
     for (const i of records) {
       const rec = model.store.rec(i);
-      yield recordItem(rec, formatTime(rec.time), undefined);
+      yield recordItem(rec, formatTime(rec.time), undefined, options.attrs ?? false);
     }
     yield '</ol>\n</details>\n';
   }
@@ -96,6 +124,7 @@ function* renderBranches(
   trace: Trace,
   roots: readonly TaskNode[],
   failedOnly: boolean,
+  attrs: boolean,
 ): Generator<string> {
   const stack: (TaskNode | string)[] = [...roots].reverse();
   while (stack.length > 0) {
@@ -112,6 +141,7 @@ function* renderBranches(
           rec,
           formatOffset(rec.time, trace.start),
           foreignProcess(model, node, rec),
+          attrs,
         );
       }
       yield '</ol>\n';
@@ -144,7 +174,12 @@ function openTask(model: TreeModel, node: TaskNode): string {
   return `<details class="task ${state}"${open} data-task-id="${escapeHtml(node.id)}"><summary>${summary}</summary>\n`;
 }
 
-function recordItem(rec: Rec, when: string, otherProcess: string | undefined): string {
+function recordItem(
+  rec: Rec,
+  when: string,
+  otherProcess: string | undefined,
+  attrs: boolean,
+): string {
   const sev = severityLabel(rec.severity).trim();
   const cls = `sev-${sev === '-' ? 'unspecified' : sev.toLowerCase()}`;
   let li = `<li class="${cls}"><span class="t">${escapeHtml(when)}</span> <span class="sev">${sev}</span> <span class="body">${escapeHtml(rec.body)}</span>`;
@@ -153,6 +188,8 @@ function recordItem(rec: Rec, when: string, otherProcess: string | undefined): s
   }
   if (otherProcess !== undefined)
     li += ` <span class="proc-other">[${escapeHtml(otherProcess)}]</span>`;
+  const attributes = attrs ? attributesText(rec.attributes) : undefined;
+  if (attributes !== undefined) li += ` <span class="attrs">${escapeHtml(attributes)}</span>`;
   if (rec.stack !== undefined) {
     const lines = rec.stack.split('\n').map(escapeHtml).join('\n');
     li += `<details class="stack"><summary>stack trace</summary><pre>${lines}</pre></details>`;

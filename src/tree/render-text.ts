@@ -7,6 +7,7 @@
 import pc from 'picocolors';
 import { escapeText } from './escape.ts';
 import {
+  attributesText,
   foreignProcess,
   formatOffset,
   formatTime,
@@ -32,6 +33,8 @@ export interface TextRenderOptions {
   colors?: boolean;
   /** print exception stack traces under error records; default false */
   stack?: boolean;
+  /** print each record's attributes under it (read with `attributes: true`); default false */
+  attrs?: boolean;
 }
 
 /** Yields the rendering line by line (each ends with `\n`). Call `model.finish()` first. */
@@ -56,6 +59,8 @@ export function* renderText(model: TreeModel, options: TextRenderOptions = {}): 
       for (const i of records) {
         const rec = model.store.rec(i);
         yield `  ${c.dim(formatTime(rec.time))} ${recordText(rec, c)}\n`;
+        const attrs = options.attrs ? attributesText(rec.attributes) : undefined;
+        if (attrs !== undefined) yield `      ${c.dim(escapeText(attrs))}\n`;
       }
     }
   }
@@ -91,6 +96,8 @@ function* renderBranches(
       const other = foreignProcess(model, node, rec);
       if (other !== undefined) text += `  ${c.cyan(`[${escapeText(other)}]`)}`;
       yield `${text}\n`;
+      const attrs = options.attrs ? attributesText(rec.attributes) : undefined;
+      if (attrs !== undefined) yield `${recPrefix}    ${c.dim(escapeText(attrs))}\n`;
       if (options.stack && rec.stack !== undefined) {
         for (const frame of rec.stack.split('\n')) {
           yield `${recPrefix}    ${c.dim(escapeText(frame))}\n`;

@@ -24,6 +24,8 @@ export interface TreeCommandOptions {
   maxBody?: number;
   /** print stack traces of exceptions (text output) */
   stack?: boolean;
+  /** print each record's attributes (text and HTML) */
+  attrs?: boolean;
   /** force colours on/off; default: on when stdout is a TTY and NO_COLOR is unset */
   color?: boolean;
 }
@@ -78,6 +80,7 @@ export async function runTree(
     try {
       const stats = await readOtlpJsonLines(file, i, model, {
         maxBody: options.maxBody,
+        attributes: options.attrs === true,
         onBadLine: (line, reason) => {
           if (++bad <= BAD_LINE_REPORTS) err(`${file}:${line}: skipped: ${reason}`);
         },
@@ -113,7 +116,11 @@ export async function runTree(
   if (options.html !== undefined) {
     const out = createWriteStream(options.html);
     const title = `starlog tree: ${files.join(', ')}`;
-    const ok = await writeAll(out, renderHtml(model, { failedOnly: options.failed, title }), true);
+    const ok = await writeAll(
+      out,
+      renderHtml(model, { failedOnly: options.failed, title, attrs: options.attrs }),
+      true,
+    );
     if (!ok.ok) {
       err(`cannot write ${options.html}: ${ok.error?.message}`);
       return 1;
@@ -121,7 +128,12 @@ export async function runTree(
     return 0;
   }
   const colors = options.color ?? (!io.env.NO_COLOR && (!!io.env.FORCE_COLOR || !!io.stdout.isTTY));
-  const text = renderText(model, { failedOnly: options.failed, colors, stack: options.stack });
+  const text = renderText(model, {
+    failedOnly: options.failed,
+    colors,
+    stack: options.stack,
+    attrs: options.attrs,
+  });
   const ok = await writeAll(io.stdout, text, false);
   // A closed pipe (`starlog tree big.jsonl | head`) is not an error.
   if (!ok.ok && (ok.error as NodeJS.ErrnoException | undefined)?.code !== 'EPIPE') {

@@ -9,6 +9,7 @@ import { diag, SeverityNumber } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { parseJsonLogLine } from '../../instrumentations/json-record.ts';
 import { CAPTURE_SCOPE_NAME, CAPTURE_SPLIT_ATTRIBUTE, ROLE_ATTRIBUTE } from '../../semconv.ts';
 import { PlainLogRecord } from '../../util/plain-log-record.ts';
 
@@ -189,7 +190,10 @@ export interface OutputCaptureStats {
 }
 
 /**
- * Turns a child's output into log records: stdout lines → INFO, stderr lines → WARN; body = the
+ * Turns a child's output into log records: a pino or bunyan JSON line (an object with a numeric
+ * `level` and a `time` or `msg`) keeps its severity, time, `msg` as body, `name`(`.module`) as
+ * scope and its other fields as attributes (see `instrumentations/json-record.ts`); other
+ * stdout lines → INFO, stderr lines → WARN; body = the
  * line without its line end (nothing escaped: exporters escape on output); attribute
  * `log.iostream` (`stdout`|`stderr`, OpenTelemetry semantic conventions); scope
  * `starlog.capture`; the child's resource. Records are handed to `processor.onEmit`; a failing
@@ -223,6 +227,19 @@ export class OutputCapture {
     return { ...this.counts };
   }
 
+  private readonly scopes = new Map<string, InstrumentationScope>();
+
+  /** One scope object per logger name of captured JSON lines (exporters group by identity). */
+  private scope(name: string): InstrumentationScope {
+    let s = this.scopes.get(name);
+    if (s === undefined) {
+      if (this.scopes.size >= 1000) this.scopes.clear();
+      s = Object.freeze({ name });
+      this.scopes.set(name, s);
+    }
+    return s;
+  }
+
   private emit(stream: 'stdout' | 'stderr', line: string, split: boolean): void {
     const err = stream === 'stderr';
     const attributes: Record<string, string | boolean> = { 'log.iostream': stream };
@@ -231,14 +248,29 @@ export class OutputCapture {
       this.counts.split++;
     }
     this.counts[stream]++;
-    const record = new PlainLogRecord({
-      resource: this.resource,
-      instrumentationScope: CAPTURE_SCOPE,
-      severityNumber: err ? SeverityNumber.WARN : SeverityNumber.INFO,
-      severityText: err ? 'WARN' : 'INFO',
-      body: line,
-      attributes,
-    });
+    // a pino or bunyan JSON line keeps its level, time, message, logger name and fields
+    const json = split ? undefined : parseJsonLogLine(line);
+    const record = json
+      ? new PlainLogRecord({
+          resource: this.resource,
+          instrumentationScope: this.scope(json.scope),
+          severityNumber: json.severityNumber,
+          severityText: json.severityText,
+          body: json.body,
+          attributes: { ...json.attributes, 'log.iostream': stream },
+          hrTime:
+            json.timestamp === undefined
+              ? undefined
+              : [Math.floor(json.timestamp / 1000), (json.timestamp % 1000) * 1e6],
+        })
+      : new PlainLogRecord({
+          resource: this.resource,
+          instrumentationScope: CAPTURE_SCOPE,
+          severityNumber: err ? SeverityNumber.WARN : SeverityNumber.INFO,
+          severityText: err ? 'WARN' : 'INFO',
+          body: line,
+          attributes,
+        });
     try {
       this.processor.onEmit(record);
     } catch (e) {

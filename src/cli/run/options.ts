@@ -37,6 +37,8 @@ export interface RunCommandOptions {
   serviceName?: string;
   /** Print one summary line to stderr at the end (records, processes, drops, log file). */
   summary?: boolean;
+  /** Serve `starlog view` (a live web page on 127.0.0.1; the URL is printed to stderr). */
+  view?: boolean;
 }
 
 /** How the command ended, as {@link runCommand} reports it. */
@@ -111,6 +113,7 @@ export async function runSetupOptions(
   } else if (base.file === undefined && !base.collector) {
     code.file = { path: resolve('logs/starlog.jsonl') };
   }
+  if (options.view === true) code.view = base.view || true;
   if (options.statusInterval !== undefined) {
     code.status = { ...(code.status || {}), interval: options.statusInterval };
   }

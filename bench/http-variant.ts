@@ -1,0 +1,64 @@
+/**
+ * One side of bench/http.ts, in its own process: `node bench/http-variant.ts <variant>`.
+ * Variants: `bare` (a node:http hello-world handler that logs one pino line), `pino-http`
+ * (the same plus pino-http's "request completed" line), `starlog` (the same handler under
+ * setupLogging(): its pino line captured, a request task with one access record), and for the
+ * record cost `pino` / `pino-starlog` (200,000 pino records, alone or captured).
+ * Reports its CPU time between the parent's 'start' and 'stop' messages.
+ */
+import { createServer } from 'node:http';
+
+const variant = process.argv[2] ?? 'bare';
+// `starlog-plain`: setupLogging() without request tasks and capture (the handler's pino line is
+// then written by pino, not captured): what the set-up alone costs per request
+const plain = variant === 'starlog-plain';
+const devnull = { write: (_s: string) => true };
+
+if (variant === 'starlog' || variant === 'pino-starlog' || plain) {
+  const { setupLogging } = await import('../src/index.ts');
+  await setupLogging({
+    serviceName: 'bench',
+    status: false,
+    console: false,
+    file: { path: '/dev/null' },
+    config: false,
+    ...(plain ? { httpTasks: false, instrumentations: false } : {}),
+  });
+}
+const { default: pino } = await import('pino');
+
+if (variant === 'pino' || variant === 'pino-starlog') {
+  // pino to a discarding destination; under starlog the capture replaces nothing (not stdout)
+  const log = pino({ name: 'bench' }, devnull);
+  for (let i = 0; i < 20_000; i++) log.info({ i }, 'warm-up %d', i);
+  const t0 = process.cpuUsage();
+  const n = 200_000;
+  for (let i = 0; i < n; i++) log.info({ i }, 'record %d', i);
+  const cpu = process.cpuUsage(t0);
+  process.send?.({ perRecordUs: (cpu.user + cpu.system) / n });
+  process.disconnect?.();
+} else {
+  const log = pino({ name: 'app' }, devnull);
+  const withHttp =
+    variant === 'pino-http' ? (await import('pino-http')).pinoHttp({ logger: log }) : undefined;
+  const server = createServer((req, res) => {
+    withHttp?.(req, res);
+    log.info('hello');
+    res.end('hello world');
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    process.send?.({ port: (server.address() as { port: number }).port });
+  });
+  let t0: NodeJS.CpuUsage | undefined;
+  process.on('message', (m: string) => {
+    if (m === 'start') t0 = process.cpuUsage();
+    else if (m === 'stop' && t0 !== undefined) {
+      const cpu = process.cpuUsage(t0);
+      process.send?.({ cpuUs: cpu.user + cpu.system, user: cpu.user, system: cpu.system });
+      server.close();
+      server.closeAllConnections();
+      process.disconnect?.();
+    }
+  });
+}

@@ -1,0 +1,248 @@
+/**
+ * pino captured into starlog with no change to the application, through pino's integration
+ * points (`pino.symbols`, documented "for integration purposes with ecosystem and third-party
+ * libraries", and the destination metadata protocol, `Symbol.for('pino.metadata')`):
+ *
+ * - **Records.** Each root logger's destination is wrapped: pino still formats the line (so its
+ *   serializers, redaction, formatters and mixins apply), the wrapper parses it and emits one
+ *   OpenTelemetry log record in the caller's Context (so inside a task it carries the task), see
+ *   `json-record.ts` for the mapping.
+ * - **Original output.** A destination that is the process's stdout or stderr (pino's default,
+ *   fastify's `logger: true`) is not written any more while starlog is set up: the record reaches
+ *   the console and the file through starlog instead (in a child: through the primary), so no line
+ *   appears twice. Any other destination (a file, `pino.transport()`, a multistream) still gets
+ *   every line. `instrumentations: { keepOutput: true }` keeps stdout/stderr too.
+ * - **Scope.** The logger's `name`, then `.module` when a child has a `module` binding
+ *   (`pino({ name: 'shop' }).child({ module: 'db' })` → `shop.db`); a child's own `name` replaces
+ *   its parent's; without a name, `pino`.
+ * - **Level.** pino's level is starlog's: when a logger is created (or its level set), and whenever
+ *   the level table changes, its level becomes the table's level for its scope (`silent` for
+ *   `off`). A level set in the application (`level: 'warn'`, `logger.level = …`) is replaced
+ *   while starlog is set up; change levels with `STARLOG_LEVEL` / `starlog level set`.
+ *
+ * Loggers created while `setupLogging()` is under way are adopted when it is done; loggers
+ * created before it was called (pino already imported and used) are not captured.
+ */
+import { diag } from '@opentelemetry/api';
+import { fromJsonRecord, pinoLevelOf, scopeOf } from './json-record.ts';
+import { type CaptureContext, scopeLogger } from './scope-loggers.ts';
+
+interface PinoLogger {
+  child(bindings: Record<string, unknown>, options?: Record<string, unknown>): PinoLogger;
+  bindings(): Record<string, unknown>;
+  levels?: { labels?: Record<number, string> };
+  [key: symbol]: unknown;
+}
+
+interface Writable {
+  write(s: string): unknown;
+  flush?(cb?: (err?: Error) => void): void;
+  flushSync?(): void;
+  end?(): void;
+  fd?: unknown;
+  [key: symbol]: unknown;
+}
+
+type PinoFactory = ((...args: unknown[]) => PinoLogger) & { symbols?: Record<string, symbol> };
+
+const SCOPE = Symbol('starlog.pino.scope');
+const PATCHED = Symbol.for('starlog.pino.patched');
+const METADATA = Symbol.for('pino.metadata');
+
+function toStdio(stream: Writable): boolean {
+  return (
+    stream === (process.stdout as unknown) ||
+    stream === (process.stderr as unknown) ||
+    stream.fd === 1 ||
+    stream.fd === 2 ||
+    stream.fd === '1' ||
+    stream.fd === '2'
+  );
+}
+
+/** The destination starlog puts in front of a pino logger's own. */
+class CaptureDestination {
+  [METADATA] = true;
+  lastLevel = 0;
+  lastObj: unknown;
+  lastMsg: unknown;
+  lastTime: unknown;
+  lastLogger: PinoLogger | undefined;
+  readonly original: Writable;
+  readonly #ctx: CaptureContext;
+  readonly #drop: boolean;
+
+  constructor(original: Writable, ctx: CaptureContext) {
+    this.original = original;
+    this.#ctx = ctx;
+    this.#drop = !ctx.keepOutput && toStdio(original);
+  }
+
+  write(s: string): unknown {
+    const on = this.#ctx.levels() !== undefined;
+    if (on) this.#capture(s);
+    if (on && this.#drop) return true;
+    const o = this.original;
+    if (o[METADATA] === true) {
+      const m = o as unknown as CaptureDestination;
+      m.lastLevel = this.lastLevel;
+      m.lastObj = this.lastObj;
+      m.lastMsg = this.lastMsg;
+      m.lastTime = this.lastTime;
+      m.lastLogger = this.lastLogger;
+    }
+    return o.write(s);
+  }
+
+  #capture(s: string): void {
+    try {
+      const logger = this.lastLogger;
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(s) as Record<string, unknown>;
+      } catch {
+        parsed = { msg: s.trimEnd() };
+      }
+      const fields = fromJsonRecord(
+        parsed,
+        (logger?.[SCOPE] as string | undefined) ?? 'pino',
+        this.lastLevel,
+        logger?.levels?.labels?.[this.lastLevel],
+      );
+      if (fields === undefined) return;
+      scopeLogger(fields.scope).emit({
+        severityNumber: fields.severityNumber,
+        severityText: fields.severityText,
+        body: fields.body,
+        attributes: fields.attributes,
+        timestamp: fields.timestamp,
+      });
+    } catch (err) {
+      diag.error('starlog: capturing a pino record failed', err);
+    }
+  }
+
+  flush(cb?: (err?: Error) => void): void {
+    if (typeof this.original.flush === 'function') this.original.flush(cb);
+    else cb?.();
+  }
+
+  flushSync(): void {
+    this.original.flushSync?.();
+  }
+
+  end(): void {
+    this.original.end?.();
+  }
+}
+
+/**
+ * Patches one loaded copy of pino (its `module.exports`). Returns a function that re-applies
+ * starlog's levels to every pino logger seen (call it when the level table changes).
+ */
+export function instrumentPino(pino: unknown, ctx: CaptureContext): () => void {
+  const factory = pino as PinoFactory;
+  const symbols = factory.symbols;
+  const streamSym = symbols?.streamSym;
+  const setLevelSym = symbols?.setLevelSym;
+  if (typeof factory !== 'function' || streamSym === undefined || setLevelSym === undefined) {
+    diag.warn('starlog: this pino has no pino.symbols; its records are not captured');
+    return () => {};
+  }
+  const probe = factory({ level: 'silent' }, { write() {} });
+  const shared = Object.getPrototypeOf(Object.getPrototypeOf(probe)) as PinoLogger & {
+    [PATCHED]?: () => void;
+  };
+  if (shared[PATCHED] !== undefined) return shared[PATCHED];
+  const setLevel = shared[setLevelSym] as (this: PinoLogger, level: string) => void;
+  const child = shared.child;
+  const tracked = new Set<WeakRef<PinoLogger>>();
+  // loggers created while setupLogging() is under way, adopted when its table arrives
+  const pending: WeakRef<PinoLogger>[] = [];
+
+  const levelFor = (logger: PinoLogger): string | undefined => {
+    const table = ctx.levels();
+    return table === undefined
+      ? undefined
+      : pinoLevelOf(table.minSeverity(logger[SCOPE] as string));
+  };
+  const adopt = (logger: PinoLogger): void => {
+    if (Object.hasOwn(logger, SCOPE)) return;
+    const b = logger.bindings();
+    logger[SCOPE] = scopeOf(b.name, b.module, 'pino');
+    tracked.add(new WeakRef(logger));
+    if (Object.hasOwn(logger, streamSym)) {
+      const stream = logger[streamSym] as Writable;
+      if (!(stream instanceof CaptureDestination)) {
+        logger[streamSym] = new CaptureDestination(stream, ctx);
+      }
+    }
+  };
+
+  shared[setLevelSym] = function (this: PinoLogger, level: string): void {
+    if (ctx.levels() === undefined) {
+      if (ctx.preparing && pending.length < 10_000) pending.push(new WeakRef(this));
+      setLevel.call(this, level);
+      return;
+    }
+    try {
+      adopt(this);
+    } catch (err) {
+      diag.error('starlog: adopting a pino logger failed', err);
+    }
+    setLevel.call(this, levelFor(this) ?? level);
+  };
+  shared.child = function (
+    this: PinoLogger,
+    bindings: Record<string, unknown>,
+    options?: Record<string, unknown>,
+  ): PinoLogger {
+    const c = child.call(this, bindings, options);
+    if (
+      ctx.levels() !== undefined &&
+      bindings !== null &&
+      typeof bindings === 'object' &&
+      (bindings.name !== undefined || bindings.module !== undefined) &&
+      !Object.hasOwn(c, SCOPE)
+    ) {
+      try {
+        adopt(c);
+        const level = levelFor(c);
+        if (level !== undefined) setLevel.call(c, level);
+      } catch (err) {
+        diag.error('starlog: adopting a pino child logger failed', err);
+      }
+    }
+    return c;
+  };
+
+  const relevel = (): void => {
+    if (ctx.levels() === undefined) return;
+    for (const ref of pending.splice(0)) {
+      const logger = ref.deref();
+      if (logger === undefined) continue;
+      try {
+        adopt(logger);
+      } catch (err) {
+        diag.error('starlog: adopting a pino logger failed', err);
+      }
+    }
+    for (const ref of tracked) {
+      const logger = ref.deref();
+      if (logger === undefined) {
+        tracked.delete(ref);
+        continue;
+      }
+      const level = levelFor(logger);
+      if (level !== undefined) {
+        try {
+          setLevel.call(logger, level);
+        } catch (err) {
+          diag.error('starlog: setting a pino level failed', err);
+        }
+      }
+    }
+  };
+  shared[PATCHED] = relevel;
+  return relevel;
+}

@@ -1,0 +1,104 @@
+/**
+ * The live view's worker thread: owns the SQLite store (bounded) and the HTTP server, takes the
+ * batches the primary's {@link ViewStage} posts, acknowledges each. Level changes from the page go
+ * to the primary's receiver through the level-control client, as `starlog level set` does.
+ *
+ * @module
+ */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { getLevels, setLevels } from '../multiprocess/control/level-client.ts';
+import type { ToWorker } from './live-stage.ts';
+import { startViewServer } from './server.ts';
+import { ViewQueries } from './store/queries.ts';
+import type { ViewRow } from './store/row.ts';
+import { ViewStore } from './store/store.ts';
+
+/** What the worker is started with. */
+export interface LiveWorkerData {
+  dir: string;
+  port?: number;
+  maxBytes: number;
+  maxAgeMs: number;
+  title?: string;
+}
+
+const data = workerData as LiveWorkerData;
+
+// The view is best effort: on Linux this thread runs at a lower priority (nice 10), so that
+// indexing yields CPU to the primary's own work; when it falls behind, the stage drops and
+// counts (see ViewStage). Not 19: the page must still answer on a busy machine.
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+} catch {
+  // not Linux, or not allowed: normal priority
+}
+const port = parentPort!;
+const store = new ViewStore({
+  path: join(data.dir, 'view.sqlite'),
+  maxBytes: data.maxBytes,
+  maxAgeMs: data.maxAgeMs,
+});
+let target: { endpoint: string; token: string } | undefined;
+const need = () => {
+  if (target === undefined) throw new Error('the primary has not started its receiver yet');
+  return target;
+};
+const server = await startViewServer({
+  queries: new ViewQueries(store.db),
+  stats: () => ({ ...store.stats(), dropped: droppedByStage }),
+  mode: 'live',
+  title: data.title,
+  port: data.port,
+  levels: {
+    get: () => getLevels(need()),
+    set: (change) => setLevels({ ...need(), ...change }),
+  },
+});
+let ingestErrors = 0;
+let droppedByStage = 0;
+// One batch per turn of the event loop, so that page requests are answered between batches.
+const queue: ViewRow[][] = [];
+let draining = false;
+const drain = () => {
+  const rows = queue.shift();
+  if (rows === undefined) {
+    draining = false;
+    return;
+  }
+  try {
+    store.add(rows);
+  } catch (err) {
+    if (ingestErrors++ === 0) port.postMessage({ type: 'error', message: String(err) });
+  }
+  port.postMessage({ type: 'ack' });
+  setImmediate(drain);
+};
+port.on('message', async (m: ToWorker) => {
+  switch (m.type) {
+    case 'rows':
+      droppedByStage = m.dropped;
+      queue.push(m.rows);
+      if (!draining) {
+        draining = true;
+        setImmediate(drain);
+      }
+      break;
+    case 'proc':
+      store.addProcess(m);
+      break;
+    case 'levels':
+      target = { endpoint: m.endpoint, token: m.token };
+      break;
+    case 'close':
+      await server.close();
+      store.close();
+      port.postMessage({ type: 'closed' });
+      port.close();
+      break;
+  }
+});
+port.postMessage({ type: 'ready', url: server.url });

@@ -1,0 +1,130 @@
+/**
+ * In-process checks of the drop-in pieces that need no child process: a request task in a real
+ * node:http server (route from express, the handler's records in the task), pino's level
+ * following starlog's table at run time, `task()` joining an active span's trace, and
+ * `starlog tree` naming a task from its exit record alone.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { getLogger, type LoggingHandle, setupLogging, task } from '../src/index.ts';
+import { TreeModel } from '../src/tree/model.ts';
+import { renderText } from '../src/tree/render-text.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'starlog-http-tasks-'));
+const file = join(dir, 'records.jsonl');
+let handle: LoggingHandle;
+before(async () => {
+  handle = await setupLogging({
+    serviceName: 'http-tasks',
+    levels: 'info',
+    status: false,
+    console: false,
+    config: false,
+    file: { path: file },
+  });
+});
+after(async () => {
+  await handle.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Rec {
+  scope: string;
+  body: string;
+  traceId: string;
+  attributes: Record<string, unknown>;
+}
+
+async function records(): Promise<Rec[]> {
+  await handle.forceFlush();
+  const out: Rec[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line === '') continue;
+    for (const rl of JSON.parse(line).resourceLogs)
+      for (const sl of rl.scopeLogs)
+        for (const r of sl.logRecords) {
+          const attributes: Record<string, unknown> = {};
+          for (const a of r.attributes ?? []) attributes[a.key] = Object.values(a.value)[0];
+          out.push({
+            scope: sl.scope.name,
+            body: r.body?.stringValue,
+            traceId: r.traceId,
+            attributes,
+          });
+        }
+  }
+  return out;
+}
+
+test('express: the task is named by its route; records of the handler belong to it', async () => {
+  const { default: express } = await import('express');
+  const app = express();
+  const log = getLogger('app.users');
+  app.get('/users/:id', (req, res) => {
+    log.info('looking up %s', req.params.id);
+    res.send('ok');
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const { port } = server.address() as { port: number };
+  assert.equal(await (await fetch(`http://127.0.0.1:${port}/users/42`)).text(), 'ok');
+  server.close();
+  const recs = await records();
+  const access = recs.find((r) => r.body.startsWith('GET /users/:id 200 '));
+  assert.ok(access, `access record in ${recs.map((r) => r.body).join(' | ')}`);
+  assert.equal(access.attributes['http.route'], '/users/:id');
+  const inside = recs.find((r) => r.body === 'looking up 42');
+  assert.equal(inside?.attributes['task.id'], access.attributes['task.id']);
+  assert.equal(inside?.traceId, access.traceId);
+});
+
+test("pino's level follows starlog's table when it changes", async () => {
+  const { default: pino } = await import('pino');
+  const logger = pino({ name: 'billing' }, { write() {} });
+  assert.equal(logger.level, 'info');
+  const db = logger.child({ module: 'db' });
+  await handle.setLevels('billing.db=debug');
+  assert.equal(db.level, 'debug', 'the child with a module binding follows its own rule');
+  assert.equal(logger.level, 'info');
+  await handle.setLevels('billing=warn');
+  assert.equal(logger.level, 'warn');
+  await handle.setLevels({ spec: 'info', replace: true });
+  assert.equal(logger.level, 'info');
+  assert.equal(db.level, 'info');
+});
+
+test('task() inside an active OpenTelemetry span joins its trace', () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const span = trace.wrapSpanContext({ traceId, spanId: '00f067aa0ba902b7', traceFlags: 1 });
+  const seen = context.with(trace.setSpan(ROOT_CONTEXT, span), () =>
+    task('joined', (t) => t.traceId),
+  );
+  assert.equal(seen, traceId);
+  assert.notEqual(
+    task('fresh', (t) => t.traceId),
+    traceId,
+  );
+});
+
+test('starlog tree names a task from its exit record alone', () => {
+  const model = new TreeModel();
+  const proc = model.resource(0, { pid: '7', service: 'svc' } as never);
+  model.record(proc, {
+    timeMs: 1000,
+    severity: 9,
+    body: 'GET /orders/:id 200 3.2ms',
+    traceId: 'ab'.repeat(16),
+    spanId: 'cd'.repeat(8),
+    taskId: '1@abababab',
+    taskName: 'GET /orders/:id',
+    outcome: 'success',
+    durationMs: 3.2,
+  });
+  const text = [...renderText(model.finish(), { color: false } as never)].join('');
+  assert.match(text, /✓ GET \/orders\/:id/);
+  assert.ok(!text.includes('entry record missing'), text);
+});
