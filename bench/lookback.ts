@@ -9,9 +9,15 @@
  *     its node per record, the per-key buffer and Map entry shared by the key's records),
  *     10 records per key (target ≤ 400 bytes);
  *  3. `maxBytes` accuracy: real heap held (records + buffer) vs the bound, with records made by
- *     the real SDK and only the processor keeping them alive (target within 10 %).
+ *     the real SDK and only the processor keeping them alive (target within 10 %);
+ *  4. pass-through (issue 13): ns per `onEmit` of a record that LookbackProcessor passes straight
+ *     on (ERROR of one failing trace, ERROR of 1,000 failing traces, INFO, DEBUG inside a follow
+ *     window, ERROR and DEBUG without a trace) over `next.onEmit` alone, for a cheap `next` (it
+ *     counts) and a BatchLogRecordProcessor; interleaved rounds, medians of per-round ratios
+ *     (target ≤ 1.10).
  *
  * Run: ./node_modules/.bin/node bench/lookback.ts   (re-runs itself with --expose-gc)
+ *      ./node_modules/.bin/node bench/lookback.ts --pass-through   (figure 4 only)
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,7 +35,8 @@ import { LookbackProcessor } from '../src/processors/lookback/lookback-processor
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) {
-  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], {
+  const args = ['--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2)];
+  const r = spawnSync(process.execPath, args, {
     stdio: 'inherit',
   });
   process.exit(r.status ?? 1);
@@ -41,6 +48,12 @@ function heap(): number {
   collect();
   return process.memoryUsage().heapUsed;
 }
+
+/**
+ * Figures 1–3 measure the buffering path: every record of these shapes (DEBUG and INFO, traced)
+ * is held, as before the hold level existed (the default holds only DEBUG and below).
+ */
+const HOLD_ALL = { holdSeverity: 'warn' } as const;
 
 const noopExporter: LogRecordExporter = {
   export: (_records, done) => done({ code: 0 }),
@@ -150,7 +163,7 @@ const PAYLOADS = payloads(1009);
 /** One pipeline under test: a LoggerProvider over a batch processor, maybe behind lookback. */
 function pipeline(withLookback: boolean) {
   const batch = new BatchLogRecordProcessor({ exporter: noopExporter });
-  const lookback = withLookback ? new LookbackProcessor(batch) : undefined;
+  const lookback = withLookback ? new LookbackProcessor(batch, HOLD_ALL) : undefined;
   const provider = new LoggerProvider({ processors: [lookback ?? batch] });
   return { lookback, provider, logger: provider.getLogger('bench') };
 }
@@ -250,6 +263,7 @@ function overheadPerHeldRecord(count: number, perKey: number): number {
   };
   const before = heap();
   let lookback: LookbackProcessor | undefined = new LookbackProcessor(sink, {
+    ...HOLD_ALL,
     capacity: perKey,
     maxKeys: Math.ceil(count / perKey),
     maxBytes: Number.POSITIVE_INFINITY,
@@ -270,7 +284,7 @@ async function maxBytesAccuracy(maxBytes: number) {
     forceFlush: async () => {},
     shutdown: async () => {},
   };
-  const lookback = new LookbackProcessor(sink, { maxBytes, maxKeys: 1_000_000 });
+  const lookback = new LookbackProcessor(sink, { ...HOLD_ALL, maxBytes, maxKeys: 1_000_000 });
   const provider = new LoggerProvider({ processors: [lookback] });
   const logger = provider.getLogger('bench');
   const before = heap();
@@ -298,7 +312,165 @@ async function maxBytesAccuracy(maxBytes: number) {
   };
 }
 
+// ---- 4. pass-through ---------------------------------------------------------------------------
+
+/** Real SDK records, each emitted once through a capturing provider. */
+function sdkRecords(
+  count: number,
+  severityNumber: SeverityNumber,
+  ctxOf: (i: number) => Context,
+): ReadWriteLogRecord[] {
+  const out: ReadWriteLogRecord[] = [];
+  const capture: LogRecordProcessor = {
+    onEmit: (r) => {
+      out.push(r);
+    },
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+  const logger = new LoggerProvider({ processors: [capture] }).getLogger('app');
+  for (let i = 0; i < count; i++) {
+    logger.emit({ severityNumber, body: `record ${i}`, attributes: { i }, context: ctxOf(i) });
+  }
+  return out;
+}
+
+interface PassCase {
+  name: string;
+  records: ReadWriteLogRecord[];
+  /** Puts a fresh processor in the state the case needs (e.g. a follow window open). */
+  prepare?: (lookback: LookbackProcessor) => void;
+}
+
+function passCases(): PassCase[] {
+  const one = traceContext();
+  const oneId = trace.getSpanContext(one)!.traceId;
+  const many = Array.from({ length: 1000 }, traceContext);
+  return [
+    {
+      name: 'ERROR, one failing trace',
+      records: sdkRecords(1000, SeverityNumber.ERROR, () => one),
+    },
+    {
+      name: 'ERROR, 1,000 failing traces',
+      records: sdkRecords(1000, SeverityNumber.ERROR, (i) => many[i]!),
+    },
+    { name: 'INFO, traced', records: sdkRecords(1000, SeverityNumber.INFO, (i) => many[i]!) },
+    {
+      name: 'DEBUG in a follow window',
+      records: sdkRecords(1000, SeverityNumber.DEBUG, () => one),
+      prepare: (l) => l.flush(oneId),
+    },
+    {
+      name: 'ERROR, no trace',
+      records: sdkRecords(1000, SeverityNumber.ERROR, () => ROOT_CONTEXT),
+    },
+    {
+      name: 'DEBUG, no trace',
+      records: sdkRecords(1000, SeverityNumber.DEBUG, () => ROOT_CONTEXT),
+    },
+  ];
+}
+
+/** A `next` that only counts (the cheapest possible downstream). */
+class CountingNext implements LogRecordProcessor {
+  n = 0;
+  onEmit(): void {
+    this.n++;
+  }
+  async forceFlush(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+}
+
+/** A processor that only forwards to `next` (in a try/catch): the floor of any processor stage. */
+class Forward implements LogRecordProcessor {
+  private readonly next: LogRecordProcessor;
+  constructor(next: LogRecordProcessor) {
+    this.next = next;
+  }
+  onEmit(record: ReadWriteLogRecord, ctx?: Context): void {
+    try {
+      this.next.onEmit(record, ctx);
+    } catch {}
+  }
+  async forceFlush(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+}
+
+/** ns per record of `target.onEmit` over `records`, `repeat` times. */
+function timeEmits(target: LogRecordProcessor, records: ReadWriteLogRecord[], repeat: number) {
+  const start = process.hrtime.bigint();
+  for (let r = 0; r < repeat; r++) {
+    for (let i = 0; i < records.length; i++) target.onEmit(records[i]!, undefined);
+  }
+  return Number(process.hrtime.bigint() - start) / (repeat * records.length);
+}
+
+/**
+ * One case, one kind of `next`: `next` alone against LookbackProcessor → `next`, alternately,
+ * `rounds` rounds of `repeat` × 1,000 records; with a batch processor an event-loop turn after
+ * every round lets it export (outside the timed part).
+ */
+async function passThroughRatio(c: PassCase, kind: 'counting' | 'batch', rounds: number) {
+  const makeNext = (): LogRecordProcessor =>
+    kind === 'counting'
+      ? new CountingNext()
+      : new BatchLogRecordProcessor({ exporter: noopExporter });
+  const alone = makeNext();
+  const forward = new Forward(makeNext());
+  const lookback = new LookbackProcessor(makeNext());
+  c.prepare?.(lookback);
+  const repeat = kind === 'counting' ? 20 : 1;
+  const a: number[] = [];
+  const f: number[] = [];
+  const l: number[] = [];
+  // each target gets its own copy of the loop (its own call site), as a real pipeline stage has
+  const loop = () => new Function(`return ${timeEmits.toString()}`)() as typeof timeEmits;
+  const loops = [loop(), loop(), loop()];
+  const targets: LogRecordProcessor[] = [alone, forward, lookback];
+  const results = [a, f, l];
+  for (let round = 0; round < rounds + 20; round++) {
+    for (let k = 0; k < 3; k++) {
+      const j = (round + k) % 3; // rotate the order
+      const ns = loops[j]!(targets[j]!, c.records, repeat);
+      if (kind === 'batch') await tick();
+      if (round >= 20) results[j]!.push(ns);
+    }
+  }
+  const s = lookback.stats();
+  if (s.buffered !== 0) throw new Error(`bench: ${c.name}: records were held, not passed`);
+  await lookback.shutdown();
+  await alone.shutdown();
+  const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1]!;
+  return {
+    nextNs: median(a),
+    forwardNs: median(f),
+    lookbackNs: median(l),
+    ratio: median(a.map((v, i) => l[i]! / v)),
+    forwardRatio: median(a.map((v, i) => f[i]! / v)),
+  };
+}
+
+async function passThrough() {
+  const out: Record<string, unknown>[] = [];
+  for (const c of passCases()) {
+    for (const kind of ['counting', 'batch'] as const) {
+      const r = await passThroughRatio(c, kind, kind === 'counting' ? 200 : 300);
+      console.log(
+        `pass-through, ${c.name}, ${kind} next: next alone ${r.nextNs.toFixed(1)} ns, lookback→next ${r.lookbackNs.toFixed(1)} ns, ratio ${r.ratio.toFixed(2)} (target ≤ 1.10; a stage that only forwards: ${r.forwardNs.toFixed(1)} ns, ${r.forwardRatio.toFixed(2)})`,
+      );
+      out.push({ case: c.name, next: kind, ...r });
+    }
+  }
+  return out;
+}
+
 // ---- main ------------------------------------------------------------------------------------
+
+if (process.argv.includes('--pass-through')) {
+  console.log(JSON.stringify({ bench: 'lookback-pass-through', cases: await passThrough() }));
+  process.exit(0);
+}
 
 const cost = await costRatio();
 console.log(
@@ -313,6 +485,7 @@ console.log(
   `heap per held record (buffer overhead, records kept alive elsewhere): ${perHeld10.toFixed(0)} B at 10 records/key, ${perHeld100.toFixed(0)} B at 100 records/key (target ≤ 400)`,
 );
 const acc = await maxBytesAccuracy(32 * 1024 * 1024);
+const pass = await passThrough();
 console.log(
   `maxBytes 32 MiB: ${acc.held} records held, estimate ${(acc.estimated / 2 ** 20).toFixed(2)} MiB, real heap ${(acc.heap / 2 ** 20).toFixed(2)} MiB = ${(acc.heapOverBound * 100).toFixed(1)} % of the bound (target 90–110 %), ${acc.heapPerRecord.toFixed(0)} B/record`,
 );
@@ -330,5 +503,6 @@ console.log(
     maxBytes: acc.maxBytes,
     maxBytesHeapRatio: Number(acc.heapOverBound.toFixed(3)),
     heapOverEstimate: Number(acc.heapOverEstimate.toFixed(3)),
+    passThrough: pass,
   }),
 );

@@ -111,8 +111,11 @@ export { LookbackSpanProcessor } from './processors/lookback/span-processor.ts';
 // processors
 export {
   COUNT_PREFIX,
+  COUNTS_FLUSH_MS,
+  COUNTS_SCOPE_NAME,
   type CountAttributes,
   type CountMethods,
+  count,
   inc,
 } from './processors/status/counters.ts';
 export {

@@ -8,6 +8,7 @@ import {
 } from '@opentelemetry/api';
 import { activeLevelTable } from './pipeline/active-levels.ts';
 import type { LevelTable } from './pipeline/level-table.ts';
+import { countDisabled } from './processors/status/counters.ts';
 import { monotonicHrTime } from './util/clock.ts';
 import { format } from './util/format.ts';
 
@@ -44,7 +45,9 @@ export interface Logger {
  * `setupLogging()` registers; records emitted before that are dropped by the API's no-op
  * provider). The instrumentation scope name is `name`; the level table matches it by pattern.
  *
- * A disabled call costs a level lookup cached per logger (a few ns) and builds nothing.
+ * A disabled call costs a level lookup cached per logger (a few ns) and builds nothing; its
+ * `inc()` counters (an `inc()` object as first argument, or `exception()`'s attributes) are
+ * still counted (see `count()`), so status counters do not depend on the level.
  */
 export function getLogger(name: string, version?: string): Logger {
   return new FacadeLogger(name, version, undefined);
@@ -77,37 +80,58 @@ class FacadeLogger implements Logger {
   }
 
   trace(...args: unknown[]): void {
-    if (this.threshold() > SeverityNumber.TRACE) return;
+    if (this.threshold() > SeverityNumber.TRACE) {
+      if (args.length !== 0) countDisabled(args[0]);
+      return;
+    }
     this.write(SeverityNumber.TRACE, 'TRACE', args);
   }
 
   debug(...args: unknown[]): void {
-    if (this.threshold() > SeverityNumber.DEBUG) return;
+    if (this.threshold() > SeverityNumber.DEBUG) {
+      if (args.length !== 0) countDisabled(args[0]);
+      return;
+    }
     this.write(SeverityNumber.DEBUG, 'DEBUG', args);
   }
 
   info(...args: unknown[]): void {
-    if (this.threshold() > SeverityNumber.INFO) return;
+    if (this.threshold() > SeverityNumber.INFO) {
+      if (args.length !== 0) countDisabled(args[0]);
+      return;
+    }
     this.write(SeverityNumber.INFO, 'INFO', args);
   }
 
   warn(...args: unknown[]): void {
-    if (this.threshold() > SeverityNumber.WARN) return;
+    if (this.threshold() > SeverityNumber.WARN) {
+      if (args.length !== 0) countDisabled(args[0]);
+      return;
+    }
     this.write(SeverityNumber.WARN, 'WARN', args);
   }
 
   error(...args: unknown[]): void {
-    if (this.threshold() > SeverityNumber.ERROR) return;
+    if (this.threshold() > SeverityNumber.ERROR) {
+      if (args.length !== 0) countDisabled(args[0]);
+      return;
+    }
     this.write(SeverityNumber.ERROR, 'ERROR', args);
   }
 
   fatal(...args: unknown[]): void {
-    if (this.threshold() > SeverityNumber.FATAL) return;
+    if (this.threshold() > SeverityNumber.FATAL) {
+      if (args.length !== 0) countDisabled(args[0]);
+      return;
+    }
     this.write(SeverityNumber.FATAL, 'FATAL', args);
   }
 
   exception(err: unknown, msg?: string, attributes?: Attributes): void {
-    if (this.threshold() > SeverityNumber.ERROR) return;
+    if (this.threshold() > SeverityNumber.ERROR) {
+      countDisabled(attributes);
+      return;
+    }
     try {
       const body =
         msg ?? (err instanceof Error ? err.message : typeof err === 'string' ? err : format(err));

@@ -28,6 +28,15 @@ export interface LookbackSetupOptions {
   maxAge?: Duration;
   /** Records at or above this severity flush their key. Default `'error'`. */
   flushSeverity?: MinSeverity;
+  /**
+   * The highest level held (its whole range); records above it are written at once. Default
+   * `'debug'` (TRACE and DEBUG held; INFO and WARN written at once); `'off'` holds nothing.
+   */
+  holdSeverity?: MinSeverity;
+  /** Per-logger hold levels, in the `STARLOG_LEVEL` form: `'debug,app.sql=info'`. */
+  hold?: string;
+  /** Whether records without a trace are held (one buffer per process). Default false. */
+  holdUntraced?: boolean;
   /** Most buffers (keys) at once. Default 10,000. */
   maxKeys?: number;
   /** Bytes held by all buffers together (estimated). Default 64 MiB. */

@@ -20,6 +20,13 @@ export const CAPTURE_SCOPE_NAME = 'starlog.capture';
 export const RUN_SCOPE_NAME = 'starlog.run';
 /** The primary's configuration records (reloaded, refused). */
 export const CONFIG_SCOPE_NAME = 'starlog.config';
+/**
+ * Counter records: no severity (so no level table filters them), no body, attributes
+ * `starlog.count.<name>` (sums of counts no written record carried: `count()`, disabled calls).
+ * A child ships them like any record; a StatusProcessor adds their counters (they are not counted
+ * as records) and setupLogging's primary does not write them.
+ */
+export const COUNTS_SCOPE_NAME = 'starlog.counts';
 /** Access records of the automatic HTTP request tasks (`GET /orders/:id 200 3.2ms`). */
 export const HTTP_SCOPE_NAME = 'starlog.http';
 

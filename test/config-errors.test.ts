@@ -40,7 +40,7 @@ test('unknown keys at every depth name the key path, the known keys and a likely
   );
   assert.equal(
     messageOf('lookback:\n  maxage: 5m'),
-    'starlog.config.yaml:2:3: lookback.maxage: unknown key (did you mean maxAge?); expected one of enabled, capacity, maxAge, flushSeverity, maxKeys, maxBytes, followFor, onShutdown',
+    'starlog.config.yaml:2:3: lookback.maxage: unknown key (did you mean maxAge?); expected one of enabled, capacity, maxAge, flushSeverity, holdSeverity, hold, holdUntraced, maxKeys, maxBytes, followFor, onShutdown',
   );
   assert.equal(
     messageOf('exporters:\n  kafka: {}'),

@@ -61,11 +61,18 @@ function newSpanContext(traceId = randomBytes(16).toString('hex')): SpanContext 
   return { traceId, spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.SAMPLED };
 }
 
+/**
+ * The policy of the Python original, which these tests exercise: every record below ERROR is held,
+ * records without a trace too (per process). The defaults (DEBUG and below, traced records only)
+ * are tested in lookback-hold.test.ts.
+ */
+const HOLD_ALL: LookbackOptions = { holdSeverity: 'warn', holdUntraced: true };
+
 /** A LoggerProvider → LookbackProcessor → Collector, with a hand-moved clock (ms). */
 function setup(options: LookbackOptions = {}, resource?: Resource) {
   const clock = { t: 1_000_000 };
   const sink = new Collector();
-  const lookback = new LookbackProcessor(sink, { now: () => clock.t, ...options });
+  const lookback = new LookbackProcessor(sink, { now: () => clock.t, ...HOLD_ALL, ...options });
   const provider = new LoggerProvider({ resource, processors: [lookback] });
   const logger = provider.getLogger('lookback-test');
   const emit = (severityNumber: SeverityNumber, body: string, sc?: SpanContext) =>
@@ -176,7 +183,7 @@ describe('LookbackProcessor: the Python original, ported', () => {
 describe('LookbackProcessor: keys', () => {
   test('records without trace context are held per process (per Resource object)', () => {
     const sink = new Collector();
-    const lookback = new LookbackProcessor(sink);
+    const lookback = new LookbackProcessor(sink, HOLD_ALL);
     const scope = { name: 'child' };
     const p1 = resourceFromAttributes({ 'process.pid': 100 });
     const p2 = resourceFromAttributes({ 'process.pid': 101 });
@@ -194,7 +201,7 @@ describe('LookbackProcessor: keys', () => {
 
   test('an ERROR from one process flushes the same trace’s records from other processes', () => {
     const sink = new Collector();
-    const lookback = new LookbackProcessor(sink);
+    const lookback = new LookbackProcessor(sink, HOLD_ALL);
     const scope = { name: 'ingested' };
     const primary = resourceFromAttributes({ 'process.pid': 1, 'starlog.role': 'primary' });
     const child = resourceFromAttributes({ 'process.pid': 2, 'starlog.role': 'child' });
@@ -293,7 +300,7 @@ describe('LookbackProcessor: keys', () => {
         forceFlush: async () => {},
         shutdown: async () => {},
       };
-      const lookback = new LookbackProcessor(flaky);
+      const lookback = new LookbackProcessor(flaky, HOLD_ALL);
       const provider = new LoggerProvider({ processors: [lookback] });
       const logger = provider.getLogger('t');
       const ctx = trace.setSpanContext(ROOT_CONTEXT, newSpanContext());
@@ -497,7 +504,7 @@ describe('LookbackProcessor: after a flush, and on demand', () => {
       forceFlush: async () => {},
       shutdown: async () => {},
     };
-    const lookback = new LookbackProcessor(picky);
+    const lookback = new LookbackProcessor(picky, HOLD_ALL);
     const base = { context: ROOT_CONTEXT, instrumentationScope: { name: 's' } };
     assert.equal(lookback.enabled({ ...base, severityNumber: DEBUG }), true);
     assert.equal(lookback.enabled({ ...base }), true);
@@ -514,7 +521,11 @@ describe('LookbackProcessor with a real BatchLogRecordProcessor downstream', () 
       scheduledDelayMillis: 60_000,
     });
     const clock = { t: 0 };
-    const lookback = new LookbackProcessor(batch, { now: () => clock.t, capacity: 10 });
+    const lookback = new LookbackProcessor(batch, {
+      ...HOLD_ALL,
+      now: () => clock.t,
+      capacity: 10,
+    });
     const provider = new LoggerProvider({
       resource: resourceFromAttributes({ 'service.name': 'lookback-test' }),
       processors: [lookback],
@@ -550,7 +561,7 @@ describe('LookbackProcessor under concurrency', () => {
       maxExportBatchSize: 512,
       scheduledDelayMillis: 5,
     });
-    const lookback = new LookbackProcessor(batch);
+    const lookback = new LookbackProcessor(batch, HOLD_ALL);
     const provider = new LoggerProvider({ processors: [lookback] });
     const logger = provider.getLogger('requests');
     const failing = new Set<number>();

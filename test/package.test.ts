@@ -85,7 +85,7 @@ describe('the packed package, installed in a fresh project', () => {
     assert.equal(esm.trim(), 'function function function');
     const cjs = ok(process.execPath, [
       '-e',
-      `const s = require('starlog'); console.log(typeof s.setupLogging, typeof s.getLogger, typeof s.inc)`,
+      `const s = require('starlog'); console.log(typeof s.setupLogging, typeof s.getLogger, typeof s.count)`,
     ]);
     assert.equal(cjs.trim(), 'function function function');
   });
@@ -118,14 +118,15 @@ describe('the packed package, installed in a fresh project', () => {
   });
 
   const consumer = `
-import { getLogger, inc, type LoadedConfig, loadConfigSync, LookbackProcessor,
+import { count, getLogger, inc, type LoadedConfig, loadConfigSync, LookbackProcessor,
   type LookbackOptions, type SetupOptions, setupLogging, StatusProcessor } from 'starlog';
 import { handle } from 'starlog/register';
-const options: SetupOptions = { lookback: { capacity: 100 }, console: false };
-const lookback: LookbackOptions = { capacity: 10 };
+const options: SetupOptions = { lookback: { holdSeverity: 'debug', hold: 'debug,app.sql=info' }, console: false };
+const lookback: LookbackOptions = { capacity: 10, holdUntraced: false };
 const loaded: LoadedConfig | undefined = loadConfigSync({ cwd: '.' });
 const maxAge: number | undefined = loaded?.config.lookback?.maxAge;
 getLogger('app').info(inc('requests'), 'hello %s', 'world');
+count('requests');
 void [options, lookback, maxAge, handle, setupLogging, LookbackProcessor, StatusProcessor];
 `;
 

@@ -24,6 +24,10 @@ export interface LookbackConfig {
   capacity?: number;
   maxAge?: number;
   flushSeverity?: ConfigSeverity;
+  holdSeverity?: ConfigSeverity;
+  /** Canonical level-string form, like `levels`. */
+  hold?: string;
+  holdUntraced?: boolean;
   maxKeys?: number;
   maxBytes?: number;
   followFor?: number;

@@ -1,6 +1,7 @@
 import { type Context, diag, type SeverityNumber } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
+import { countAttributes } from '../processors/status/counters.ts';
 import { type LevelSpec, LevelTable } from './level-table.ts';
 
 /** Options of {@link Pipeline}. */
@@ -96,6 +97,7 @@ export class Pipeline implements LogRecordProcessor {
     if (this.shutdownPromise !== undefined) return;
     if (!this.allows(record.instrumentationScope, record.severityNumber)) {
       this.counters.filtered++;
+      countAttributes(record.attributes); // its inc() counters count anyway (see count())
       return;
     }
     this.counters.records++;

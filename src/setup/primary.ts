@@ -15,6 +15,7 @@ import type { SetupOptions, StatusSetupOptions } from '../options.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { LookbackProcessor } from '../processors/lookback/lookback-processor.ts';
+import { withoutCounterRecords } from '../processors/status/counters.ts';
 import { DEFAULT_STATUS_TEMPLATE, StatusProcessor } from '../processors/status/status-processor.ts';
 import { compileStatusTemplate, type StatusTemplate } from '../processors/status/template.ts';
 import { ensureContextManager } from '../tasks/context-manager.ts';
@@ -87,6 +88,7 @@ export async function setupPrimary(
         'CHILD-DROPPED': () => receiver?.stats().dropped.total ?? 0,
         'LOOKBACK-HELD': () => lookback?.stats().buffered ?? 0,
         'LOOKBACK-FLUSHED': () => lookback?.stats().flushed ?? 0,
+        'LOOKBACK-DISCARDED': () => lookback?.stats().discarded ?? 0,
         'LOOKBACK-DROPPED': () => {
           if (lookback === undefined) return 0;
           const d = lookback.stats().dropped;
@@ -100,8 +102,9 @@ export async function setupPrimary(
     status = makeStatus(options.status);
     pipeline.addStage(status);
   }
-  pipeline.addStage(lookback ?? destinations.main);
-  if (view) pipeline.addStage(view.stage);
+  // counter records (count(), disabled inc() calls) are counted by the status processor, not written
+  pipeline.addStage(withoutCounterRecords(lookback ?? destinations.main));
+  if (view) pipeline.addStage(withoutCounterRecords(view.stage));
 
   const provider = new LoggerProvider({ resource, processors: [pipeline] });
   registerGlobalLoggerProvider(provider);

@@ -15,7 +15,8 @@ export interface EndedSpan {
  * `spanProcessors`) that ties a {@link LookbackProcessor} to the outcome of traces: when a local
  * root span (one without a parent, or with a remote parent) ends with status ERROR, the buffer
  * of its trace is flushed (and its `followFor` window starts); when it ends otherwise, the buffer
- * is discarded at once (counted as `discarded`) instead of waiting for `maxAge`.
+ * is released at once (counted as `discarded`, and so are the trace's records that would be held
+ * and arrive within `followFor`) instead of waiting for `maxAge`.
  *
  * Keys are trace ids, i.e. this assumes the LookbackProcessor's default key function. Only spans
  * that record (sampled, or record-only) reach `onEnd`: the buffers of other traces wait for an
@@ -26,8 +27,8 @@ export interface EndedSpan {
 export interface LookbackBuffers {
   /** writes the records held under `key`; returns how many */
   flush(key: string): number;
-  /** forgets the records held under `key`; returns how many */
-  discard(key: string): number;
+  /** forgets the records held under `key` and those that arrive soon after; returns how many */
+  release(key: string): number;
 }
 
 export class LookbackSpanProcessor {
@@ -45,7 +46,7 @@ export class LookbackSpanProcessor {
       if (parent !== undefined && parent.isRemote !== true) return;
       const traceId = span.spanContext().traceId;
       if (span.status.code === SpanStatusCode.ERROR) this.lookback.flush(traceId);
-      else this.lookback.discard(traceId);
+      else this.lookback.release(traceId);
     } catch (err) {
       diag.error('starlog LookbackSpanProcessor: onEnd failed', err);
     }

@@ -10,7 +10,7 @@ import { SEVERITY_NAMES, type SeverityName, severityBucket } from '../../severit
 import { type Duration, formatDuration, parseDuration } from '../../util/duration.ts';
 import { PlainLogRecord } from '../../util/plain-log-record.ts';
 import { estimateBodyBytes } from './body-bytes.ts';
-import { COUNT_PREFIX } from './counters.ts';
+import { COUNT_PREFIX, COUNTS_SCOPE_NAME, drainCounts } from './counters.ts';
 import { defaultStatusProcessor } from './default-template.ts';
 import { compileStatusTemplate, type StatusTemplate } from './template.ts';
 
@@ -213,6 +213,10 @@ export class StatusProcessor implements LogRecordProcessor {
       const scope = record.instrumentationScope;
       if (scope !== this._countedScope) {
         if (scope === STATUS_SCOPE || scope.name === STATUS_SCOPE_NAME) return;
+        if (scope.name === COUNTS_SCOPE_NAME) {
+          drainCounts(record.attributes, this._add); // a counter record: counters, not a record
+          return;
+        }
         this._countedScope = scope;
       }
       const bucket = severityBucket(record.severityNumber);
@@ -239,6 +243,8 @@ export class StatusProcessor implements LogRecordProcessor {
     }
   }
 
+  private readonly _add = (key: string, value: unknown): void => this._addCounter(key, value);
+
   private _addCounter(key: string, value: unknown): void {
     let n: number;
     if (typeof value === 'number') n = value;
@@ -263,6 +269,7 @@ export class StatusProcessor implements LogRecordProcessor {
 
   /** The counts of the current interval so far; does not reset them. */
   snapshot(): StatusSnapshot {
+    drainCounts(undefined, this._add);
     const severities = {} as Record<SeverityName, StatusCount>;
     let count = 0;
     let bytes = 0;
@@ -336,6 +343,7 @@ export class StatusProcessor implements LogRecordProcessor {
   /** Emits one status record for the current counts and resets them. Never throws. */
   private _report(): void {
     try {
+      drainCounts(undefined, this._add);
       const now = Date.now();
       const windowMs = Math.max(0, now - this._intervalStart);
       const values = new Map<string, number | string>();
