@@ -64,6 +64,8 @@ export interface FileSetupOptions {
    */
   reopenSignal?: NodeJS.Signals;
   /** Only records at or above this severity. Default: all. */
+  minimumSeverity?: MinSeverity;
+  /** @deprecated the old name of `minimumSeverity` (accepted, with a warning through `diag`) */
   minSeverity?: MinSeverity;
 }
 
@@ -74,6 +76,8 @@ export interface ConsoleSetupOptions {
   /** Colours; default: on for a TTY unless `NO_COLOR`. */
   colors?: boolean;
   /** Only records at or above this severity (status records always show). Default: all. */
+  minimumSeverity?: MinSeverity;
+  /** @deprecated the old name of `minimumSeverity` (accepted, with a warning through `diag`) */
   minSeverity?: MinSeverity;
   /**
    * Bytes held while the terminal or pipe does not read (Ctrl-S, a stalled SSH session); then
@@ -97,6 +101,8 @@ export interface CollectorSetupOptions {
   /** Plaintext (no TLS). Default: true for `http://` endpoints. */
   insecure?: boolean;
   /** Only records at or above this severity are forwarded. Default: all. */
+  minimumSeverity?: MinSeverity;
+  /** @deprecated the old name of `minimumSeverity` (accepted, with a warning through `diag`) */
   minSeverity?: MinSeverity;
 }
 

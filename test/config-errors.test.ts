@@ -48,13 +48,13 @@ test('unknown keys at every depth name the key path, the known keys and a likely
   );
   assert.equal(
     messageOf('exporters:\n  otlp:\n    endpoint: http://c:4317\n    timeout: 10s'),
-    'starlog.config.yaml:4:5: exporters.otlp.timeout: unknown key; expected one of enabled, endpoint, headers, compression, insecure, minSeverity',
+    'starlog.config.yaml:4:5: exporters.otlp.timeout: unknown key; expected one of enabled, endpoint, headers, compression, insecure, minimumSeverity, minSeverity',
   );
   assert.equal(
     messageOf('exporters: { file: { rotate: 3 }, console: { colour: true } }'),
     [
-      'starlog.config.yaml:1:22: exporters.file.rotate: unknown key; expected one of enabled, path, maxSize, maxFiles, minSeverity',
-      'starlog.config.yaml:1:46: exporters.console.colour: unknown key (did you mean colors?); expected one of enabled, template, colors, minSeverity',
+      'starlog.config.yaml:1:22: exporters.file.rotate: unknown key; expected one of enabled, path, maxSize, maxFiles, minimumSeverity, minSeverity',
+      'starlog.config.yaml:1:46: exporters.console.colour: unknown key (did you mean colors?); expected one of enabled, template, colors, minimumSeverity, minSeverity',
     ].join('\n'),
   );
   assert.equal(

@@ -13,7 +13,7 @@ function setup(minSeverity: string | number, dropUnspecified?: boolean) {
   const all = new InMemoryLogRecordExporter();
   const errors = new InMemoryLogRecordExporter();
   const filter = new SeverityFilterProcessor(new SimpleLogRecordProcessor({ exporter: errors }), {
-    minSeverity,
+    minimumSeverity: minSeverity,
     dropUnspecified,
   });
   const provider = new LoggerProvider({
@@ -42,14 +42,17 @@ describe('SeverityFilterProcessor', () => {
 
   it('accepts numbers and names in any case; dropUnspecified drops records without severity', async () => {
     const { errors, provider, logger, filter } = setup('WARN', true);
-    assert.equal(filter.minSeverity, SeverityNumber.WARN);
+    assert.equal(filter.minimumSeverity, SeverityNumber.WARN);
     logger.emit({ body: 'info', severityNumber: SeverityNumber.INFO });
     logger.emit({ body: 'warn', severityNumber: SeverityNumber.WARN });
     logger.emit({ body: 'unspecified' });
     await provider.forceFlush();
     assert.deepEqual(bodies(errors), ['warn']);
-    assert.equal(new SeverityFilterProcessor(filter, { minSeverity: 18 }).minSeverity, 18);
-    assert.equal(new SeverityFilterProcessor(filter, { minSeverity: '18' }).minSeverity, 18);
+    assert.equal(new SeverityFilterProcessor(filter, { minimumSeverity: 18 }).minimumSeverity, 18);
+    assert.equal(
+      new SeverityFilterProcessor(filter, { minimumSeverity: '18' }).minimumSeverity,
+      18,
+    );
     await provider.shutdown();
   });
 
@@ -61,13 +64,15 @@ describe('SeverityFilterProcessor', () => {
     assert.deepEqual(bodies(errors), []);
     const opts = { context: context.active(), instrumentationScope: { name: 't' } };
     assert.equal(filter.enabled({ ...opts, severityNumber: SeverityNumber.FATAL }), false);
-    const info = new SeverityFilterProcessor(filter, { minSeverity: 'info' });
+    const info = new SeverityFilterProcessor(filter, { minimumSeverity: 'info' });
     assert.equal(info.enabled({ ...opts, severityNumber: SeverityNumber.DEBUG }), false);
     // above the minimum it asks the next processor ('off' says no)
     assert.equal(info.enabled({ ...opts, severityNumber: SeverityNumber.ERROR }), false);
+    // the deprecated name still works (a diag warning says to use minimumSeverity)
     const plain = new SeverityFilterProcessor(new SimpleLogRecordProcessor({ exporter: errors }), {
       minSeverity: 'info',
     });
+    assert.equal(plain.minimumSeverity, SeverityNumber.INFO);
     assert.equal(plain.enabled({ ...opts, severityNumber: SeverityNumber.ERROR }), true);
     assert.equal(plain.enabled(opts), true);
     await provider.shutdown();
@@ -76,12 +81,12 @@ describe('SeverityFilterProcessor', () => {
   it('throws a clear error on an unknown level', () => {
     const next = new SimpleLogRecordProcessor({ exporter: new InMemoryLogRecordExporter() });
     assert.throws(
-      () => new SeverityFilterProcessor(next, { minSeverity: 'loud' }),
-      /unknown minSeverity "loud"/,
+      () => new SeverityFilterProcessor(next, { minimumSeverity: 'loud' }),
+      /unknown minimumSeverity "loud"/,
     );
     assert.throws(
-      () => new SeverityFilterProcessor(next, { minSeverity: 25 }),
-      /unknown minSeverity 25/,
+      () => new SeverityFilterProcessor(next, { minimumSeverity: 25 }),
+      /unknown minimumSeverity 25/,
     );
   });
 

@@ -49,6 +49,8 @@ export interface OtlpExporterConfig {
   headers?: Record<string, string>;
   compression?: 'gzip' | 'none';
   insecure?: boolean;
+  minimumSeverity?: ConfigSeverity;
+  /** @deprecated the old name of `minimumSeverity` */
   minSeverity?: ConfigSeverity;
 }
 
@@ -58,6 +60,8 @@ export interface FileExporterConfig {
   path?: string;
   maxSize?: number;
   maxFiles?: number;
+  minimumSeverity?: ConfigSeverity;
+  /** @deprecated the old name of `minimumSeverity` */
   minSeverity?: ConfigSeverity;
 }
 
@@ -66,6 +70,8 @@ export interface ConsoleExporterConfig {
   enabled?: boolean;
   template?: string;
   colors?: boolean | 'auto';
+  minimumSeverity?: ConfigSeverity;
+  /** @deprecated the old name of `minimumSeverity` */
   minSeverity?: ConfigSeverity;
 }
 

@@ -169,7 +169,13 @@ export function diffReloadable(before: SetupOptions, after: SetupOptions): Reloa
     const state = sectionState(before[option], after[option], onByDefault);
     if (state === 'enabled') restart.push(`${path}.enabled`);
     else if (state !== undefined) {
-      diffKeys(path, state[0], state[1], { minSeverity: severity }, restart);
+      diffKeys(
+        path,
+        state[0],
+        state[1],
+        { minimumSeverity: severity, minSeverity: severity },
+        restart,
+      );
     }
   }
 

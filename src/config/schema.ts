@@ -372,7 +372,8 @@ const otlpSection = section('exporters.otlp', {
   headers: headers(),
   compression: oneOf(['gzip', 'none'] as const),
   insecure: bool(),
-  minSeverity: minSeverity(),
+  minimumSeverity: minSeverity(),
+  minSeverity: minSeverity(), // deprecated name of minimumSeverity
 });
 
 const fileSection = section('exporters.file', {
@@ -380,7 +381,8 @@ const fileSection = section('exporters.file', {
   path: nonEmptyString(),
   maxSize: size(),
   maxFiles: positiveInt(),
-  minSeverity: minSeverity(),
+  minimumSeverity: minSeverity(),
+  minSeverity: minSeverity(), // deprecated name of minimumSeverity
 }).superRefine((file, ctx) => {
   if (file.maxFiles !== undefined && file.maxSize === undefined) {
     ctx.addIssue({
@@ -396,7 +398,8 @@ const consoleSection = section('exporters.console', {
   enabled: bool(),
   template: consoleTemplate(),
   colors: colors(),
-  minSeverity: minSeverity(),
+  minimumSeverity: minSeverity(),
+  minSeverity: minSeverity(), // deprecated name of minimumSeverity
 });
 
 /**

@@ -173,6 +173,7 @@ function collectorOptions(
     headers,
     compression: fromEnv.compression ?? otlp?.compression,
     insecure: fromEnv.insecure ?? otlp?.insecure,
+    minimumSeverity: otlp?.minimumSeverity,
     minSeverity: otlp?.minSeverity,
   });
 }

@@ -11,9 +11,12 @@ export interface SeverityFilterOptions {
   /**
    * Minimum severity forwarded: a level name (`'trace'`, `'debug'`, `'info'`, `'warn'`,
    * `'error'`, `'fatal'`, `'off'`, case-insensitive, as `parseLevel` in `src/severity.ts`) or a
-   * severity number 1–24. `'off'` forwards nothing.
+   * severity number 1–24. `'off'` forwards nothing. The name is the OpenTelemetry SDK's
+   * (`minimumSeverity` of its logger configuration).
    */
-  minSeverity: string | number;
+  minimumSeverity?: string | number;
+  /** @deprecated the old name of `minimumSeverity` (accepted, with a warning through `diag`) */
+  minSeverity?: string | number;
   /**
    * Also drop records without a severity (severity number absent or 0, UNSPECIFIED).
    * Default `false`: like the OpenTelemetry SDK's `minimumSeverity` logger config, records
@@ -33,7 +36,7 @@ type EnabledOptions = Parameters<NonNullable<LogRecordProcessor['enabled']>>[0];
  * new LoggerProvider({ processors: [
  *   new BatchLogRecordProcessor({ exporter: new JsonlFileExporter() }),
  *   new SeverityFilterProcessor(new SimpleLogRecordProcessor({ exporter: new PrettyConsoleExporter() }),
- *     { minSeverity: 'error' }),
+ *     { minimumSeverity: 'error' }),
  * ] });
  * ```
  *
@@ -43,27 +46,27 @@ type EnabledOptions = Parameters<NonNullable<LogRecordProcessor['enabled']>>[0];
  */
 export class SeverityFilterProcessor implements LogRecordProcessor {
   /** The minimum severity number (Infinity for `'off'`). */
-  readonly minSeverity: number;
+  readonly minimumSeverity: number;
   private readonly _next: LogRecordProcessor;
   private readonly _dropUnspecified: boolean;
 
-  /** @throws TypeError when `minSeverity` is not a known level name or a number 1–24 */
+  /** @throws TypeError when `minimumSeverity` is not a known level name or a number 1–24 */
   constructor(next: LogRecordProcessor, options: SeverityFilterOptions) {
-    const raw = options?.minSeverity;
+    const raw = minimumSeverityOf(options, 'SeverityFilterProcessor');
     const min = typeof raw === 'string' || typeof raw === 'number' ? parseLevel(raw) : undefined;
     if (min === undefined) {
       throw new TypeError(
-        `SeverityFilterProcessor: unknown minSeverity ${JSON.stringify(raw)} (expected trace, debug, info, warn, error, fatal, off, or a severity number 1-24)`,
+        `SeverityFilterProcessor: unknown minimumSeverity ${JSON.stringify(raw)} (expected trace, debug, info, warn, error, fatal, off, or a severity number 1-24)`,
       );
     }
-    this.minSeverity = min;
+    this.minimumSeverity = min;
     this._next = next;
     this._dropUnspecified = options.dropUnspecified === true || min === Number.POSITIVE_INFINITY;
   }
 
   private _passes(severity: number | undefined): boolean {
     if (severity === undefined || severity === 0) return !this._dropUnspecified;
-    return severity >= this.minSeverity;
+    return severity >= this.minimumSeverity;
   }
 
   onEmit(record: ReadWriteLogRecord, context?: Context): void {
@@ -80,7 +83,7 @@ export class SeverityFilterProcessor implements LogRecordProcessor {
     if (options?.severityNumber !== undefined && !this._passes(options.severityNumber)) {
       return false;
     }
-    if (this.minSeverity === Number.POSITIVE_INFINITY) return false;
+    if (this.minimumSeverity === Number.POSITIVE_INFINITY) return false;
     try {
       return this._next.enabled ? this._next.enabled(options) : true;
     } catch (err) {
@@ -96,4 +99,22 @@ export class SeverityFilterProcessor implements LogRecordProcessor {
   shutdown(): Promise<void> {
     return this._next.shutdown();
   }
+}
+
+const warned = new Set<string>();
+
+/**
+ * `minimumSeverity`, else the deprecated `minSeverity` (warned about once per `where` through
+ * `diag`). The one place that reads the old name.
+ */
+export function minimumSeverityOf(
+  options: { minimumSeverity?: string | number; minSeverity?: string | number } | undefined,
+  where: string,
+): string | number | undefined {
+  if (options?.minimumSeverity !== undefined) return options.minimumSeverity;
+  if (options?.minSeverity !== undefined && !warned.has(where)) {
+    warned.add(where);
+    diag.warn(`${where}: minSeverity is deprecated, use minimumSeverity`);
+  }
+  return options?.minSeverity;
 }

@@ -14,7 +14,7 @@ import type {
   SetupOptions,
 } from '../options.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
-import { SeverityFilterProcessor } from '../pipeline/severity-filter.ts';
+import { minimumSeverityOf, SeverityFilterProcessor } from '../pipeline/severity-filter.ts';
 import type { ExitWriter } from './primary-exit-hooks.ts';
 
 /** The primary's destinations: where records leave the process. */
@@ -61,7 +61,7 @@ export function buildDestinations(options: SetupOptions): Destinations {
     });
     queues.collector = q;
     exitWriters.collector = collectorExitWriter(collectorEndpoint, collectorOptions);
-    main.push(filtered(q, collectorOptions.minSeverity));
+    main.push(filtered(q, minimumSeverityOf(collectorOptions, 'collector')));
     if (wantsStatus('collector')) status.push(q);
   }
   const embedded = collectorEndpoint === undefined;
@@ -80,7 +80,7 @@ export function buildDestinations(options: SetupOptions): Destinations {
     const q = new ShippingProcessor({ exporter });
     queues.file = q;
     exitWriters.file = (records) => exporter.exportSync(records);
-    main.push(filtered(q, f.minSeverity));
+    main.push(filtered(q, minimumSeverityOf(f, 'file')));
     if (wantsStatus('file')) status.push(q);
   }
   const consoleOptions = options.console === false ? undefined : options.console;
@@ -95,7 +95,7 @@ export function buildDestinations(options: SetupOptions): Destinations {
     const q = new ShippingProcessor({ exporter, scheduledDelay: 50 });
     queues.console = q;
     exitWriters.console = (records, timeoutMs) => exporter.exportSync(records, timeoutMs);
-    main.push(filtered(q, c.minSeverity));
+    main.push(filtered(q, minimumSeverityOf(c, 'console')));
     if (wantsStatus('console')) status.push(q);
   }
   return {
@@ -141,9 +141,11 @@ function collectorExitWriter(endpoint: string, options: CollectorSetupOptions): 
 
 function filtered(
   next: LogRecordProcessor,
-  minSeverity: string | number | undefined,
+  minimumSeverity: string | number | undefined,
 ): LogRecordProcessor {
-  return minSeverity === undefined ? next : new SeverityFilterProcessor(next, { minSeverity });
+  return minimumSeverity === undefined
+    ? next
+    : new SeverityFilterProcessor(next, { minimumSeverity });
 }
 
 function fanOut(stages: LogRecordProcessor[]): LogRecordProcessor {

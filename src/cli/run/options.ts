@@ -121,9 +121,9 @@ export async function runSetupOptions(
     code.console =
       options.consoleLevel === 'off'
         ? false
-        : { ...(code.console || {}), minSeverity: options.consoleLevel };
+        : { ...(code.console || {}), minimumSeverity: options.consoleLevel };
   } else if (base.console === undefined && options.captureOutput) {
-    code.console = { minSeverity: 'fatal' };
+    code.console = { minimumSeverity: 'fatal' };
   }
   return { code, loaded, effective: loaded === undefined ? code : overlay(base, code) };
 }
