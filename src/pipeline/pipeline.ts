@@ -14,6 +14,8 @@ export interface PipelineOptions {
    */
   levels?: LevelTable | string | LevelSpec;
   /** Upper bound for `forceFlush()`/`shutdown()` of all stages, ms. Default 30,000. */
+  timeoutMs?: number;
+  /** @deprecated the old name of `timeoutMs` (accepted, with a warning through `diag`) */
   timeoutMillis?: number;
 }
 
@@ -42,7 +44,7 @@ export class Pipeline implements LogRecordProcessor {
   /** The level table consulted by `enabled()` and `onEmit()`. */
   readonly levels: LevelTable;
   private stages: readonly LogRecordProcessor[];
-  private readonly timeoutMillis: number;
+  private readonly timeoutMs: number;
   private readonly counters: PipelineStats = { records: 0, filtered: 0, stageErrors: 0 };
   private shutdownPromise: Promise<void> | undefined;
   /**
@@ -61,7 +63,9 @@ export class Pipeline implements LogRecordProcessor {
     const levels = options.levels ?? process.env.STARLOG_LEVEL ?? 'info';
     this.levels = levels instanceof LevelTable ? levels : new LevelTable(levels);
     this.stages = [...(options.stages ?? [])];
-    this.timeoutMillis = options.timeoutMillis ?? 30_000;
+    if (options.timeoutMs === undefined && options.timeoutMillis !== undefined)
+      diag.warn('Pipeline: timeoutMillis is deprecated, use timeoutMs');
+    this.timeoutMs = options.timeoutMs ?? options.timeoutMillis ?? 30_000;
   }
 
   /** Appends a stage (it gets records emitted from now on). */
@@ -187,9 +191,9 @@ export class Pipeline implements LogRecordProcessor {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        diag.warn(`starlog: pipeline ${what} did not finish within ${this.timeoutMillis} ms`);
+        diag.warn(`starlog: pipeline ${what} did not finish within ${this.timeoutMs} ms`);
         resolve();
-      }, this.timeoutMillis);
+      }, this.timeoutMs);
       timer.unref();
     });
     return Promise.race([work.then(() => undefined), timeout]).finally(() => clearTimeout(timer));
