@@ -61,17 +61,17 @@ function exampleOptions(baseDir: string): SetupOptions {
       headers: { 'x-tenant': 'checkout' },
       compression: 'gzip',
       insecure: true,
-      minSeverity: 'trace',
+      minimumSeverity: 'trace',
     },
     file: {
       path: join(baseDir, 'logs/checkout.jsonl'),
       maxSize: 100 * 1024 * 1024,
       maxFiles: 10,
-      minSeverity: 'debug',
+      minimumSeverity: 'debug',
     },
     console: {
       template: '{time} {level} {service}/{pid} {scope}: {body} {attributes}',
-      minSeverity: 'error',
+      minimumSeverity: 'error',
     },
     shutdownTimeoutMs: 5000,
   };
@@ -93,7 +93,7 @@ test('a JSON file with the same content maps to the same options', async () => {
   const loaded = await loadConfig({ file: join(fixtures, 'full.json'), env: {} });
   assert.ok(loaded);
   const expected = exampleOptions(fixtures);
-  (expected.collector as { minSeverity: number | string }).minSeverity = 1; // written as 1 there
+  (expected.collector as { minimumSeverity: number | string }).minimumSeverity = 1; // written as 1 there
   assert.deepEqual(loaded.options, expected);
 });
 

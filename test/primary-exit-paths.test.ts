@@ -114,7 +114,7 @@ exporters:
   file:
     path: out.jsonl
   console:
-    minSeverity: fatal
+    minimumSeverity: fatal
 `;
 
 for (const variant of ['setupLogging', 'register'] as const) {

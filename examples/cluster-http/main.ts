@@ -32,7 +32,7 @@ if (!cluster.isPrimary) {
     },
     lookback: { capacity: 200, maxAge: '30s', followFor: '2s' },
     file: { path: logFile },
-    console: { minSeverity: 'fatal' },
+    console: { minimumSeverity: 'fatal' },
   });
   const log = getLogger('main');
   const timeout = setTimeout(() => {

@@ -24,7 +24,7 @@ if (kind === 'primary') {
       template: '{INFO} info, {WARN} warn from all processes; {jobs} jobs',
     },
     file: { path: 'logs/multiprocess.jsonl' },
-    console: { minSeverity: 'warn' },
+    console: { minimumSeverity: 'warn' },
   });
   await task('run the demo', async () => {
     const children = [

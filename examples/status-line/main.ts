@@ -18,7 +18,7 @@ const handle = await setupLogging({
       '{requests} requests ({slow} slow) | {DEBUG} debug, {INFO} info, {WARNING} warning, {ERROR} error | {TOTAL-SIZE} bytes in {window}',
   },
   file: { path: 'logs/status-line.jsonl' },
-  console: { minSeverity: 'error' },
+  console: { minimumSeverity: 'error' },
 });
 const log = getLogger('demo');
 
