@@ -12,6 +12,7 @@
  *   replaced by the capture while starlog is set up (no line twice), unless `keepOutput`.
  */
 import { diag } from '@opentelemetry/api';
+import { capturedTime } from '../util/clock.ts';
 import { fromJsonRecord } from './json-record.ts';
 import { type CaptureContext, scopeLogger } from './scope-loggers.ts';
 
@@ -81,7 +82,7 @@ export function instrumentBunyan(bunyan: unknown, ctx: CaptureContext): void {
           severityText: fields.severityText,
           body: fields.body,
           attributes: fields.attributes,
-          timestamp: fields.timestamp,
+          timestamp: capturedTime(fields.timestamp),
         });
       } catch (err) {
         diag.error('starlog: capturing a bunyan record failed', err);

@@ -24,6 +24,7 @@
  * created before it was called (pino already imported and used) are not captured.
  */
 import { diag } from '@opentelemetry/api';
+import { capturedTime } from '../util/clock.ts';
 import { fromJsonRecord, pinoLevelOf, scopeOf } from './json-record.ts';
 import { type CaptureContext, scopeLogger } from './scope-loggers.ts';
 
@@ -115,7 +116,7 @@ class CaptureDestination {
         severityText: fields.severityText,
         body: fields.body,
         attributes: fields.attributes,
-        timestamp: fields.timestamp,
+        timestamp: capturedTime(fields.timestamp),
       });
     } catch (err) {
       diag.error('starlog: capturing a pino record failed', err);

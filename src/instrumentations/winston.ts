@@ -19,6 +19,7 @@
  *   primary), unless `instrumentations: { keepOutput: true }`. Other transports are untouched.
  */
 import { diag } from '@opentelemetry/api';
+import { capturedTime } from '../util/clock.ts';
 import { type CaptureContext, scopeLogger } from './scope-loggers.ts';
 
 const SEVERITY: Readonly<Record<string, number>> = {
@@ -122,6 +123,7 @@ function capture(info: Record<string | symbol, unknown>, parent: WinstonLogger |
       severityText: level,
       body: typeof message === 'string' ? message : JSON.stringify(message ?? ''),
       attributes: attributes as never,
+      timestamp: capturedTime(undefined),
     });
   } catch (err) {
     diag.error('starlog: capturing a winston record failed', err);

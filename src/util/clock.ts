@@ -43,3 +43,16 @@ export function monotonicHrTime(): HrTime {
   lastNanos = nanos;
   return [seconds, nanos];
 }
+
+/**
+ * The timestamp of a record captured from another logger (pino, bunyan, winston) in the same call
+ * that wrote it: when the logger's own time (epoch ms) is absent or within 1 ms of now, the record
+ * was written just now, so {@link monotonicHrTime} gives the same instant at microsecond resolution
+ * and in order with the records starlog emits itself; a time further off (a logger with its own
+ * time function, a replayed line) is kept as the logger wrote it.
+ */
+export function capturedTime(loggerTimeMs: number | undefined): HrTime | number {
+  if (loggerTimeMs === undefined || Math.abs(loggerTimeMs - Date.now()) <= 1)
+    return monotonicHrTime();
+  return loggerTimeMs;
+}
