@@ -12,7 +12,7 @@
  */
 import { diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
-import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { exporterToPrimary, primaryTarget } from '../multiprocess/child/primary-target.ts';
 import { BACKPRESSURE_DETAILS } from '../otlp/grpc-methods.ts';
 

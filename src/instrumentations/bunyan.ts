@@ -12,9 +12,8 @@
  *   replaced by the capture while starlog is set up (no line twice), unless `keepOutput`.
  */
 import { diag } from '@opentelemetry/api';
-import { capturedTime } from '../util/clock.ts';
 import { fromJsonRecord } from './json-record.ts';
-import { type CaptureContext, scopeLogger } from './scope-loggers.ts';
+import { type CaptureContext, emitJsonFields } from './scope-loggers.ts';
 
 const PATCHED = Symbol.for('starlog.bunyan.patched');
 const CAPTURING = Symbol('starlog.bunyan.capturing');
@@ -77,13 +76,7 @@ export function instrumentBunyan(bunyan: unknown, ctx: CaptureContext): void {
         if (rec.time instanceof Date) o.time = rec.time.getTime();
         const fields = fromJsonRecord(o, 'bunyan');
         if (fields === undefined) return true;
-        scopeLogger(fields.scope).emit({
-          severityNumber: fields.severityNumber,
-          severityText: fields.severityText,
-          body: fields.body,
-          attributes: fields.attributes,
-          timestamp: capturedTime(fields.timestamp),
-        });
+        emitJsonFields(fields);
       } catch (err) {
         diag.error('starlog: capturing a bunyan record failed', err);
       }

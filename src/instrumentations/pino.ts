@@ -24,9 +24,8 @@
  * created before it was called (pino already imported and used) are not captured.
  */
 import { diag } from '@opentelemetry/api';
-import { capturedTime } from '../util/clock.ts';
 import { fromJsonRecord, pinoLevelOf, scopeOf } from './json-record.ts';
-import { type CaptureContext, scopeLogger } from './scope-loggers.ts';
+import { type CaptureContext, emitJsonFields } from './scope-loggers.ts';
 
 interface PinoLogger {
   child(bindings: Record<string, unknown>, options?: Record<string, unknown>): PinoLogger;
@@ -111,13 +110,7 @@ class CaptureDestination {
         logger?.levels?.labels?.[this.lastLevel],
       );
       if (fields === undefined) return;
-      scopeLogger(fields.scope).emit({
-        severityNumber: fields.severityNumber,
-        severityText: fields.severityText,
-        body: fields.body,
-        attributes: fields.attributes,
-        timestamp: capturedTime(fields.timestamp),
-      });
+      emitJsonFields(fields);
     } catch (err) {
       diag.error('starlog: capturing a pino record failed', err);
     }

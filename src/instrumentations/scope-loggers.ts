@@ -1,5 +1,7 @@
 import { type Logger, type LoggerProvider, logs } from '@opentelemetry/api';
 import type { LevelTable } from '../pipeline/level-table.ts';
+import { capturedTime } from '../util/clock.ts';
+import type { JsonRecordFields } from './json-record.ts';
 
 /** What the captures read from the running set-up; `levels()` is `undefined` when starlog is off. */
 export interface CaptureContext {
@@ -31,4 +33,18 @@ export function scopeLogger(name: string): Logger {
     loggers.set(name, logger);
   }
   return logger;
+}
+
+/**
+ * Emits a captured pino/bunyan record (see `json-record.ts`) through its scope's logger, stamped
+ * with the process clock when it was written just now (`capturedTime`).
+ */
+export function emitJsonFields(fields: JsonRecordFields): void {
+  scopeLogger(fields.scope).emit({
+    severityNumber: fields.severityNumber,
+    severityText: fields.severityText,
+    body: fields.body,
+    attributes: fields.attributes,
+    timestamp: capturedTime(fields.timestamp),
+  });
 }
