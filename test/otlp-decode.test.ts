@@ -11,6 +11,7 @@ import {
 } from '@opentelemetry/sdk-logs';
 import { IngestedLogRecord } from '../src/multiprocess/receiver/ingested-log-record.ts';
 import { hrTimeFromNanos, OtlpDecodeError, OtlpLogsDecoder } from '../src/otlp/logs-decoder.ts';
+import { Prng } from './support/fuzz/corpus.ts';
 import { varint as pbVarint } from './support/protobuf.ts';
 import { asReceived, emittedRecord, receivedRecord, SCHEMA_URL } from './support/records.ts';
 
@@ -87,16 +88,10 @@ function assertSameRecord(actual: IngestedLogRecord, sdk: ReadableLogRecord): vo
   assert.equal(actual.instrumentationScope.schemaUrl, sdk.instrumentationScope.schemaUrl);
 }
 
-/** A small deterministic PRNG (mulberry32) so failures reproduce. */
+/** A small deterministic PRNG (mulberry32) so failures reproduce. (the fuzz corpus's `Prng`), as a float in [0, 1) */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const source = new Prng(seed);
+  return () => source.u32() / 4294967296;
 }
 
 function decodeOrTypedError(decoder: OtlpLogsDecoder, bytes: Uint8Array): 'ok' | 'error' {

@@ -11,6 +11,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { encodeLogsRequest, LogsRequestBuilder, writerPool } from '../src/otlp/logs-encoder.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
+import { Prng } from './support/fuzz/corpus.ts';
 
 function same(records: ReadableLogRecord[], what: string): void {
   const official = Buffer.from(ProtobufLogsSerializer.serializeRequest(records) as Uint8Array);
@@ -24,16 +25,10 @@ function same(records: ReadableLogRecord[], what: string): void {
   }
 }
 
-/** A deterministic pseudo-random source (mulberry32). */
+/** A deterministic pseudo-random source (mulberry32). (the fuzz corpus's `Prng`), as a float in [0, 1) */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const source = new Prng(seed);
+  return () => source.u32() / 4294967296;
 }
 
 const STRINGS = [
