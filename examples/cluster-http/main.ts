@@ -123,7 +123,7 @@ async function showOneSuccess(file: string): Promise<void> {
   }
   process.stdout.write('\none successful request (its INFO lines and above):\n');
   if (traceId === undefined) {
-    process.stdout.write('  none in the file: lookback holds every record below ERROR\n');
+    process.stdout.write('  none in the file (no access record of a successful GET /orders/:id)\n');
     return;
   }
   let out = '';
