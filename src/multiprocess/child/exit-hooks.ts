@@ -4,7 +4,7 @@ import type { OtlpShippingProcessor } from '../../export/otlp-shipping-processor
 import type { ShippingProcessor } from '../../export/shipping-processor.ts';
 import { type Duration, parseDuration } from '../../util/duration.ts';
 import { HANDOFF_DIR_ENV } from '../protocol/handoff.ts';
-import { writeHandoffSync } from './handoff-writer.ts';
+import { warmHandoffWriter, writeHandoffSync } from './handoff-writer.ts';
 import { SyncExporter, type SyncExportResult } from './sync-export.ts';
 
 /** Options of {@link installExitHooks}. */
@@ -108,13 +108,26 @@ export function installExitHooks(
       'starlog installExitHooks: no endpoint (STARLOG_ENDPOINT); records pending at process.exit() will be lost',
     );
 
+  if (handoffDir !== undefined) warmHandoffWriter();
   let installed = true;
   let lastSyncExport: SyncExportResult | undefined;
   let beforeExitFlush: Promise<void> | undefined;
   const signalsHandling = new Set<NodeJS.Signals>();
 
   const exportRestSync = (): void => {
-    if (processor.pending === 0) return;
+    if (processor.pending === 0) {
+      // nothing to send, but drops counted since the last export still reach the primary
+      const report =
+        handoffDir !== undefined && 'takeAllRequests' in processor
+          ? processor.dropReportRequest()
+          : undefined;
+      if (report !== undefined && handoffDir !== undefined) {
+        const written = writeHandoffSync(handoffDir, [report]);
+        if (!written.ok)
+          diag.warn(`starlog: the last drop report was not delivered: ${written.reason}`);
+      }
+      return;
+    }
     let total = 0;
     let result: SyncExportResult | undefined;
     if ('takeAllRequests' in processor) {

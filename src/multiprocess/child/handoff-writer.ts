@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -22,6 +21,25 @@ import {
   handoffDirProblem,
   statProblem,
 } from '../protocol/handoff.ts';
+
+/**
+ * Runs the writer's file-system calls once on `/dev/null` (about 0.1 ms), so that their first
+ * use at exit, on a busy machine, does not pay Node's lazy initialisation (measured: the first
+ * `writevSync` of a process 5–17 ms, the next ones 0.1 ms). Never throws.
+ */
+export function warmHandoffWriter(): void {
+  try {
+    const fd = openSync('/dev/null', constants.O_WRONLY | HANDOFF_OPEN_NOFOLLOW);
+    try {
+      fstatSync(fd);
+      writevSync(fd, frameHandoff([new Uint8Array(1)]) as NodeJS.ArrayBufferView[]);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // no /dev/null (Windows): the first write pays its own start-up
+  }
+}
 
 /** Outcome of {@link writeHandoffSync}. */
 export type HandoffWriteResult =
@@ -45,7 +63,11 @@ export function writeHandoffSync(dir: string, requests: readonly Uint8Array[]): 
   });
   const problem = handoffDirProblem(dir);
   if (problem !== undefined) return fail(`hand-off directory ${dir} refused: ${problem}`);
-  const name = `handoff-${process.pid}-${threadId}-${Date.now()}-${randomBytes(4).toString('hex')}.otlp`;
+  const name = `handoff-${process.pid}-${threadId}-${Date.now()}-${Math.floor(
+    Math.random() * 0x1_0000_0000,
+  )
+    .toString(16)
+    .padStart(8, '0')}.otlp`;
   const path = join(dir, name);
   const tmp = join(dir, `.${name}.tmp`);
   let fd: number | undefined;

@@ -10,6 +10,7 @@ import { constants, type FSWatcher, watch } from 'node:fs';
 import { type FileHandle, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diag } from '@opentelemetry/api';
+import { pidAlive } from '../control/primary-record.ts';
 import {
   HANDOFF_NAME,
   HANDOFF_OPEN_NOFOLLOW,
@@ -17,6 +18,9 @@ import {
   statProblem,
   unframeHandoff,
 } from '../protocol/handoff.ts';
+
+/** A hand-off file claimed by a primary (`.<name>.<pid>.claimed`). */
+const CLAIMED_NAME = /^\.(handoff-[^/]+\.otlp)\.(\d+)\.claimed$/;
 
 /** Counters of the hand-off intake (`ReceiverStats.handoff`). */
 export interface HandoffStats {
@@ -51,7 +55,8 @@ export interface HandoffIntakeOptions {
  * are delivered by the next one), on every change the directory watch reports, every
  * `scanIntervalMs`, and at {@link HandoffIntake.close}. Files are taken oldest first (by the time
  * in their name) and claimed by a rename before reading, so two primaries sharing a directory
- * never ingest one file twice. Never throws; problems go to `diag`.
+ * never ingest one file twice; a file claimed by a primary that died before deleting it is taken
+ * again (its records may then arrive twice). Never throws; problems go to `diag`.
  */
 export class HandoffIntake {
   readonly stats: HandoffStats;
@@ -134,11 +139,18 @@ export class HandoffIntake {
       diag.warn(`starlog receiver: cannot read the hand-off directory ${dir}`, err);
       return;
     }
-    const files = names
-      .map((name) => ({ name, m: HANDOFF_NAME.exec(name) }))
-      .filter((f) => f.m !== null)
-      .sort((a, b) => Number(a.m?.[3]) - Number(b.m?.[3]) || (a.name < b.name ? -1 : 1));
-    for (const { name } of files) await this.take(join(dir, name), name);
+    const files: { path: string; name: string; m: RegExpExecArray }[] = [];
+    for (const entry of names) {
+      // a file claimed by a primary that died before it was done: taken again (at least once)
+      const orphan = CLAIMED_NAME.exec(entry);
+      const name = orphan === null ? entry : (orphan[1] as string);
+      if (orphan !== null && (Number(orphan[2]) === process.pid || pidAlive(Number(orphan[2]))))
+        continue;
+      const m = HANDOFF_NAME.exec(name);
+      if (m !== null) files.push({ path: join(dir, entry), name, m });
+    }
+    files.sort((a, b) => Number(a.m[3]) - Number(b.m[3]) || (a.name < b.name ? -1 : 1));
+    for (const { path, name } of files) await this.take(path, name);
   }
 
   /** Claims, reads, ingests and deletes one file. */
