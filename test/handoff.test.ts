@@ -94,6 +94,26 @@ describe('hand-off files: every role of a short-lived child', () => {
     });
   }
 
+  test('a child that dropped records (queue full) and exits: delivered + the drops in the primary = sent', async () => {
+    const processor = collecting();
+    const receiver = await startReceiver({ processor });
+    try {
+      const r = await runProcess(NODE, [fixture('handoff-roles.ts'), 'drops'], {
+        env: { ...cleanEnv(), ...receiver.env, N: '500' },
+        timeoutMs: 60_000,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      await until(() => processor.bodies.length + receiver.stats().dropped.total >= 500, {
+        what: '500 records delivered or counted as dropped by the primary',
+      });
+      const s = receiver.stats();
+      assert.ok(s.dropped.queueFull > 0, 'some records were dropped');
+      assert.equal(processor.bodies.length + s.dropped.total, 500);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   test('--import starlog/register: an application without set-up code, process.exit() at once', async () => {
     const processor = collecting();
     const receiver = await startReceiver({ processor });
