@@ -5,7 +5,8 @@
  * `process.exit(0)`), while BUSY processes spin on the CPUs. Prints, per mode, delivered/sent,
  * the drops the primary counted, the hand-off files ingested, the time until every child ended
  * and until every record was delivered or counted, and how long starlog's exit listener blocked
- * each child (`EXIT_TIMING=1` in the fixture: from `process.exit()` to after the listener).
+ * each child, wall and CPU time (`EXIT_TIMING=1` in the fixture: from `process.exit()` to after
+ * the listener).
  *
  * Modes: `handoff` (default: the exit hook writes a hand-off file) and `grpc` (the receiver has
  * no hand-off directory: the exit hook's synchronous gRPC export, the behaviour before).
@@ -45,6 +46,7 @@ async function run(mode: string): Promise<void> {
   const t0 = performance.now();
   let failed = 0;
   const exitMs: number[] = [];
+  const exitCpuMs: number[] = [];
   try {
     await Promise.all(
       Array.from(
@@ -60,9 +62,12 @@ async function run(mode: string): Promise<void> {
               err += d;
             });
             c.on('close', (code) => {
-              const m = /exit-ms ([\d.]+)/.exec(err);
-              if (m) exitMs.push(Number(m[1]));
-              const rest = err.replace(/exit-ms [\d.]+\n/, '');
+              const m = /exit-ms ([\d.]+) cpu-ms ([\d.]+)/.exec(err);
+              if (m) {
+                exitMs.push(Number(m[1]));
+                exitCpuMs.push(Number(m[2]));
+              }
+              const rest = err.replace(/exit-ms [\d.]+ cpu-ms [\d.]+\n/, '');
               if (rest.trim() !== '') process.stderr.write(rest);
               if (code !== 0) failed++;
               resolve();
@@ -79,10 +84,11 @@ async function run(mode: string): Promise<void> {
     const settled = performance.now() - t0;
     const s = receiver.stats();
     exitMs.sort((a, b) => a - b);
-    const q = (p: number) =>
-      exitMs[Math.min(exitMs.length - 1, Math.floor(p * exitMs.length))]?.toFixed(2);
+    exitCpuMs.sort((a, b) => a - b);
+    const q = (p: number, v = exitMs) =>
+      v[Math.min(v.length - 1, Math.floor(p * v.length))]?.toFixed(2);
     console.log(
-      `${mode.padEnd(8)} ${children} children x ${records} records, ${busy} busy spinners: delivered ${delivered}/${sent}, primary counted ${s.dropped.total} dropped, unaccounted ${sent - delivered - s.dropped.total}, hand-off files ${s.handoff?.files ?? '-'}, children ended in ${(ended / 1000).toFixed(1)} s, all accounted in ${(settled / 1000).toFixed(1)} s; exit listener ms median ${q(0.5)}, p95 ${q(0.95)}, max ${q(1)}${failed ? `, ${failed} children failed` : ''}`,
+      `${mode.padEnd(8)} ${children} children x ${records} records, ${busy} busy spinners: delivered ${delivered}/${sent}, primary counted ${s.dropped.total} dropped, unaccounted ${sent - delivered - s.dropped.total}, hand-off files ${s.handoff?.files ?? '-'}, children ended in ${(ended / 1000).toFixed(1)} s, all accounted in ${(settled / 1000).toFixed(1)} s; exit listener wall ms median ${q(0.5)}, p95 ${q(0.95)}, max ${q(1)}; its CPU ms median ${q(0.5, exitCpuMs)}, max ${q(1, exitCpuMs)}${failed ? `, ${failed} children failed` : ''}`,
     );
   } finally {
     for (const p of spin) p.kill('SIGKILL');
