@@ -14,6 +14,7 @@ import type {
   SetupOptions,
   StatusSetupOptions,
 } from '../options.ts';
+import { checkLevelString, isCollectorEndpoint } from './checks.ts';
 import type { StarlogConfig } from './config-types.ts';
 import {
   type Env,
@@ -24,7 +25,6 @@ import {
   type Warn,
 } from './environment.ts';
 import { ConfigError, ENVIRONMENT } from './errors.ts';
-import { checkLevelString, isCollectorEndpoint } from './schema.ts';
 
 /** Options of {@link toSetupOptions}. */
 export interface ToSetupOptionsOptions {

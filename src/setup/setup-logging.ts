@@ -1,15 +1,22 @@
 import { prepareDropIn } from '../instrumentations/install.ts';
 import type { SetupOptions } from '../options.ts';
+import { requireSibling } from '../util/require-sibling.ts';
 import { setupChild } from './child.ts';
 import { resolveOptions } from './config-options.ts';
 import type { LoggingHandle } from './handle.ts';
-import { setupPrimary } from './primary.ts';
 import { detectRole } from './role.ts';
 
 let current: Promise<LoggingHandle> | undefined;
 
 async function startPrimary(options: SetupOptions, env: NodeJS.ProcessEnv): Promise<LoggingHandle> {
   const { options: resolved, loaded } = resolveOptions(options, env);
+  // the primary's set-up (receiver, deciding processors, destinations, view) is loaded when a
+  // primary starts, synchronously (its provider is registered before setupLogging() returns, as
+  // a child's is): a child never loads it
+  const { setupPrimary } = requireSibling<typeof import('./primary.ts')>(
+    import.meta.url,
+    './primary',
+  );
   return setupPrimary(resolved, env, loaded, options);
 }
 
