@@ -1,11 +1,10 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { extname, isAbsolute, relative, resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import type { SetupOptions } from '../options.ts';
 import type { StarlogConfig } from './config-types.ts';
-import { configFileFromEnvironment, type Env } from './environment.ts';
+import type { Env } from './environment.ts';
 import { ConfigError, type ConfigIssue, describeValue, formatPath } from './errors.ts';
 import { displayName, findConfigFile, type LoadConfigOptions, type LoadedConfig } from './find.ts';
 import { configSchema, KNOWN_KEYS, SWITCHABLE } from './schema.ts';
