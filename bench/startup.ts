@@ -9,7 +9,7 @@
  *
  * Usage: ./node_modules/.bin/node bench/startup.ts [rounds=10] [otherRoot…]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,12 +38,31 @@ function argsOf(root: string, kind: string): string[] {
   return [...census, app, 'setup'];
 }
 
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((done) => {
+    const c = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    c.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const deadline = setTimeout(() => c.kill('SIGKILL'), 60_000);
+    c.on('close', (status) => {
+      clearTimeout(deadline);
+      done({ status, stderr });
+    });
+  });
+}
+
 const results = new Map<string, { modules: number[]; cpu: number[] }>();
 for (let round = 0; round < rounds; round++) {
   for (const kind of ['child', 'register', 'single']) {
     for (const root of roots) {
       const env = kind === 'single' ? base : { ...base, ...receiver.env };
-      const r = spawnSync(process.execPath, argsOf(root, kind), { cwd, env, encoding: 'utf8' });
+      // spawned asynchronously: the receiver of this process answers the child meanwhile
+      const r = await run(argsOf(root, kind), env);
       const modules = /modules (\[.*\])/.exec(r.stderr);
       const cpu = /cpu-ms ([\d.]+)/.exec(r.stderr);
       if (r.status !== 0 || !modules || !cpu)
