@@ -148,12 +148,16 @@ export interface SetupOptions {
    * `maxQueueBytes` default 32 MiB, `maxQueueSize` default 1,048,576 records, `maxSpillBytes`
    * default 32 MiB; `backpressure` (default true): when the queue is full the emitting thread
    * sends the oldest batches synchronously instead of dropping (false: drop, counted).
+   * `exportTimeout` (ms or a duration string, default 30 s) is the one deadline of each export:
+   * the gRPC deadline of the call; an export that times out (a hung primary) is retried, and the
+   * receiver ingests a batch sent twice once (its batch id).
    */
   childQueue?: {
     maxQueueSize?: number;
     maxQueueBytes?: number;
     maxSpillBytes?: number;
     backpressure?: boolean;
+    exportTimeout?: Duration;
   };
   /**
    * Primary: the configuration file to read (`starlog.config.yaml`/`.yml`/`.json`), or `false` to

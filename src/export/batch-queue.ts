@@ -30,10 +30,15 @@ import {
 } from './shipping-stats.ts';
 import { type QueuedBatch, Spill } from './spill.ts';
 
+/** Extra time `shutdown()` gives the exporter's own shutdown beyond `shutdownTimeout`, ms. */
+const SHUTDOWN_EXPORTER_MARGIN_MS = 100;
+
 interface FlushWaiter {
   /** resolves when every batch with `id <= upTo` is settled */
   upTo: number;
   resolve: () => void;
+  /** whether the process is kept alive for this waiter while exports are in flight */
+  holds: boolean;
 }
 
 /** Defaults a subclass chooses. */
@@ -80,6 +85,8 @@ export abstract class BatchQueue<T> {
   private readonly _inFlight = new Set<QueuedBatch<T>>();
   private _inFlightRecords = 0;
   private _waiters: FlushWaiter[] = [];
+  /** a ref'd timer: keeps the process alive while a flush waits for exports in flight */
+  private _hold: NodeJS.Timeout | undefined;
   private _timer: NodeJS.Timeout | undefined;
   private _pumpScheduled = false;
   private _pumping = false;
@@ -217,9 +224,40 @@ export abstract class BatchQueue<T> {
     if (this._openCount() > 0) this._seal();
     const upTo = this._openId - 1;
     if (this._lowestUnsettled() > upTo) return Promise.resolve();
-    const promise = new Promise<void>((resolve) => this._waiters.push({ upTo, resolve }));
+    const promise = new Promise<void>((resolve) =>
+      this._waiters.push({ upTo, resolve, holds: true }),
+    );
     this._schedulePump();
     return promise;
+  }
+
+  /**
+   * Like `forceFlush()`, but the process is kept alive for it at most `ms` (a ref'd timer), and
+   * the exports in flight do not keep it alive longer: for a flush when the event loop ran dry
+   * (`beforeExit`), which must not wait for the deadline of an export to a hung destination.
+   * Resolves `true` when every record queued before the call is exported or counted as dropped,
+   * `false` when `ms` passed first (the records stay queued). Never rejects.
+   */
+  flushWithin(ms: number): Promise<boolean> {
+    if (this._openCount() > 0) this._seal();
+    const upTo = this._openId - 1;
+    if (this._lowestUnsettled() > upTo) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const waiter: FlushWaiter = {
+        upTo,
+        holds: false,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        this._waiters = this._waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, ms);
+      this._waiters.push(waiter);
+      this._schedulePump();
+    });
   }
 
   /**
@@ -248,11 +286,30 @@ export abstract class BatchQueue<T> {
       this._shutdownPromise = this.forceFlush()
         .then(() => {
           clearTimeout(this._finalTimer);
-          return this._shutdownExporter();
+          return this._shutdownExporterWithin(
+            Math.max(0, this._finalDeadline - Date.now()) + SHUTDOWN_EXPORTER_MARGIN_MS,
+          );
         })
         .catch((err: unknown) => diag.error('starlog shipping: exporter shutdown failed', err));
     }
     return this._shutdownPromise;
+  }
+
+  /**
+   * The exporter's shutdown, waited for at most `ms` (exports abandoned at the deadline may still
+   * be open in the exporter: they end at their own deadline without keeping the process alive).
+   */
+  private _shutdownExporterWithin(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        diag.warn(
+          `starlog shipping: the exporter did not shut down within shutdownTimeout (${this._shutdownTimeoutMs} ms); not waiting for it`,
+        );
+        resolve();
+      }, ms);
+    });
+    return Promise.race([this._shutdownExporter(), late]).finally(() => clearTimeout(timer));
   }
 
   /** Current counters; see {@link ShippingStats}. */
@@ -345,6 +402,7 @@ export abstract class BatchQueue<T> {
     const n = batch.count;
     this._inFlight.add(batch);
     this._inFlightRecords += n;
+    this._updateHold();
     let done = false;
     const finish = (ok: boolean, error?: unknown, timedOut = false): void => {
       if (done) return;
@@ -640,13 +698,31 @@ export abstract class BatchQueue<T> {
   }
 
   private _settle(): void {
-    if (this._waiters.length === 0) return;
-    const lowest = this._lowestUnsettled();
-    const still: FlushWaiter[] = [];
-    for (const w of this._waiters) {
-      if (w.upTo < lowest) w.resolve();
-      else still.push(w);
+    if (this._waiters.length > 0) {
+      const lowest = this._lowestUnsettled();
+      const still: FlushWaiter[] = [];
+      for (const w of this._waiters) {
+        if (w.upTo < lowest) w.resolve();
+        else still.push(w);
+      }
+      this._waiters = still;
     }
-    this._waiters = still;
+    this._updateHold();
+  }
+
+  /**
+   * Exports do not keep the process alive by themselves (a child's transport unrefs its calls,
+   * see `unref-grpc-transport.ts`); a `forceFlush()` or `shutdown()` waiting for exports in
+   * flight does, as an awaited call should (bounded by the exports' deadline, and by
+   * `shutdownTimeout` after `shutdown()`).
+   */
+  private _updateHold(): void {
+    const want = this._inFlight.size > 0 && this._waiters.some((w) => w.holds);
+    if (want && this._hold === undefined) {
+      this._hold = setInterval(() => {}, 1 << 30);
+    } else if (!want && this._hold !== undefined) {
+      clearInterval(this._hold);
+      this._hold = undefined;
+    }
   }
 }
