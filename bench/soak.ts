@@ -67,6 +67,8 @@ interface Delivered {
   duplicates?: number;
   /** requests the receiver recognised as sent again and did not ingest */
   refusedRequests?: number;
+  /** requests the receiver refused because the child had stopped waiting for them (deadline passed) */
+  expiredRequests?: number;
 }
 
 if (args.role === 'primary') await runPrimary();
@@ -124,6 +126,7 @@ async function runPrimary(): Promise<void> {
       dropped: handle.stats().dropped,
       duplicates,
       refusedRequests: handle.stats().receiver?.duplicates ?? 0,
+      expiredRequests: handle.stats().receiver?.expired ?? 0,
     };
     process.send?.(d, () => process.exit(0));
   });
@@ -317,7 +320,7 @@ async function runBench(): Promise<void> {
     console.log(rows.join('\n'));
     console.log(
       `sent ${totalSent}, delivered ${totalDelivered}, counted drops ${totalDrops}: ${exact ? 'exact' : 'NOT exact'}; ` +
-        `duplicates at the primary ${(d1?.duplicates ?? 0) + (d2?.duplicates ?? 0)} (requests refused as sent again ${(d1?.refusedRequests ?? 0) + (d2?.refusedRequests ?? 0)}); ` +
+        `duplicates at the primary ${(d1?.duplicates ?? 0) + (d2?.duplicates ?? 0)} (requests refused as sent again ${(d1?.refusedRequests ?? 0) + (d2?.refusedRequests ?? 0)}, as past their deadline ${(d1?.expiredRequests ?? 0) + (d2?.expiredRequests ?? 0)}); ` +
         `primary RSS max ${mb(first.maxRss)} MB (#1), ${mb(second.maxRss)} MB (#2); ` +
         `child RSS max ${mb(maxChildRss)} MB (idle ${mb(baseRss)} MB, growth ${mb(maxChildRss - baseRss)} MB), queue max ${mb(maxQueueBytes)} MB, spill max ${mb(maxSpillBytes)} MB; drain after the stream ${drainMs.toFixed(0)} ms`,
     );
@@ -342,6 +345,7 @@ async function runBench(): Promise<void> {
         primaryDropped: [d1?.dropped ?? null, d2?.dropped ?? null],
         duplicates: (d1?.duplicates ?? 0) + (d2?.duplicates ?? 0),
         refusedRequests: (d1?.refusedRequests ?? 0) + (d2?.refusedRequests ?? 0),
+        expiredRequests: (d1?.expiredRequests ?? 0) + (d2?.expiredRequests ?? 0),
         childMaxRssMB: mb(maxChildRss),
         childIdleRssMB: mb(baseRss),
         childMaxQueueMB: mb(maxQueueBytes),

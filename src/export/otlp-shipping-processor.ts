@@ -36,8 +36,16 @@ export interface OtlpShippingProcessorOptions extends ShippingQueueOptions {
 /** An encoded batch: its request bytes, or the builder while a resource is still resolving. */
 export type EncodedBatchData = Buffer | LogsRequestBuilder;
 
+/**
+ * How much earlier than its gRPC deadline a request's stamped deadline is (`BATCH_DEADLINE_KEY`),
+ * ms, at most a quarter of `exportTimeout`: the receiver's answer must still reach the child.
+ */
+const DEADLINE_MARGIN_MS = 1000;
+
 /** How long the synchronous flush rests after it failed (the primary is gone or hung), ms. */
 const SYNC_FLUSH_REST_MS = 1000;
+/** Longest rest after failed synchronous flushes in a row (the rest doubles per failure), ms. */
+const SYNC_FLUSH_MAX_REST_MS = 30_000;
 
 /**
  * The child's shipping processor: each record becomes OTLP protobuf bytes once, in `onEmit`
@@ -67,6 +75,8 @@ export class OtlpShippingProcessor
   private readonly _pool = writerPool(8, 64 * 1024);
   private _builder = new LogsRequestBuilder(this._pool);
   private _syncRestUntil = 0;
+  /** synchronous flushes failed in a row */
+  private _syncFailures = 0;
   /** this processor's name in its drop reports (see `DROP_REPORTER_KEY`) */
   private readonly _reporter = newDropReporter(threadId);
 
@@ -129,7 +139,11 @@ export class OtlpShippingProcessor
    * that names the batch (so that the receiver ingests a request sent twice once) and carries
    * this processor's drop counts. Its resource is the one of the last batch encoded.
    */
-  private _withReport(batch: QueuedBatch<EncodedBatchData>, bytes: Buffer): Buffer {
+  private _withReport(
+    batch: QueuedBatch<EncodedBatchData>,
+    bytes: Buffer,
+    deadline?: number,
+  ): Buffer {
     if (!this._reportDrops || this._lastResource === undefined) return bytes;
     const counts = this.dropCounts();
     const report = encodeLogsRequest([
@@ -140,6 +154,7 @@ export class OtlpShippingProcessor
           counts,
           this._reporter,
           `${process.pid}:${this._reporter}:${batch.id}${batch.part ?? ''}`,
+          deadline,
         ),
       }),
     ]);
@@ -200,7 +215,12 @@ export class OtlpShippingProcessor
       );
       return;
     }
-    const bytes = this._withReport(batch, data);
+    // the receiver refuses the request after this time (the export has timed out here by then)
+    const deadline = Math.min(
+      Date.now() + this._timeoutMs - Math.min(DEADLINE_MARGIN_MS, this._timeoutMs / 4),
+      this._finalDeadline,
+    );
+    const bytes = this._withReport(batch, data, deadline);
     this._exporter.export({ bytes, length: batch.count }, (result) =>
       done(result.code === ExportResultCode.SUCCESS, result.error),
     );
@@ -231,21 +251,27 @@ export class OtlpShippingProcessor
     }
     if (taken.length === 0) return false;
     const requests: EncodedLogsRequest[] = [];
+    // a request the primary reads after this flush gave up is refused, not ingested (it stays queued here)
+    const deadline = now + sync.timeoutMs - Math.min(DEADLINE_MARGIN_MS, sync.timeoutMs / 4);
     for (const b of taken) {
       const bytes = this._bytesOf(b);
       if (bytes === undefined) return false;
-      requests.push({ bytes: this._withReport(b, bytes), length: b.count });
+      requests.push({ bytes: this._withReport(b, bytes, deadline), length: b.count });
     }
     this._syncFlushes++;
     const result = sync.exportEncoded(requests);
     if (result.failed > 0 || result.timedOut) {
       // keep them queued (they may have arrived: a retry is de-duplicated by the receiver)
-      this._syncRestUntil = Date.now() + SYNC_FLUSH_REST_MS;
+      // a hung primary: each attempt blocks the application up to the flush's timeout and
+      // hands the worker more bytes it cannot send; rest longer after each failure
+      const rest = Math.min(SYNC_FLUSH_MAX_REST_MS, SYNC_FLUSH_REST_MS * 2 ** this._syncFailures++);
+      this._syncRestUntil = Date.now() + rest;
       diag.warn(
-        `starlog OtlpShippingProcessor: queue full and the synchronous flush failed (${result.failed} records); dropping new records for ${SYNC_FLUSH_REST_MS} ms`,
+        `starlog OtlpShippingProcessor: queue full and the synchronous flush failed (${result.failed} records); dropping new records for ${rest} ms`,
       );
       return false;
     }
+    this._syncFailures = 0;
     this._takeSealed(taken.reduce((n, b) => n + b.count, 0));
     this._exported += result.exported;
     this._settled();

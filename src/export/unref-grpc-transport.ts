@@ -141,6 +141,13 @@ export class UnrefGrpcTransport implements IExporterTransport {
       const timer = setTimeout(() => {
         settle({ status: 'failure', error: deadlineExceeded(timeoutMillis) });
         call.cancel();
+        // the peer did not answer in time: the next call goes over a fresh connection, not
+        // behind the requests this one may still have queued (the official transport does the
+        // same after 5 deadlines); the old one closes when its last call ends
+        if (this.client === client) {
+          client.close();
+          this.client = undefined;
+        }
       }, timeoutMillis);
       timer.unref();
     });

@@ -78,6 +78,11 @@ export class SyncExporter {
     if (options.worker === 'eager') this._worker = startWorker({ eager: true });
   }
 
+  /** The default budget of one export, ms (`options.timeoutMs`). */
+  get timeoutMs(): number {
+    return this._timeoutMs;
+  }
+
   /** Sends `records` and blocks until acknowledged or `timeoutMs`; see {@link SyncExportResult}. */
   export(records: ReadableLogRecord[]): SyncExportResult {
     const result = emptyResult();
