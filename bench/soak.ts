@@ -23,7 +23,7 @@
  * 32 MiB + `maxSpillBytes` 32 MiB) + 64 MB.
  *
  * Usage: ./node_modules/.bin/node bench/soak.ts [--seconds 60] [--rate 5000] [--children 4] [--crash]
- *   [--hang S [--hang-at S]] [--record-bytes N]
+ *   [--hang S [--hang-at S]] [--record-bytes N] [--no-backpressure]
  * CI-sized: --seconds 10
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -53,6 +53,7 @@ const { values: args } = parseArgs({
     hang: { type: 'string' },
     'hang-at': { type: 'string' },
     'record-bytes': { type: 'string' },
+    'no-backpressure': { type: 'boolean', default: false },
     socket: { type: 'string' },
     file: { type: 'string' },
   },
@@ -224,7 +225,15 @@ async function runBench(): Promise<void> {
     const first = await startPrimary(socket, join(dir, 'p1.jsonl'), token);
     const children: RelChild[] = await Promise.all(
       Array.from({ length: n }, (_, index) =>
-        startChild(env, { index, setup: true, ...(recordBytes ? { recordBytes } : {}) }),
+        startChild(env, {
+          index,
+          setup: true,
+          ...(recordBytes ? { recordBytes } : {}),
+          // --no-backpressure: a full queue drops (queueFull) instead of sending synchronously
+          ...(args['no-backpressure']
+            ? { setupOptions: { childQueue: { backpressure: false } } }
+            : {}),
+        }),
       ),
     );
     // resident memory of an idle child (setupLogging done, nothing logged yet): the growth is compared with the bound
@@ -333,6 +342,7 @@ async function runBench(): Promise<void> {
         ratePerChild: rate,
         restart: hang !== undefined ? `SIGSTOP ${hang} s` : args.crash ? 'SIGKILL' : 'graceful',
         recordBytes: recordBytes ?? null,
+        backpressure: !args['no-backpressure'],
         downtimeMs: Math.round(downtimeMs),
         sent: totalSent,
         delivered: totalDelivered,

@@ -160,6 +160,19 @@ export interface SetupOptions {
     exportTimeout?: Duration;
   };
   /**
+   * Primary: the queue in front of each destination (file, console, collector; see
+   * `ShippingProcessor`), bounded in estimated heap bytes: `maxQueueBytes` (default 64 MiB) waiting,
+   * `maxSpillBytes` (default 32 MiB) held for retries while a collector is unreachable, and
+   * `maxExportBatchBytes` (default 4 MiB) per export (at most 2 exports in flight), so a
+   * destination holds at most about 104 MiB. A record over the queue's bound is dropped and
+   * counted (`stats().destinations.<name>.queueFull`; the oldest spilled batch: `spillOverflow`).
+   */
+  destinationQueue?: {
+    maxQueueBytes?: number;
+    maxSpillBytes?: number;
+    maxExportBatchBytes?: number;
+  };
+  /**
    * Primary: the configuration file to read (`starlog.config.yaml`/`.yml`/`.json`), or `false` to
    * read none. Default: `STARLOG_CONFIG`, else the file in the working directory, if any. Options
    * given in code win over the file; the `OTEL_*` variables and `STARLOG_LEVEL` win over both.

@@ -60,7 +60,9 @@ export type ShippingBatch = QueuedBatch<ReadableLogRecord[]>;
  * destination is reachable; when it is full the *newest* record is refused (`queueFull`). The
  * spill (`maxSpillBytes` estimated bytes, default 32 MiB) holds what could not be sent while the
  * destination is unreachable or busy; when it is full the *oldest* batch is dropped
- * (`spillOverflow`). The worst case in memory is about `maxQueueBytes + maxSpillBytes`.
+ * (`spillOverflow`). A batch is sealed at `maxExportBatchBytes` (default 4 MiB) too, so the
+ * exports in flight hold at most `maxConcurrentExports` × 4 MiB. The worst case in memory is about
+ * `maxQueueBytes + maxSpillBytes + maxConcurrentExports × maxExportBatchBytes` (104 MiB).
  */
 export class ShippingProcessor
   extends BatchQueue<ReadableLogRecord[]>
@@ -82,7 +84,8 @@ export class ShippingProcessor
       maxQueueSize: 65_536,
       maxQueueBytes: 64 * 1024 * 1024,
       maxExportBatchSize: 1024,
-      maxExportBatchBytes: Number.MAX_SAFE_INTEGER,
+      // bounds what is in flight too (2 exports): 100 KB records make 100 MB batches of 1,024
+      maxExportBatchBytes: 4 * 1024 * 1024,
       retryTimeouts: false,
       timeoutGraceMs: 0,
     });

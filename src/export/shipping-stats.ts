@@ -26,7 +26,7 @@ export interface ShippingQueueOptions {
   /**
    * Bytes per export request (encoded bytes for `OtlpShippingProcessor`, estimated heap bytes
    * for `ShippingProcessor`): a batch is sealed when it reaches this size. Default 1 MiB
-   * (`OtlpShippingProcessor`), unbounded (`ShippingProcessor`).
+   * (`OtlpShippingProcessor`), 4 MiB (`ShippingProcessor`).
    */
   maxExportBatchBytes?: number;
   /**
