@@ -102,6 +102,8 @@ export abstract class BatchQueue<T> {
   private _busyTimer: NodeJS.Timeout | undefined;
   /** when the last export succeeded (ms since the epoch) */
   private _lastProgress = 0;
+  /** since when exports have been in flight without any answer (ms since the epoch), if they are */
+  private _unansweredSince: number | undefined;
   /** after shutdown(): when retries stop */
   protected _finalDeadline = Number.POSITIVE_INFINITY;
   private _finalTimer: NodeJS.Timeout | undefined;
@@ -400,6 +402,7 @@ export abstract class BatchQueue<T> {
    */
   protected send(batch: QueuedBatch<T>): void {
     const n = batch.count;
+    if (this._inFlight.size === 0) this._unansweredSince = Date.now();
     this._inFlight.add(batch);
     this._inFlightRecords += n;
     this._updateHold();
@@ -408,6 +411,8 @@ export abstract class BatchQueue<T> {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      // any answer (even a failure) shows the destination alive
+      this._unansweredSince = this._inFlight.size > 1 ? Date.now() : undefined;
       // taken out by takeAllBatches() or given up at shutdown: counted there
       if (!this._inFlight.delete(batch)) return;
       this._inFlightRecords -= n;
@@ -667,6 +672,14 @@ export abstract class BatchQueue<T> {
     } finally {
       this._pumping = false;
     }
+  }
+
+  /**
+   * How long exports have been in flight without any answer, ms (0 when none is in flight): a
+   * hung destination (its socket accepts, nothing answers) until their deadline.
+   */
+  protected _unansweredMs(): number {
+    return this._unansweredSince === undefined ? 0 : Date.now() - this._unansweredSince;
   }
 
   /** Takes the oldest sealed batches (not spilled, not in flight) out of the queue, up to `records`. */

@@ -240,6 +240,9 @@ export class OtlpShippingProcessor
     if (sync === undefined || this._blocked) return false;
     const now = Date.now();
     if (now < this._syncRestUntil) return false;
+    // the primary has not answered anything for longer than a synchronous flush may take: it is
+    // hung, and a flush would only block the application and hand the worker bytes it cannot send
+    if (this._unansweredMs() > sync.timeoutMs) return false;
     if (this._openCount() > 0) this._seal(false);
     const target = this._maxQueueBytes / 2;
     const taken: QueuedBatch<EncodedBatchData>[] = [];
