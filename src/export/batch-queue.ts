@@ -234,11 +234,12 @@ export abstract class BatchQueue<T> {
   }
 
   /**
-   * Like `forceFlush()`, but the process is kept alive for it at most `ms` (a ref'd timer), and
+   * Like `forceFlush()`, but the process is kept alive for it (a ref'd timer) at most `ms`
+   * *without progress* (while exports keep succeeding the bound runs from the last success), and
    * the exports in flight do not keep it alive longer: for a flush when the event loop ran dry
    * (`beforeExit`), which must not wait for the deadline of an export to a hung destination.
    * Resolves `true` when every record queued before the call is exported or counted as dropped,
-   * `false` when `ms` passed first (the records stay queued). Never rejects.
+   * `false` when the bound passed first (the records stay queued). Never rejects.
    */
   flushWithin(ms: number): Promise<boolean> {
     if (this._openCount() > 0) this._seal();
@@ -253,10 +254,18 @@ export abstract class BatchQueue<T> {
           resolve(true);
         },
       };
-      const timer = setTimeout(() => {
+      const start = Date.now();
+      const onTimer = (): void => {
+        const sinceProgress = Date.now() - Math.max(start, this._lastProgress);
+        if (sinceProgress < ms) {
+          // still delivering: the bound runs from the last success
+          timer = setTimeout(onTimer, ms - sinceProgress);
+          return;
+        }
         this._waiters = this._waiters.filter((w) => w !== waiter);
         resolve(false);
-      }, ms);
+      };
+      let timer = setTimeout(onTimer, ms);
       this._waiters.push(waiter);
       this._schedulePump();
     });
