@@ -1,16 +1,11 @@
 // The live view's batch encoding (src/view/live-encoding.ts): records made by a real sdk-logs
-// LoggerProvider go through encodeRecord into one flat array, through a real structured clone
+// LoggerProvider go through BatchEncoder into one flat array, through a real structured clone
 // (what postMessage does), and come back from decodeBatch with every field the view stores.
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import {
-  decodeBatch,
-  type EncodedBatch,
-  encodeRecord,
-  MAX_BODY,
-} from '../src/view/live-encoding.ts';
+import { BatchEncoder, decodeBatch, MAX_BODY } from '../src/view/live-encoding.ts';
 
 function records(): ReadableLogRecord[] {
   const out: ReadableLogRecord[] = [];
@@ -52,11 +47,13 @@ function records(): ReadableLogRecord[] {
   return out;
 }
 
-test('records survive encodeRecord → structured clone → decodeBatch', () => {
-  const batch: EncodedBatch = [];
-  let bytes = 0;
-  for (const r of records()) bytes += encodeRecord(r, 3, batch);
+test('records survive BatchEncoder → structured clone → decodeBatch', () => {
+  const encoder = new BatchEncoder();
+  for (const r of records()) encoder.add(r, 3);
+  const { batch, records: n, bytes } = encoder.take();
+  assert.equal(n, 3);
   assert.ok(bytes > MAX_BODY, `byte estimate ${bytes} counts the long body`);
+  assert.equal(encoder.records, 0);
   const rows = decodeBatch(structuredClone(batch));
   assert.equal(rows.length, 3);
   const [a, b, c] = rows;
@@ -84,7 +81,7 @@ test('records survive encodeRecord → structured clone → decodeBatch', () => 
   assert.equal(c!.trace, undefined);
 });
 
-test('a hostile attribute value makes encodeRecord throw; the caller can cut the batch back', () => {
+test('a hostile attribute value makes add() throw and leaves the batch as it was', () => {
   const [r] = records();
   // the real record, with attributes whose task.id cannot be turned into text
   const hostile = Object.create(r!, {
@@ -99,12 +96,18 @@ test('a hostile attribute value makes encodeRecord throw; the caller can cut the
       },
     },
   }) as ReadableLogRecord;
-  const batch: EncodedBatch = [];
-  encodeRecord(r!, 1, batch);
-  const at = batch.length;
-  assert.throws(() => encodeRecord(hostile, 1, batch), /boom/);
-  batch.length = at;
-  assert.equal(decodeBatch(batch).length, 1);
+  const encoder = new BatchEncoder();
+  encoder.add(r!, 1);
+  assert.throws(() => encoder.add(hostile, 1), /boom/);
+  encoder.add(r!, 2);
+  const rows = decodeBatch(structuredClone(encoder.take().batch));
+  assert.deepEqual(
+    rows.map((x) => [x.proc, x.body]),
+    [
+      [1, 'GET /orders/7'],
+      [2, 'GET /orders/7'],
+    ],
+  );
   assert.throws(
     () => decodeBatch([1, 2, 3, 'x', 'y', null, null, null, null, null, null, null, null, 'n']),
     /malformed/,

@@ -15,7 +15,7 @@
 import type { Worker } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
 import type { LogRecordProcessor, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { type EncodedBatch, encodeRecord } from './live-encoding.ts';
+import { BatchEncoder, type EncodedBatch } from './live-encoding.ts';
 
 /** Messages from the stage to the worker. */
 export type ToWorker =
@@ -47,9 +47,7 @@ export interface ViewStageOptions {
 export class ViewStage implements LogRecordProcessor {
   /** records dropped because the worker fell behind or was gone */
   dropped = 0;
-  private batch: EncodedBatch = [];
-  private records = 0;
-  private bytes = 0;
+  private readonly encoder = new BatchEncoder();
   private pendingBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly procs = new WeakMap<Resource, number>();
@@ -76,19 +74,16 @@ export class ViewStage implements LogRecordProcessor {
       this.arm();
       return;
     }
-    const at = this.batch.length;
+    const encoder = this.encoder;
     try {
       const resource = record.resource;
-      const proc = resource === this.lastResource ? this.lastProc : this.procKey(resource);
-      this.bytes += encodeRecord(record, proc, this.batch);
-      this.records++;
+      encoder.add(record, resource === this.lastResource ? this.lastProc : this.procKey(resource));
     } catch (err) {
-      this.batch.length = at;
       this.dropped++;
       diag.error('starlog view: could not take a record', err);
       return;
     }
-    if (this.records >= BATCH || this.bytes >= BATCH_BYTES) this.flush();
+    if (encoder.records >= BATCH || encoder.bytes >= BATCH_BYTES) this.flush();
     else this.arm();
   }
 
@@ -124,13 +119,8 @@ export class ViewStage implements LogRecordProcessor {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.records === 0 && this.dropped === this.postedDropped) return;
-    const batch = this.batch;
-    const bytes = this.bytes;
-    const records = this.records;
-    this.batch = [];
-    this.bytes = 0;
-    this.records = 0;
+    if (this.encoder.records === 0 && this.dropped === this.postedDropped) return;
+    const { batch, records, bytes } = this.encoder.take();
     this.pendingBytes += bytes;
     this.postedDropped = this.dropped;
     if (!this.post({ type: 'rows', batch, bytes, dropped: this.dropped })) {
