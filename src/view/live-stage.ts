@@ -5,10 +5,11 @@
  * the primary's thread does as little as it can per record.
  *
  * Hot path (`onEmit`): no object per record; a batch leaves when it holds 2,000 records or
- * 1 MiB (estimated), or 50 ms after its first record. Bounded in bytes: while the batches posted
- * and not yet acknowledged by the worker hold `maxPendingBytes` (default 8 MiB, estimated) or
- * more, new records are dropped and counted in {@link ViewStage.dropped} before any work is
- * done on them (the view is best effort; the primary's own work comes first). Never throws.
+ * 1 MiB (estimated), or 50 ms after its first record. Bounded: while the batches posted and not
+ * yet acknowledged by the worker hold `maxPendingBytes` (default 8 MiB, estimated) or number
+ * `maxPendingBatches` (default 10: the view's lag stays short when its worker gets little CPU),
+ * new records are dropped and counted in {@link ViewStage.dropped} before any work is done on
+ * them (the view is best effort; the primary's own work comes first). Never throws.
  *
  * @module
  */
@@ -41,6 +42,8 @@ type Resource = ReadableLogRecord['resource'];
 export interface ViewStageOptions {
   /** estimated bytes posted and not yet indexed above which records are dropped; default 8 MiB */
   maxPendingBytes?: number;
+  /** batches posted and not yet indexed at which records are dropped; default 10 */
+  maxPendingBatches?: number;
 }
 
 /** The stage; see the module documentation. */
@@ -49,6 +52,7 @@ export class ViewStage implements LogRecordProcessor {
   dropped = 0;
   private readonly encoder = new BatchEncoder();
   private pendingBytes = 0;
+  private pendingBatches = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly procs = new WeakMap<Resource, number>();
   private lastResource: Resource | undefined;
@@ -58,18 +62,25 @@ export class ViewStage implements LogRecordProcessor {
   private closed = false;
   private readonly worker: Worker;
   private readonly maxPendingBytes: number;
+  private readonly maxPendingBatches: number;
 
   constructor(worker: Worker, options: ViewStageOptions = {}) {
     this.worker = worker;
     this.maxPendingBytes = options.maxPendingBytes ?? 8 << 20;
+    this.maxPendingBatches = options.maxPendingBatches ?? 10;
     worker.on('message', (m: FromWorker) => {
-      if (m?.type === 'ack') this.pendingBytes -= m.bytes;
+      if (m?.type !== 'ack') return;
+      this.pendingBytes -= m.bytes;
+      this.pendingBatches--;
     });
   }
 
   onEmit(record: ReadableLogRecord): void {
     if (this.closed) return;
-    if (this.pendingBytes >= this.maxPendingBytes) {
+    if (
+      this.pendingBytes >= this.maxPendingBytes ||
+      this.pendingBatches >= this.maxPendingBatches
+    ) {
       this.dropped++;
       this.arm();
       return;
@@ -122,9 +133,11 @@ export class ViewStage implements LogRecordProcessor {
     if (this.encoder.records === 0 && this.dropped === this.postedDropped) return;
     const { batch, records, bytes } = this.encoder.take();
     this.pendingBytes += bytes;
+    this.pendingBatches++;
     this.postedDropped = this.dropped;
     if (!this.post({ type: 'rows', batch, bytes, dropped: this.dropped })) {
       this.pendingBytes -= bytes;
+      this.pendingBatches--;
       this.dropped += records;
     }
   }
