@@ -16,7 +16,15 @@
  *        [--rounds 15] [--requests 20]
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -54,11 +62,18 @@ interface Decoder {
   decode(bytes: Uint8Array): { records: ReadableLogRecord[] };
 }
 const oldDecoderModule = await import(join(baseDir, 'src/otlp/logs-decoder.ts'));
-const oldEncoderModule = await import(join(baseDir, 'src/otlp/json-encoder.ts'));
 const OldDecoder = oldDecoderModule.OtlpLogsDecoder as new () => Decoder;
-const oldEncode = oldEncoderModule.encodeLogsRequest as (r: ReadableLogRecord[]) => {
-  json: string;
-};
+/** The baseline's file encoding: its byte writer when it has one, else its string encoder + Buffer.from. */
+let oldEncodeLine: (r: ReadableLogRecord[]) => Buffer;
+if (existsSync(join(baseDir, 'src/otlp/json-line-writer.ts'))) {
+  const m = await import(join(baseDir, 'src/otlp/json-line-writer.ts'));
+  const encode = m.encodeLogsRequestLine as (r: ReadableLogRecord[]) => { line: Buffer };
+  oldEncodeLine = (r) => encode(r).line;
+} else {
+  const m = await import(join(baseDir, 'src/otlp/json-encoder.ts'));
+  const encode = m.encodeLogsRequest as (r: ReadableLogRecord[]) => { json: string };
+  oldEncodeLine = (r) => Buffer.from(`${encode(r).json}\n`);
+}
 
 function makeRequest(): Uint8Array {
   const exporter = new InMemoryLogRecordExporter();
@@ -105,10 +120,7 @@ function round(side: Side): { total: number; decode: number; encode: number } {
     const b = process.cpuUsage(a);
     decodeUs += b.user + b.system;
     const c = process.cpuUsage();
-    const line =
-      side === 'baseline'
-        ? Buffer.from(`${oldEncode(records).json}\n`)
-        : encodeLogsRequestLine(records).line;
+    const line = side === 'baseline' ? oldEncodeLine(records) : encodeLogsRequestLine(records).line;
     writeSync(fd, line);
     const d = process.cpuUsage(c);
     encodeUs += d.user + d.system;

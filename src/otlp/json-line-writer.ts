@@ -14,7 +14,9 @@
  */
 import { type AnyValue, isValidSpanId, isValidTraceId } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { IngestedLogRecord } from '../multiprocess/receiver/ingested-log-record.ts';
 import { hrTimeToNanosString, MAX_DEPTH, resourceParts, scopeParts } from './json-encoder.ts';
+import { ProtobufReader } from './protobuf-reader.ts';
 import { doubleKeys } from './value-types.ts';
 
 interface Utf8Buffer extends Buffer {
@@ -288,6 +290,209 @@ function time(prefix: string, t: readonly [number, number] | undefined): void {
   if (text !== '') ascii(`${prefix}${text}",`);
 }
 
+// ---- transcoding: body and attributes of an ingested record still kept as protobuf bytes ------
+// The decoder let only canonical values stay bytes (`decoder-scan.ts`), so these write what the
+// decoded values would give, byte for byte (tested): no unknown field, no merge, no repeated or
+// integer-like key, nesting within MAX_DEPTH.
+
+const pb = new ProtobufReader();
+/** Read position in the bytes being transcoded. */
+let at = 0;
+
+/** A varint below 2^32 at `at` (tags, lengths; possibly padded). */
+function varint(src: Buffer): number {
+  let c = src[at++]!;
+  if (c < 0x80) return c;
+  let v = c & 0x7f;
+  let scale = 128;
+  do {
+    c = src[at++]!;
+    v += (c & 0x7f) * scale;
+    scale *= 128;
+  } while (c >= 0x80);
+  return v;
+}
+
+/** Skips the field whose tag was just read (only the wire types the scan lets through). */
+function skipField(src: Buffer, tag: number): void {
+  switch (tag & 7) {
+    case 0:
+      while (src[at++]! >= 0x80);
+      return;
+    case 1:
+      at += 8;
+      return;
+    case 5:
+      at += 4;
+      return;
+    default: {
+      const len = varint(src);
+      at += len;
+    }
+  }
+}
+
+/** `"body":` is written; writes the body, then `,"attributes":[…]` when there are attributes. */
+function lazyValues(r: IngestedLogRecord, src: Buffer): void {
+  if (r.bodyStart < 0) ascii('{}');
+  else pbAnyValue(src, r.bodyStart, r.bodyEnd);
+  if (r.attrStart >= 0) {
+    ascii(',"attributes":[');
+    const end = r.attrEnd;
+    let first = true;
+    at = r.attrStart;
+    while (at < end) {
+      const tag = varint(src);
+      if (tag !== 0x32) {
+        skipField(src, tag);
+        continue;
+      }
+      const len = varint(src);
+      const s = at;
+      if (first) first = false;
+      else {
+        if (pos + 1 > buf.length) ensure(1);
+        buf[pos++] = 0x2c; // ,
+      }
+      pbKeyValue(src, s, s + len);
+      at = s + len;
+    }
+    ascii(']');
+  }
+}
+
+/** A KeyValue message [start, end) as `{"key":…,"value":…}`. */
+function pbKeyValue(src: Buffer, start: number, end: number): void {
+  let keyStart = 0;
+  let keyEnd = 0;
+  let valueStart = -1;
+  let valueEnd = -1;
+  at = start;
+  while (at < end) {
+    const tag = varint(src);
+    const len = varint(src);
+    if (tag === 0x0a) {
+      keyStart = at;
+      keyEnd = at + len;
+    } else {
+      valueStart = at;
+      valueEnd = at + len;
+    }
+    at += len;
+  }
+  ascii('{"key":');
+  pbString(src, keyStart, keyEnd);
+  ascii(',"value":');
+  if (valueStart < 0) ascii('{}');
+  else pbAnyValue(src, valueStart, valueEnd);
+  if (pos + 1 > buf.length) ensure(1);
+  buf[pos++] = 0x7d; // }
+}
+
+/** A JSON string literal of the UTF-8 bytes [start, end), as `str()` writes their decoded text. */
+function pbString(src: Buffer, start: number, end: number): void {
+  const n = end - start;
+  if (pos + n + 2 > buf.length) ensure(n + 2);
+  const b = buf;
+  let p = pos;
+  b[p++] = 0x22;
+  for (let i = start; i < end; i++) {
+    const c = src[i]!;
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80) {
+      str(src.toString('utf8', start, end)); // escapes or non-ASCII: the exact path
+      return;
+    }
+    b[p++] = c;
+  }
+  b[p++] = 0x22;
+  pos = p;
+}
+
+/** An int64 varint at `at`, as `number()`/`anyValue()` write the decoded number or bigint. */
+function pbInt(src: Buffer, end: number): void {
+  const c = src[at]!;
+  if (c < 0x80) {
+    at++;
+    ascii('{"intValue":"');
+    digits(c);
+    ascii('"}');
+    return;
+  }
+  pb.reset(src);
+  pb.pos = at;
+  const v = pb.int64(end);
+  at = pb.pos;
+  pb.release();
+  if (typeof v === 'number') number(v, false);
+  else ascii(`{"intValue":"${v}"}`);
+}
+
+/** An AnyValue message [start, end) with at most one field, as `anyValue()` writes its value. */
+function pbAnyValue(src: Buffer, start: number, end: number): void {
+  if (start === end) {
+    ascii('{}');
+    return;
+  }
+  at = start;
+  const tag = varint(src);
+  switch (tag) {
+    case 0x0a: {
+      const len = varint(src);
+      ascii('{"stringValue":');
+      pbString(src, at, at + len);
+      if (pos + 1 > buf.length) ensure(1);
+      buf[pos++] = 0x7d; // }
+      return;
+    }
+    case 0x10: {
+      let set = src[at]! !== 0;
+      if (src[at]! >= 0x80) {
+        pb.reset(src); // a long varint: the decoder's exact reading (bits past 64 ignored)
+        pb.pos = at;
+        set = pb.varint32(end) !== 0 || pb.hi !== 0;
+        pb.release();
+      }
+      ascii(set ? '{"boolValue":true}' : '{"boolValue":false}');
+      return;
+    }
+    case 0x18:
+      pbInt(src, end);
+      return;
+    case 0x21:
+      ascii('{"doubleValue":');
+      ascii(doubleText(src.readDoubleLE(at)));
+      ascii('}');
+      return;
+    case 0x3a: {
+      const len = varint(src);
+      ascii(`{"bytesValue":"${src.toString('base64', at, at + len)}"}`);
+      return;
+    }
+    default: {
+      const kv = tag === 0x32;
+      const len = varint(src);
+      const listEnd = at + len;
+      if (len === 0) {
+        ascii(kv ? '{"kvlistValue":{}}' : '{"arrayValue":{}}');
+        return;
+      }
+      ascii(kv ? '{"kvlistValue":{"values":[' : '{"arrayValue":{"values":[');
+      let first = true;
+      while (at < listEnd) {
+        varint(src); // the tag of `values`
+        const itemLen = varint(src);
+        const s = at;
+        if (!first) ascii(',');
+        first = false;
+        if (kv) pbKeyValue(src, s, s + itemLen);
+        else pbAnyValue(src, s, s + itemLen);
+        at = s + itemLen;
+      }
+      ascii(']}}');
+    }
+  }
+}
+
 interface ReceivedFields {
   flags?: unknown;
   hasDoubleMarks?: unknown;
@@ -309,13 +514,16 @@ function logRecord(r: ReadableLogRecord): void {
     ascii(',');
   }
   ascii('"body":');
-  member(r, 'body', r.body as AnyValue | undefined);
-  const attrs = r.attributes;
-  if (attrs !== undefined) {
-    const start = pos;
-    ascii(',"attributes":[');
-    if (keyValues(attrs as Record<string, unknown>)) ascii(']');
-    else pos = start;
+  if (r instanceof IngestedLogRecord && r.src !== undefined) lazyValues(r, r.src);
+  else {
+    member(r, 'body', r.body as AnyValue | undefined);
+    const attrs = r.attributes;
+    if (attrs !== undefined) {
+      const start = pos;
+      ascii(',"attributes":[');
+      if (keyValues(attrs as Record<string, unknown>)) ascii(']');
+      else pos = start;
+    }
   }
   const dropped = r.droppedAttributesCount;
   if (dropped > 0) {
