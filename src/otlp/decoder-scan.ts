@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { COUNT_PREFIX } from '../semconv.ts';
 import { MAX_DEPTH } from './json-encoder.ts';
 import type { ProtobufReader } from './protobuf-reader.ts';
 
@@ -25,8 +26,8 @@ export interface ScanLimits {
   readonly maxCollectionLength: number;
 }
 
-/** `starlog.count.` (the StatusProcessor's counter prefix, `processors/status/counters.ts`) as bytes */
-const COUNT_PREFIX = Buffer.from('starlog.count.', 'latin1');
+/** `starlog.count.` (the prefix of `inc()` counters, `processors/status/counters.ts`) as bytes */
+const COUNT_PREFIX_BYTES = Buffer.from(COUNT_PREFIX, 'latin1');
 
 /**
  * Scans values for one decoder (shares its reader). `counterKeys` is set when an attribute key
@@ -177,9 +178,15 @@ export class ValueScan {
     if (keyLen > 0) {
       const c = b[key]!;
       if (c >= 0x30 && c <= 0x39) return false; // integer-like keys come first in an object
-      if (top && c === 0x73 && keyLen > COUNT_PREFIX.length && !this.counterKeys) {
+      if (top && c === 0x73 && keyLen >= COUNT_PREFIX_BYTES.length && !this.counterKeys) {
         this.counterKeys =
-          b.compare(COUNT_PREFIX, 0, COUNT_PREFIX.length, key, key + COUNT_PREFIX.length) === 0;
+          b.compare(
+            COUNT_PREFIX_BYTES,
+            0,
+            COUNT_PREFIX_BYTES.length,
+            key,
+            key + COUNT_PREFIX_BYTES.length,
+          ) === 0;
       }
     }
     const n = keys.length;

@@ -58,6 +58,18 @@ function ascii(s: string): void {
   pos = p;
 }
 
+/** Pre-encoded constant text (copying bytes costs less than reading a string's characters). */
+function lit(c: Uint8Array): void {
+  const n = c.length;
+  if (pos + n > buf.length) ensure(n);
+  const b = buf;
+  let p = pos;
+  for (let i = 0; i < n; i++) b[p++] = c[i]!;
+  pos = p;
+}
+
+const L = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
+
 function bytes(src: Buffer): void {
   const n = src.length;
   if (pos + n > buf.length) ensure(n);
@@ -295,6 +307,27 @@ function time(prefix: string, t: readonly [number, number] | undefined): void {
 // decoded values would give, byte for byte (tested): no unknown field, no merge, no repeated or
 // integer-like key, nesting within MAX_DEPTH.
 
+const L_0 = L('{}');
+const L_1 = L(',"attributes":[');
+const L_2 = L(']');
+const L_3 = L('{"key":');
+const L_4 = L(',"value":');
+const L_5 = L('{"intValue":"');
+const L_6 = L('"}');
+const L_7 = L('{"stringValue":');
+const L_8 = L('{"doubleValue":');
+const L_9 = L('}');
+const L_10 = L(',');
+const L_11 = L(']}}');
+const L_12 = L('{');
+const L_13 = L('"severityText":');
+const L_14 = L('"body":');
+const L_15 = L(',"droppedAttributesCount":');
+const L_16 = L(',"flags":');
+const L_17 = L(',"traceId":"');
+const L_18 = L('"');
+const L_19 = L(',"spanId":"');
+const L_20 = L(',"eventName":');
 const pb = new ProtobufReader();
 /** Read position in the bytes being transcoded. */
 let at = 0;
@@ -334,10 +367,10 @@ function skipField(src: Buffer, tag: number): void {
 
 /** `"body":` is written; writes the body, then `,"attributes":[…]` when there are attributes. */
 function lazyValues(r: IngestedLogRecord, src: Buffer): void {
-  if (r.bodyStart < 0) ascii('{}');
+  if (r.bodyStart < 0) lit(L_0);
   else pbAnyValue(src, r.bodyStart, r.bodyEnd);
   if (r.attrStart >= 0) {
-    ascii(',"attributes":[');
+    lit(L_1);
     const end = r.attrEnd;
     let first = true;
     at = r.attrStart;
@@ -357,7 +390,7 @@ function lazyValues(r: IngestedLogRecord, src: Buffer): void {
       pbKeyValue(src, s, s + len);
       at = s + len;
     }
-    ascii(']');
+    lit(L_2);
   }
 }
 
@@ -380,10 +413,10 @@ function pbKeyValue(src: Buffer, start: number, end: number): void {
     }
     at += len;
   }
-  ascii('{"key":');
+  lit(L_3);
   pbString(src, keyStart, keyEnd);
-  ascii(',"value":');
-  if (valueStart < 0) ascii('{}');
+  lit(L_4);
+  if (valueStart < 0) lit(L_0);
   else pbAnyValue(src, valueStart, valueEnd);
   if (pos + 1 > buf.length) ensure(1);
   buf[pos++] = 0x7d; // }
@@ -410,27 +443,32 @@ function pbString(src: Buffer, start: number, end: number): void {
 
 /** An int64 varint at `at`, as `number()`/`anyValue()` write the decoded number or bigint. */
 function pbInt(src: Buffer, end: number): void {
-  const c = src[at]!;
-  if (c < 0x80) {
-    at++;
-    ascii('{"intValue":"');
-    digits(c);
-    ascii('"}');
-    return;
+  // up to 4 bytes (below 2^28): the value right here
+  let v = 0;
+  for (let i = 0, p = at; i < 4; i++, p++) {
+    const c = src[p]!;
+    v |= (c & 0x7f) << (7 * i);
+    if (c < 0x80) {
+      at = p + 1;
+      lit(L_5);
+      digits(v);
+      lit(L_6);
+      return;
+    }
   }
   pb.reset(src);
   pb.pos = at;
-  const v = pb.int64(end);
+  const big = pb.int64(end);
   at = pb.pos;
   pb.release();
-  if (typeof v === 'number') number(v, false);
-  else ascii(`{"intValue":"${v}"}`);
+  if (typeof big === 'number') number(big, false);
+  else ascii(`{"intValue":"${big}"}`);
 }
 
 /** An AnyValue message [start, end) with at most one field, as `anyValue()` writes its value. */
 function pbAnyValue(src: Buffer, start: number, end: number): void {
   if (start === end) {
-    ascii('{}');
+    lit(L_0);
     return;
   }
   at = start;
@@ -438,7 +476,7 @@ function pbAnyValue(src: Buffer, start: number, end: number): void {
   switch (tag) {
     case 0x0a: {
       const len = varint(src);
-      ascii('{"stringValue":');
+      lit(L_7);
       pbString(src, at, at + len);
       if (pos + 1 > buf.length) ensure(1);
       buf[pos++] = 0x7d; // }
@@ -459,9 +497,9 @@ function pbAnyValue(src: Buffer, start: number, end: number): void {
       pbInt(src, end);
       return;
     case 0x21:
-      ascii('{"doubleValue":');
+      lit(L_8);
       ascii(doubleText(src.readDoubleLE(at)));
-      ascii('}');
+      lit(L_9);
       return;
     case 0x3a: {
       const len = varint(src);
@@ -482,13 +520,13 @@ function pbAnyValue(src: Buffer, start: number, end: number): void {
         varint(src); // the tag of `values`
         const itemLen = varint(src);
         const s = at;
-        if (!first) ascii(',');
+        if (!first) lit(L_10);
         first = false;
         if (kv) pbKeyValue(src, s, s + itemLen);
         else pbAnyValue(src, s, s + itemLen);
         at = s + itemLen;
       }
-      ascii(']}}');
+      lit(L_11);
     }
   }
 }
@@ -501,7 +539,7 @@ interface ReceivedFields {
 function logRecord(r: ReadableLogRecord): void {
   const received = r as ReadableLogRecord & ReceivedFields;
   marksOn = received.hasDoubleMarks === true;
-  ascii('{');
+  lit(L_12);
   time('"timeUnixNano":"', r.hrTime);
   time('"observedTimeUnixNano":"', r.hrTimeObserved);
   const sev = r.severityNumber;
@@ -509,25 +547,25 @@ function logRecord(r: ReadableLogRecord): void {
     ascii(`"severityNumber":${sev},`);
   const text = r.severityText;
   if (typeof text === 'string' && text !== '') {
-    ascii('"severityText":');
+    lit(L_13);
     str(text);
-    ascii(',');
+    lit(L_10);
   }
-  ascii('"body":');
+  lit(L_14);
   if (r instanceof IngestedLogRecord && r.src !== undefined) lazyValues(r, r.src);
   else {
     member(r, 'body', r.body as AnyValue | undefined);
     const attrs = r.attributes;
     if (attrs !== undefined) {
       const start = pos;
-      ascii(',"attributes":[');
-      if (keyValues(attrs as Record<string, unknown>)) ascii(']');
+      lit(L_1);
+      if (keyValues(attrs as Record<string, unknown>)) lit(L_2);
       else pos = start;
     }
   }
   const dropped = r.droppedAttributesCount;
   if (dropped > 0) {
-    ascii(',"droppedAttributesCount":');
+    lit(L_15);
     ascii(String(dropped >>> 0));
   }
   const sc = r.spanContext;
@@ -535,27 +573,27 @@ function logRecord(r: ReadableLogRecord): void {
   const flags =
     typeof rawFlags === 'number' ? rawFlags >>> 0 : sc !== undefined ? sc.traceFlags & 0xff : 0;
   if (flags !== 0) {
-    ascii(',"flags":');
+    lit(L_16);
     ascii(String(flags));
   }
   if (sc !== undefined) {
     if (isValidTraceId(sc.traceId)) {
-      ascii(',"traceId":"');
+      lit(L_17);
       ascii(sc.traceId);
-      ascii('"');
+      lit(L_18);
     }
     if (isValidSpanId(sc.spanId)) {
-      ascii(',"spanId":"');
+      lit(L_19);
       ascii(sc.spanId);
-      ascii('"');
+      lit(L_18);
     }
   }
   const eventName = r.eventName;
   if (typeof eventName === 'string' && eventName !== '') {
-    ascii(',"eventName":');
+    lit(L_20);
     str(eventName);
   }
-  ascii('}');
+  lit(L_9);
 }
 
 function parts(

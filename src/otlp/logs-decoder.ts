@@ -371,7 +371,7 @@ export class OtlpLogsDecoder {
           severityNumber = r.varint32(end) | 0 || undefined;
           break;
         case 3:
-          severityText = r.string(end) || undefined;
+          severityText = r.key(end) || undefined; // a few distinct texts: cached strings
           break;
         case 5: {
           const len = r.length(end);

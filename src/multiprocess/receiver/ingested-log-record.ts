@@ -214,3 +214,30 @@ export class IngestedLogRecord implements ReadWriteLogRecord {
     return record instanceof IngestedLogRecord;
   }
 }
+
+/**
+ * Bytes of the request a received record keeps alive while its body and attributes are still
+ * bytes (its LogRecord message); -1 when `record` is not such a record (estimate it from its
+ * values). For byte-bounded queues: a lazily kept record is not decoded to be measured.
+ */
+export function lazyRecordBytes(record: object): number {
+  return record instanceof IngestedLogRecord && record.src !== undefined
+    ? record.srcEnd - record.srcStart
+    : -1;
+}
+
+/**
+ * The UTF-8 byte length of a received record's string body while it is still bytes; -1 when
+ * `record` is not such a record or its body is not a string (read `body`).
+ */
+export function lazyStringBodyBytes(record: object): number {
+  return record instanceof IngestedLogRecord ? record.lazyStringBodyBytes() : -1;
+}
+
+/**
+ * True when `record` is a received record whose attributes are still bytes and hold no
+ * `starlog.count.` key: a reader of `inc()` counters need not read (decode) them.
+ */
+export function hasNoCounterKeys(record: object): boolean {
+  return record instanceof IngestedLogRecord && record.src !== undefined && !record.counterKeys;
+}
