@@ -1,14 +1,22 @@
 /**
  * The OTLP/JSON encoder of `json-encoder.ts`, writing straight into bytes: one JSON line (with its
  * `\n`) per `ExportLogsServiceRequest`, built in a reused scratch buffer and copied once into a
- * Buffer of its exact size. No string of the whole line is ever made, so there is no
+ * Buffer of its exact size (a line of 64 KiB or more that fills half the scratch buffer is handed
+ * over in it instead, and a new scratch buffer taken). No string of the whole line is ever made, so there is no
  * `Buffer.from(line)` and no `Buffer.byteLength(line)`: the byte count is the buffer's length.
  *
  * The output is byte for byte what `encodeLogsRequest(records).json + '\n'` gives (tested), with
  * the same rules: see `json-encoder.ts`. Cached per object: the encoded resource and scope
  * headers (as bytes), per attribute key: `{"key":…,"value":` (as bytes).
- * A hot path kept in one file on purpose (about 450 lines): the writers share the scratch buffer
- * and its position as module state, which V8 keeps in registers across the inlined calls.
+ *
+ * Received records whose body and attributes are still the request's protobuf bytes
+ * (`IngestedLogRecord`, kept so by the logs decoder) are transcoded: their values are written
+ * straight from the bytes, with the same output as from the decoded values (tested in
+ * `test/json-transcode.test.ts`); a short KeyValue seen twice is copied from a cache of its JSON.
+ *
+ * A hot path kept in one file on purpose (over 450 lines): the object writer and the transcoder
+ * share the scratch buffer and its position as module state and call the same helpers, which V8
+ * inlines into one another.
  *
  * @module
  */
@@ -31,6 +39,8 @@ const INT64_LIMIT = 2 ** 63;
 const BIGINT64_MIN = -9223372036854775808n;
 const BIGINT64_MAX = 9223372036854775807n;
 const KEY_CACHE_MAX = 4096;
+/** Lines at least this long are handed over in the scratch buffer instead of copied. */
+const HAND_OVER_BYTES = 64 * 1024;
 
 let buf = Buffer.allocUnsafe(1 << 20) as Utf8Buffer;
 let pos = 0;
@@ -68,7 +78,7 @@ function lit(c: Uint8Array): void {
   pos = p;
 }
 
-const L = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
+const latin1 = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
 
 function bytes(src: Buffer): void {
   const n = src.length;
@@ -307,27 +317,27 @@ function time(prefix: string, t: readonly [number, number] | undefined): void {
 // decoded values would give, byte for byte (tested): no unknown field, no merge, no repeated or
 // integer-like key, nesting within MAX_DEPTH.
 
-const L_0 = L('{}');
-const L_1 = L(',"attributes":[');
-const L_2 = L(']');
-const L_3 = L('{"key":');
-const L_4 = L(',"value":');
-const L_5 = L('{"intValue":"');
-const L_6 = L('"}');
-const L_7 = L('{"stringValue":');
-const L_8 = L('{"doubleValue":');
-const L_9 = L('}');
-const L_10 = L(',');
-const L_11 = L(']}}');
-const L_12 = L('{');
-const L_13 = L('"severityText":');
-const L_14 = L('"body":');
-const L_15 = L(',"droppedAttributesCount":');
-const L_16 = L(',"flags":');
-const L_17 = L(',"traceId":"');
-const L_18 = L('"');
-const L_19 = L(',"spanId":"');
-const L_20 = L(',"eventName":');
+const J_EMPTY_VALUE = latin1('{}');
+const J_ATTRIBUTES_OPEN = latin1(',"attributes":[');
+const J_CLOSE_BRACKET = latin1(']');
+const J_KEY_OPEN = latin1('{"key":');
+const J_VALUE_OPEN = latin1(',"value":');
+const J_INT_OPEN = latin1('{"intValue":"');
+const J_QUOTE_CLOSE = latin1('"}');
+const J_STRING_OPEN = latin1('{"stringValue":');
+const J_DOUBLE_OPEN = latin1('{"doubleValue":');
+const J_CLOSE_BRACE = latin1('}');
+const J_COMMA = latin1(',');
+const J_LIST_CLOSE = latin1(']}}');
+const J_OPEN_BRACE = latin1('{');
+const J_SEVERITY_TEXT = latin1('"severityText":');
+const J_BODY = latin1('"body":');
+const J_DROPPED = latin1(',"droppedAttributesCount":');
+const J_FLAGS = latin1(',"flags":');
+const J_TRACE_ID = latin1(',"traceId":"');
+const J_QUOTE = latin1('"');
+const J_SPAN_ID = latin1(',"spanId":"');
+const J_EVENT_NAME = latin1(',"eventName":');
 const pb = new ProtobufReader();
 /** Read position in the bytes being transcoded. */
 let at = 0;
@@ -367,10 +377,10 @@ function skipField(src: Buffer, tag: number): void {
 
 /** `"body":` is written; writes the body, then `,"attributes":[…]` when there are attributes. */
 function lazyValues(r: IngestedLogRecord, src: Buffer): void {
-  if (r.bodyStart < 0) lit(L_0);
+  if (r.bodyStart < 0) lit(J_EMPTY_VALUE);
   else pbAnyValue(src, r.bodyStart, r.bodyEnd);
   if (r.attrStart >= 0) {
-    lit(L_1);
+    lit(J_ATTRIBUTES_OPEN);
     const end = r.attrEnd;
     let first = true;
     at = r.attrStart;
@@ -390,12 +400,50 @@ function lazyValues(r: IngestedLogRecord, src: Buffer): void {
       pbKeyValue(src, s, s + len);
       at = s + len;
     }
-    lit(L_2);
+    lit(J_CLOSE_BRACKET);
   }
 }
 
 /** A KeyValue message [start, end) as `{"key":…,"value":…}`. */
+/**
+ * The JSON of short KeyValue messages seen twice (by their bytes: the JSON of a KeyValue depends on
+ * nothing else), so that attributes that repeat across records (`route`, `status`, …) are copied.
+ * 1,024 slots by FNV-1a hash; a slot is filled the second time its hash comes (one-off values
+ * such as request ids allocate nothing).
+ */
+const KV_SLOTS = 1024;
+const KV_MAX_BYTES = 64;
+const kvHashes = new Int32Array(KV_SLOTS);
+const kvBytes: (Uint8Array | undefined)[] = new Array(KV_SLOTS).fill(undefined);
+const kvJson: (Uint8Array | undefined)[] = new Array(KV_SLOTS).fill(undefined);
+
 function pbKeyValue(src: Buffer, start: number, end: number): void {
+  const n = end - start;
+  if (n > KV_MAX_BYTES) {
+    pbKeyValueOnce(src, start, end);
+    return;
+  }
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ src[i]!, 16777619);
+  const slot = h & (KV_SLOTS - 1);
+  const cached = kvBytes[slot];
+  if (cached !== undefined && cached.length === n) {
+    let i = 0;
+    while (i < n && cached[i] === src[start + i]) i++;
+    if (i === n) {
+      lit(kvJson[slot]!);
+      return;
+    }
+  }
+  const mark = pos;
+  pbKeyValueOnce(src, start, end);
+  if (kvHashes[slot] === h) {
+    kvBytes[slot] = Uint8Array.prototype.slice.call(src, start, end) as Uint8Array;
+    kvJson[slot] = Uint8Array.prototype.slice.call(buf, mark, pos) as Uint8Array;
+  } else kvHashes[slot] = h;
+}
+
+function pbKeyValueOnce(src: Buffer, start: number, end: number): void {
   let keyStart = 0;
   let keyEnd = 0;
   let valueStart = -1;
@@ -413,10 +461,10 @@ function pbKeyValue(src: Buffer, start: number, end: number): void {
     }
     at += len;
   }
-  lit(L_3);
+  lit(J_KEY_OPEN);
   pbString(src, keyStart, keyEnd);
-  lit(L_4);
-  if (valueStart < 0) lit(L_0);
+  lit(J_VALUE_OPEN);
+  if (valueStart < 0) lit(J_EMPTY_VALUE);
   else pbAnyValue(src, valueStart, valueEnd);
   if (pos + 1 > buf.length) ensure(1);
   buf[pos++] = 0x7d; // }
@@ -450,9 +498,9 @@ function pbInt(src: Buffer, end: number): void {
     v |= (c & 0x7f) << (7 * i);
     if (c < 0x80) {
       at = p + 1;
-      lit(L_5);
+      lit(J_INT_OPEN);
       digits(v);
-      lit(L_6);
+      lit(J_QUOTE_CLOSE);
       return;
     }
   }
@@ -468,7 +516,7 @@ function pbInt(src: Buffer, end: number): void {
 /** An AnyValue message [start, end) with at most one field, as `anyValue()` writes its value. */
 function pbAnyValue(src: Buffer, start: number, end: number): void {
   if (start === end) {
-    lit(L_0);
+    lit(J_EMPTY_VALUE);
     return;
   }
   at = start;
@@ -476,7 +524,7 @@ function pbAnyValue(src: Buffer, start: number, end: number): void {
   switch (tag) {
     case 0x0a: {
       const len = varint(src);
-      lit(L_7);
+      lit(J_STRING_OPEN);
       pbString(src, at, at + len);
       if (pos + 1 > buf.length) ensure(1);
       buf[pos++] = 0x7d; // }
@@ -497,9 +545,9 @@ function pbAnyValue(src: Buffer, start: number, end: number): void {
       pbInt(src, end);
       return;
     case 0x21:
-      lit(L_8);
+      lit(J_DOUBLE_OPEN);
       ascii(doubleText(src.readDoubleLE(at)));
-      lit(L_9);
+      lit(J_CLOSE_BRACE);
       return;
     case 0x3a: {
       const len = varint(src);
@@ -520,13 +568,13 @@ function pbAnyValue(src: Buffer, start: number, end: number): void {
         varint(src); // the tag of `values`
         const itemLen = varint(src);
         const s = at;
-        if (!first) lit(L_10);
+        if (!first) lit(J_COMMA);
         first = false;
         if (kv) pbKeyValue(src, s, s + itemLen);
         else pbAnyValue(src, s, s + itemLen);
         at = s + itemLen;
       }
-      lit(L_11);
+      lit(J_LIST_CLOSE);
     }
   }
 }
@@ -539,7 +587,7 @@ interface ReceivedFields {
 function logRecord(r: ReadableLogRecord): void {
   const received = r as ReadableLogRecord & ReceivedFields;
   marksOn = received.hasDoubleMarks === true;
-  lit(L_12);
+  lit(J_OPEN_BRACE);
   time('"timeUnixNano":"', r.hrTime);
   time('"observedTimeUnixNano":"', r.hrTimeObserved);
   const sev = r.severityNumber;
@@ -547,25 +595,25 @@ function logRecord(r: ReadableLogRecord): void {
     ascii(`"severityNumber":${sev},`);
   const text = r.severityText;
   if (typeof text === 'string' && text !== '') {
-    lit(L_13);
+    lit(J_SEVERITY_TEXT);
     str(text);
-    lit(L_10);
+    lit(J_COMMA);
   }
-  lit(L_14);
+  lit(J_BODY);
   if (r instanceof IngestedLogRecord && r.src !== undefined) lazyValues(r, r.src);
   else {
     member(r, 'body', r.body as AnyValue | undefined);
     const attrs = r.attributes;
     if (attrs !== undefined) {
       const start = pos;
-      lit(L_1);
-      if (keyValues(attrs as Record<string, unknown>)) lit(L_2);
+      lit(J_ATTRIBUTES_OPEN);
+      if (keyValues(attrs as Record<string, unknown>)) lit(J_CLOSE_BRACKET);
       else pos = start;
     }
   }
   const dropped = r.droppedAttributesCount;
   if (dropped > 0) {
-    lit(L_15);
+    lit(J_DROPPED);
     ascii(String(dropped >>> 0));
   }
   const sc = r.spanContext;
@@ -573,27 +621,27 @@ function logRecord(r: ReadableLogRecord): void {
   const flags =
     typeof rawFlags === 'number' ? rawFlags >>> 0 : sc !== undefined ? sc.traceFlags & 0xff : 0;
   if (flags !== 0) {
-    lit(L_16);
+    lit(J_FLAGS);
     ascii(String(flags));
   }
   if (sc !== undefined) {
     if (isValidTraceId(sc.traceId)) {
-      lit(L_17);
+      lit(J_TRACE_ID);
       ascii(sc.traceId);
-      lit(L_18);
+      lit(J_QUOTE);
     }
     if (isValidSpanId(sc.spanId)) {
-      lit(L_19);
+      lit(J_SPAN_ID);
       ascii(sc.spanId);
-      lit(L_18);
+      lit(J_QUOTE);
     }
   }
   const eventName = r.eventName;
   if (typeof eventName === 'string' && eventName !== '') {
-    lit(L_20);
+    lit(J_EVENT_NAME);
     str(eventName);
   }
-  lit(L_9);
+  lit(J_CLOSE_BRACE);
 }
 
 function parts(
@@ -691,9 +739,18 @@ export function encodeLogsRequestLine(records: readonly ReadableLogRecord[]): En
     bytes(resourceTail!);
   }
   ascii(']}\n');
-  const line = Buffer.allocUnsafe(pos);
-  buf.copy(line, 0, 0, pos);
-  if (buf.length > 16 << 20) buf = Buffer.allocUnsafe(1 << 20) as Utf8Buffer; // let a huge one go
+  let line: Buffer;
+  if (pos >= HAND_OVER_BYTES && pos * 2 >= buf.length) {
+    // a large line filling at least half of the scratch buffer: hand it over, no copy
+    line = buf.subarray(0, pos);
+    let size = HAND_OVER_BYTES;
+    while (size < pos && size < 1 << 24) size *= 2;
+    buf = Buffer.allocUnsafe(size) as Utf8Buffer;
+  } else {
+    line = Buffer.allocUnsafe(pos);
+    buf.copy(line, 0, 0, pos);
+    if (buf.length > 16 << 20) buf = Buffer.allocUnsafe(1 << 20) as Utf8Buffer; // let a huge one go
+  }
   return firstError === undefined
     ? { line, encoded, dropped }
     : { line, encoded, dropped, firstError };

@@ -24,9 +24,9 @@
  * unknown fields of every wire type (groups included) are skipped, and so is a known field that
  * arrives with another wire type (as Google's parsers do).
  *
- * Longer than 450 lines on purpose: the per-record path (LogRecord → KeyValue → AnyValue, with
- * the merge rules and double marks) stays in one class that shares the reader and its scratch
- * state, so that V8 inlines the private methods into one another.
+ * Longer than 450 lines on purpose: the request → ResourceLogs → ScopeLogs → LogRecord path stays
+ * in one class that shares the reader, so that V8 inlines the private methods into one another.
+ * Values are decoded by `decoder-values.ts` and checked (kept as bytes) by `decoder-scan.ts`.
  *
  * @module
  */
@@ -86,7 +86,7 @@ type Pieces = number[];
  * - AnyValue `int` (int64) → a `number` when it is a safe integer (|v| ≤ 2^53 − 1), otherwise a
  *   `bigint` (exact). AnyValue `double` → a `number`; a whole one (2.0, 2^60) is marked so that
  *   the file writes it as a double again (`value-types.ts`); `-0` stays `-0`.
- * - AnyValue `bytes` → a fresh `Uint8Array` (copied: records never pin the request buffer);
+ * - AnyValue `bytes` → a fresh `Uint8Array` (copied from the request);
  *   an empty AnyValue → `null`; `array` → JS array; `kvlist` → plain object (a duplicate key: the
  *   last wins).
  * - strings are decoded as UTF-8 *leniently*: invalid sequences become U+FFFD instead of
@@ -105,6 +105,15 @@ type Pieces = number[];
  * Resources and scopes are cached: one `Resource` object per distinct (resource bytes,
  * schema_url) and one scope object per distinct (resource, scope bytes, schema_url), both in
  * bounded LRU caches (see {@link OtlpDecoderOptions}).
+ *
+ * Lazy values: a record's body and attributes in their plain, canonical form (what every SDK
+ * sends) are only checked at receipt (`decoder-scan.ts`: malformed bytes and exceeded limits are
+ * rejected exactly as by a full decode) and kept as the request's bytes; they are decoded the first
+ * time something reads or changes them, and the JSON-lines writer transcodes records nobody
+ * decoded straight from those bytes (see `IngestedLogRecord`). Such a record holds the request's
+ * buffer until then: the caller must not reuse the buffer it passes to `decode`. Other forms
+ * (merged pieces, repeated or integer-like keys, unknown fields, more than `maxAttributes`) are
+ * decoded at once.
  *
  * Not re-entrant: one decoder decodes one request at a time (the receiver's handler is synchronous).
  */
