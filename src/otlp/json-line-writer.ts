@@ -317,6 +317,8 @@ function time(prefix: string, t: readonly [number, number] | undefined): void {
 // decoded values would give, byte for byte (tested): no unknown field, no merge, no repeated or
 // integer-like key, nesting within MAX_DEPTH.
 
+/** `"severityNumber":<n>,` for the defined severities 1..24 (index 0 unused). */
+const SEVERITY_FIELDS = Array.from({ length: 25 }, (_, n) => latin1(`"severityNumber":${n},`));
 const J_EMPTY_VALUE = latin1('{}');
 const J_ATTRIBUTES_OPEN = latin1(',"attributes":[');
 const J_CLOSE_BRACKET = latin1(']');
@@ -592,7 +594,8 @@ function logRecord(r: ReadableLogRecord): void {
   time('"observedTimeUnixNano":"', r.hrTimeObserved);
   const sev = r.severityNumber;
   if (typeof sev === 'number' && sev > 0 && Number.isInteger(sev))
-    ascii(`"severityNumber":${sev},`);
+    if (sev < SEVERITY_FIELDS.length) lit(SEVERITY_FIELDS[sev]!);
+    else ascii(`"severityNumber":${sev},`);
   const text = r.severityText;
   if (typeof text === 'string' && text !== '') {
     lit(J_SEVERITY_TEXT);
