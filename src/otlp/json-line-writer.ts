@@ -72,6 +72,11 @@ function ascii(s: string): void {
 function lit(c: Uint8Array): void {
   const n = c.length;
   if (pos + n > buf.length) ensure(n);
+  if (n > 16) {
+    buf.set(c, pos); // longer ones: the native copy costs less than a loop
+    pos += n;
+    return;
+  }
   const b = buf;
   let p = pos;
   for (let i = 0; i < n; i++) b[p++] = c[i]!;
@@ -83,8 +88,8 @@ const latin1 = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1
 function bytes(src: Buffer): void {
   const n = src.length;
   if (pos + n > buf.length) ensure(n);
-  if (n > 64) {
-    src.copy(buf, pos);
+  if (n > 16) {
+    buf.set(src, pos);
     pos += n;
     return;
   }
