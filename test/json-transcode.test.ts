@@ -199,6 +199,14 @@ describe('JSON-lines transcoding of records kept as bytes', () => {
       ['merged body', record(body(str('a')), body(str('b')))],
       ['two oneof fields', record(body(concat([str('a'), int(5n)])))],
       ['counter key', record(attr('starlog.count.requests', int(3n)))],
+      [
+        '70 attributes',
+        record(...Array.from({ length: 70 }, (_, i) => attr(`k${i}`, int(BigInt(i))))),
+      ],
+      [
+        'a repeat among 40',
+        record(...Array.from({ length: 40 }, (_, i) => attr(`k${i % 39}`, str('v')))),
+      ],
     ];
     for (const [what, bytes] of cases) same(bytes, what);
     // deeper than the file encoder's MAX_DEPTH, when the decoder allows it

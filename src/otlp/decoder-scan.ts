@@ -27,6 +27,8 @@ export interface ScanLimits {
 }
 
 /** `starlog.count.` (the prefix of `inc()` counters, `processors/status/counters.ts`) as bytes */
+/** Keys compared for repeats per list; longer lists take the exact path. */
+const MAX_LIST_KEYS = 64;
 const COUNT_PREFIX_BYTES = Buffer.from(COUNT_PREFIX, 'latin1');
 
 /**
@@ -38,7 +40,9 @@ export class ValueScan {
   private readonly maxDepth: number;
   private readonly maxCollectionLength: number;
   /** key ranges of the list being scanned, per depth: start, length, … */
-  private readonly keys: number[][] = [];
+  private readonly keys = new Int32Array((MAX_DEPTH + 1) * MAX_LIST_KEYS * 2);
+  /** number of keys in each list being scanned, by depth */
+  private readonly keyCounts = new Int32Array(MAX_DEPTH + 1);
   counterKeys = false;
 
   constructor(r: ProtobufReader, limits: ScanLimits) {
@@ -50,9 +54,7 @@ export class ValueScan {
   /** Starts the attributes of a record. */
   startRecord(): void {
     this.counterKeys = false;
-    const top = this.keys[0];
-    if (top === undefined) this.keys[0] = [];
-    else top.length = 0;
+    this.keyCounts[0] = 0;
   }
 
   /**
@@ -61,7 +63,7 @@ export class ValueScan {
    */
   attribute(start: number, end: number): boolean {
     try {
-      return this.keyValue(start, end, 1, this.keys[0]!, true);
+      return this.keyValue(start, end, 1, 0);
     } catch {
       return false;
     }
@@ -122,12 +124,7 @@ export class ValueScan {
   /** An ArrayValue (`kv` false) or KeyValueList whose items are at depth + 1. */
   private list(start: number, end: number, depth: number, kv: boolean): boolean {
     const r = this.r;
-    let keys: number[] | undefined;
-    if (kv) {
-      keys = this.keys[depth];
-      if (keys === undefined) this.keys[depth] = keys = [];
-      else keys.length = 0;
-    }
+    if (kv) this.keyCounts[depth] = 0;
     let n = 0;
     r.pos = start;
     while (r.pos < end) {
@@ -135,22 +132,19 @@ export class ValueScan {
       const len = r.length(end);
       const s = r.pos;
       if (++n > this.maxCollectionLength) return false;
-      if (keys === undefined) {
+      if (!kv) {
         if (!this.anyValue(s, s + len, depth + 1)) return false;
-      } else if (!this.keyValue(s, s + len, depth + 1, keys, false)) return false;
+      } else if (!this.keyValue(s, s + len, depth + 1, depth)) return false;
       r.pos = s + len;
     }
     return true;
   }
 
-  /** A KeyValue whose value is at `depth`; its key range goes into `keys` (no repeat allowed). */
-  private keyValue(
-    start: number,
-    end: number,
-    depth: number,
-    keys: number[],
-    top: boolean,
-  ): boolean {
+  /**
+   * A KeyValue whose value is at `depth`, an item of list `list` (0: the record's attributes, d: a
+   * kvlist at depth d); its key range is kept there (no repeat allowed).
+   */
+  private keyValue(start: number, end: number, depth: number, list: number): boolean {
     const r = this.r;
     let key = -1;
     let keyLen = 0;
@@ -178,7 +172,7 @@ export class ValueScan {
     if (keyLen > 0) {
       const c = b[key]!;
       if (c >= 0x30 && c <= 0x39) return false; // integer-like keys come first in an object
-      if (top && c === 0x73 && keyLen >= COUNT_PREFIX_BYTES.length && !this.counterKeys) {
+      if (list === 0 && c === 0x73 && keyLen >= COUNT_PREFIX_BYTES.length && !this.counterKeys) {
         this.counterKeys =
           b.compare(
             COUNT_PREFIX_BYTES,
@@ -189,16 +183,20 @@ export class ValueScan {
           ) === 0;
       }
     }
-    const n = keys.length;
-    if (n >= 128) return false; // long lists: the exact path
-    for (let i = 0; i < n; i += 2) {
+    const keys = this.keys;
+    const n = this.keyCounts[list]!;
+    if (n >= MAX_LIST_KEYS) return false; // long lists: the exact path
+    const base = list * MAX_LIST_KEYS * 2;
+    for (let i = base; i < base + n * 2; i += 2) {
       if (keys[i + 1] !== keyLen) continue;
       const other = keys[i]!;
       let j = 0;
       while (j < keyLen && b[other + j] === b[key + j]) j++;
       if (j === keyLen) return false; // a repeated key
     }
-    keys.push(key, keyLen);
+    keys[base + n * 2] = key;
+    keys[base + n * 2 + 1] = keyLen;
+    this.keyCounts[list] = n + 1;
     return true;
   }
 }

@@ -608,8 +608,17 @@ function logRecord(r: ReadableLogRecord): void {
     lit(J_COMMA);
   }
   lit(J_BODY);
-  if (r instanceof IngestedLogRecord && r.src !== undefined) lazyValues(r, r.src);
-  else {
+  let transcoded = false;
+  if (r instanceof IngestedLogRecord && r.src !== undefined) {
+    const mark = pos;
+    try {
+      lazyValues(r, r.src);
+      transcoded = true;
+    } catch {
+      pos = mark; // not expected (the decoder checked the bytes): written from the decoded values
+    }
+  }
+  if (!transcoded) {
     member(r, 'body', r.body as AnyValue | undefined);
     const attrs = r.attributes;
     if (attrs !== undefined) {
