@@ -9,8 +9,10 @@
  * (`info({ route: '/orders', status: 200, ms: 1.5, user: 'u1' }, 'handled request %d', i)`).
  *
  * The baseline's `src/` is extracted with `git archive` into bench/.baseline-<rev>/ (removed at
- * the end) and imported from there: its decoder, and its encoder followed by `Buffer.from` of the
- * line (what its JsonlFileExporter did).
+ * the end) and imported from there: its decoder, and its JSON-lines byte writer
+ * (`encodeLogsRequestLine`) when it has one, else its string encoder followed by `Buffer.from` of
+ * the line (what its JsonlFileExporter did then). The current side transcodes the records it
+ * decoded (nothing reads their values in between, as on the primary's path to the file).
  *
  * Usage: ./node_modules/.bin/node bench/primary-path.ts [--baseline <git rev, default main>]
  *        [--rounds 15] [--requests 20]
