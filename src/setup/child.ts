@@ -41,8 +41,10 @@ export async function setupChild(
     endpoint: target.endpoint,
     token: target.token,
     timeoutMs: timeout,
-    // started now: the exit export of a short-lived child finds it ready (a thread, no module loads)
-    worker: 'eager',
+    // with a hand-off directory the exit export writes a file: the worker starts at the first
+    // backpressure flush and stays; without one it starts now, so that the exit export of a
+    // short-lived child finds it ready (a thread, no module loads)
+    worker: target.handoffDir === undefined ? 'eager' : 'kept',
   });
   // one deadline per export: the gRPC deadline of the call (the processor's own timer is a
   // backstop 5 s later); a timed-out export is retried and de-duplicated by the receiver
@@ -83,7 +85,11 @@ export async function setupChild(
     options.exitHooks === false
       ? undefined
       : // the flush at beforeExit and the synchronous export at exit after it share shutdownTimeoutMs
-        installExitHooks(shipping, { timeout: Math.min(timeout / 2, 2000), syncExporter });
+        installExitHooks(shipping, {
+          timeout: Math.min(timeout / 2, 2000),
+          syncExporter,
+          handoffDir: target.handoffDir ?? false,
+        });
 
   let shutdownPromise: Promise<void> | undefined;
   return {
