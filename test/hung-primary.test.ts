@@ -175,7 +175,7 @@ describe('a hung primary', { concurrency: 3 }, () => {
     }
   });
 
-  test(`a child whose event loop runs dry while its primary is hung ends within shutdownTimeoutMs (${SHUTDOWN_MS} ms); what was not delivered is counted`, {
+  test(`a child whose event loop runs dry while its primary is hung ends within shutdownTimeoutMs (${SHUTDOWN_MS} ms); what was not delivered is handed off or counted`, {
     skip: SKIP,
     timeout: 120_000,
   }, async () => {
@@ -222,7 +222,8 @@ describe('a hung primary', { concurrency: 3 }, () => {
         `the child took ${ms.toFixed(0)} ms, more than shutdownTimeoutMs ${SHUTDOWN_MS} + ${MARGIN_MS} ms`,
       );
       assert.equal(s.pending, 0, 'nothing left pending');
-      assert.ok(stats.dropped > 0, 'the records not delivered are counted');
+      // at exit the rest is handed off (a file in the primary's directory, counted exported) or,
+      // where that is not possible, counted as dropped: either way sent = exported + drops
       assert.equal(s.exported + childDrops(s), records, 'sent = exported + counted drops');
     } finally {
       proc.kill('SIGKILL');
