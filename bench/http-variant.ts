@@ -2,11 +2,15 @@
  * One side of bench/http.ts, in its own process: `node bench/http-variant.ts <variant>`.
  * Variants: `bare` (a node:http hello-world handler that logs one pino line), `pino-http`
  * (the same plus pino-http's "request completed" line), `starlog` (the same handler under
- * setupLogging(): its pino line captured, a request task with one access record), and for the
+ * setupLogging(): its pino line captured, a request task with one access record, written to a
+ * JSON-lines file in the temporary directory), and for the
  * record cost `pino` / `pino-starlog` (200,000 pino records, alone or captured).
  * Reports its CPU time between the parent's 'start' and 'stop' messages.
  */
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const variant = process.argv[2] ?? 'bare';
 // `starlog-plain`: setupLogging() without request tasks and capture (the handler's pino line is
@@ -16,11 +20,14 @@ const devnull = { write: (_s: string) => true };
 
 if (variant === 'starlog' || variant === 'pino-starlog' || plain) {
   const { setupLogging } = await import('../src/index.ts');
+  // a real file (the JSON-lines exporter refuses /dev/null: not a regular file), removed at exit
+  const file = join(tmpdir(), `starlog-bench-http-${process.pid}.jsonl`);
+  process.once('exit', () => rmSync(file, { force: true }));
   await setupLogging({
     serviceName: 'bench',
     status: false,
     console: false,
-    file: { path: '/dev/null' },
+    file: { path: file },
     config: false,
     ...(plain ? { httpTasks: false, instrumentations: false } : {}),
   });
