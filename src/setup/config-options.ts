@@ -2,7 +2,15 @@ import { type LoadedConfig, loadConfigSync } from '../config/load.ts';
 import { toSetupOptions } from '../config/to-options.ts';
 import type { SetupOptions } from '../options.ts';
 
-const SECTIONS = ['status', 'lookback', 'file', 'console', 'collector'] as const;
+const SECTIONS = [
+  'status',
+  'lookback',
+  'file',
+  'console',
+  'collector',
+  'httpTasks',
+  'instrumentations',
+] as const;
 
 /**
  * The options a primary runs with: the configuration file (if any; see `SetupOptions.config`)
