@@ -13,7 +13,8 @@ import { splitLogsRequest } from '../otlp/request-split.ts';
 import { PlainLogRecord } from '../util/plain-log-record.ts';
 import { BatchQueue } from './batch-queue.ts';
 import type { EncodedLogsExporter, EncodedLogsRequest } from './otlp-bytes-exporter.ts';
-import type { ShippingQueueOptions } from './shipping-stats.ts';
+import { BACKPRESSURE_DETAILS, GrpcCode } from './retry.ts';
+import type { ShippingQueueOptions, ShippingStats } from './shipping-stats.ts';
 import type { QueuedBatch } from './spill.ts';
 
 /** Options of {@link OtlpShippingProcessor}. */
@@ -38,6 +39,34 @@ export type EncodedBatchData = Buffer | LogsRequestBuilder;
 
 /** How long the synchronous flush rests after it failed (the primary is gone or hung), ms. */
 const SYNC_FLUSH_REST_MS = 1000;
+/** Batches handed to the worker thread and not yet answered, at most (see `_handOff`). */
+const MAX_HANDED_OFF = 4;
+/** How long `onEmit` waits for the primary's answer to the oldest handed-off batch, at most, ms. */
+const HAND_OFF_WAIT_MS = 1000;
+/** The outcome of a handed-off batch the worker could not deliver (retried, as an outage). */
+const HAND_OFF_FAILED = {
+  code: GrpcCode.UNAVAILABLE,
+  details: 'starlog: the export through the worker thread failed',
+};
+/** The receiver answered a handed-off batch with backpressure (retried shortly). */
+const HAND_OFF_BUSY = { code: GrpcCode.RESOURCE_EXHAUSTED, details: BACKPRESSURE_DETAILS };
+
+/** `Atomics.waitAsync` (ES2024; Node ≥ 16), not in this project's `lib`. */
+interface AtomicsWaitAsync {
+  waitAsync(
+    cells: Int32Array,
+    index: number,
+    value: number,
+    timeoutMs: number,
+  ): { async: false; value: string } | { async: true; value: Promise<string> };
+}
+
+/** A batch handed to the worker thread: its result cells and the queue's completion. */
+interface HandOff {
+  cells: Int32Array;
+  deadline: number;
+  done: (ok: boolean, error?: unknown) => void;
+}
 
 /**
  * The child's shipping processor: each record becomes OTLP protobuf bytes once, in `onEmit`
@@ -57,6 +86,13 @@ const SYNC_FLUSH_REST_MS = 1000;
  * is half empty, and the application feels a slower `emit()` only then. Records are dropped
  * (`queueFull`) only when that fails too (the primary is gone or hung; the synchronous flush
  * then rests for a second before it is tried again).
+ *
+ * An application that logs in one long synchronous stretch (a loop, a large handler) never lets
+ * the event loop run the exports: when a second batch is sealed before the event loop turned,
+ * the oldest sealed batches are handed to the synchronous exporter's worker thread, which sends
+ * them while the application goes on (at most `MAX_HANDED_OFF` unanswered; their answers are
+ * read at the next seal or when the event loop turns). The primary then works while the children
+ * still emit, instead of after them.
  */
 export class OtlpShippingProcessor
   extends BatchQueue<EncodedBatchData>
@@ -67,6 +103,18 @@ export class OtlpShippingProcessor
   private readonly _pool = writerPool(8, 64 * 1024);
   private _builder = new LogsRequestBuilder(this._pool);
   private _syncRestUntil = 0;
+  /** the microtask queued at the last seal has not run: the event loop has not turned since */
+  private _turnPending = false;
+  private readonly _turned = (): void => {
+    this._turnPending = false;
+  };
+  /** `_export` sends through the worker thread (set around `send()` by `_handOff`) */
+  private _viaWorker = false;
+  private readonly _handedOff: HandOff[] = [];
+  private _handOffRestUntil = 0;
+  private _handOffs = 0;
+  private _handOffWaits = 0;
+  private _handOffWaitMs = 0;
   /** this processor's name in its drop reports (see `DROP_REPORTER_KEY`) */
   private readonly _reporter = newDropReporter(threadId);
 
@@ -88,6 +136,15 @@ export class OtlpShippingProcessor
     this._sync = options.syncExporter;
   }
 
+  /** See {@link ShippingStats}; with `handedOff`, `handOffWaits` and `handOffWaitMs`. */
+  override stats(): ShippingStats {
+    const s = super.stats();
+    s.handedOff = this._handOffs;
+    s.handOffWaits = this._handOffWaits;
+    s.handOffWaitMs = Math.round(this._handOffWaitMs);
+    return s;
+  }
+
   onEmit(record: ReadWriteLogRecord, _context?: Context): void {
     try {
       if (!this._admit(0)) return;
@@ -104,7 +161,9 @@ export class OtlpShippingProcessor
         );
         return;
       }
+      const open = this._openId;
       this._appended(b.bytes - before, b.count, b.bytes);
+      if (this._openId !== open) this._onSealed();
     } catch (err) {
       diag.error('starlog OtlpShippingProcessor: onEmit failed', err);
     }
@@ -201,6 +260,22 @@ export class OtlpShippingProcessor
       return;
     }
     const bytes = this._withReport(batch, data);
+    if (this._viaWorker) {
+      const deadline = Date.now() + this._timeoutMs;
+      const cells = this._sync?.post([bytes], deadline);
+      if (cells !== undefined) {
+        this._handedOff.push({ cells, deadline, done });
+        const wait = (Atomics as unknown as AtomicsWaitAsync).waitAsync(
+          cells,
+          0,
+          0,
+          this._timeoutMs,
+        );
+        if (wait.async) wait.value.then(() => this._readHandedOff());
+        else this._readHandedOff();
+        return;
+      }
+    }
     this._exporter.export({ bytes, length: batch.count }, (result) =>
       done(result.code === ExportResultCode.SUCCESS, result.error),
     );
@@ -250,6 +325,81 @@ export class OtlpShippingProcessor
     this._exported += result.exported;
     this._settled();
     return this._waitingBytes + bytes <= this._maxQueueBytes;
+  }
+
+  /** A batch was just sealed in `onEmit`: hands batches off if the event loop has not turned. */
+  private _onSealed(): void {
+    if (!this._turnPending) {
+      this._turnPending = true;
+      queueMicrotask(this._turned);
+      return;
+    }
+    this._handOff();
+  }
+
+  /**
+   * Hands the oldest sealed batches to the worker thread (see the class comment). With
+   * `MAX_HANDED_OFF` unanswered, waits for the primary's answer to the oldest (at most
+   * `HAND_OFF_WAIT_MS`; then the batches stay queued and hand-offs rest for a second): the
+   * primary is behind, and a child that waits leaves it the CPU. Not while retrying, after
+   * shutdown, without a synchronous exporter, or shortly after a handed-off batch failed.
+   */
+  private _handOff(): void {
+    if (this._sync === undefined || this._blocked || this._shutdownPromise !== undefined) return;
+    this._readHandedOff();
+    if (Date.now() < this._handOffRestUntil) return;
+    while (this._sealed.length > 0) {
+      if (this._handedOff.length >= MAX_HANDED_OFF && !this._awaitOldest()) return;
+      if (!((this._sealed[0] as QueuedBatch<EncodedBatchData>).data instanceof Buffer)) return;
+      const [batch] = this._takeSealed(1);
+      if (batch === undefined) return;
+      this._viaWorker = true;
+      this._handOffs++;
+      try {
+        this.send(batch);
+      } finally {
+        this._viaWorker = false;
+      }
+    }
+  }
+
+  /** Waits for the answer to the oldest handed-off batch; whether another may be handed off now. */
+  private _awaitOldest(): boolean {
+    const oldest = this._handedOff[0] as HandOff;
+    const left = Math.min(HAND_OFF_WAIT_MS, oldest.deadline - Date.now());
+    if (left > 0) {
+      const t0 = performance.now();
+      Atomics.wait(oldest.cells, 0, 0, left);
+      this._handOffWaits++;
+      this._handOffWaitMs += performance.now() - t0;
+    }
+    this._readHandedOff();
+    if (this._handedOff.length < MAX_HANDED_OFF) return Date.now() >= this._handOffRestUntil;
+    this._handOffRestUntil = Date.now() + SYNC_FLUSH_REST_MS;
+    return false;
+  }
+
+  /** Completes the handed-off batches the worker has answered (or whose deadline passed long ago). */
+  private _readHandedOff(): void {
+    const list = this._handedOff;
+    const now = Date.now();
+    for (let i = 0; i < list.length; ) {
+      const h = list[i] as HandOff;
+      const answered = Atomics.load(h.cells, 0) === 1;
+      if (!answered && now < h.deadline + 5000) {
+        i++;
+        continue;
+      }
+      list.splice(i, 1);
+      const outcome = answered ? Atomics.load(h.cells, 1) : 0;
+      if (outcome === 1) {
+        h.done(true);
+        continue;
+      }
+      const busy = outcome === 3;
+      this._handOffRestUntil = now + (busy ? 20 : SYNC_FLUSH_REST_MS);
+      h.done(false, busy ? HAND_OFF_BUSY : HAND_OFF_FAILED);
+    }
   }
 
   private _bytesOf(batch: QueuedBatch<EncodedBatchData>): Buffer | undefined {
