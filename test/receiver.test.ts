@@ -105,9 +105,12 @@ describe('startReceiver on its default private unix socket', () => {
       'OTEL_EXPORTER_OTLP_LOGS_INSECURE',
       'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL',
       'STARLOG_ENDPOINT',
+      'STARLOG_HANDOFF_DIR',
       'STARLOG_PRIMARY_PID',
       'STARLOG_TOKEN',
     ]);
+    // the hand-off directory of exiting children is the private socket directory (protocol/handoff.ts)
+    assert.equal(`unix://${env.STARLOG_HANDOFF_DIR}/receiver.sock`, env.STARLOG_ENDPOINT);
     assert.match(env.STARLOG_ENDPOINT, /^unix:\/\/\/.+\/receiver\.sock$/);
     assert.equal(env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, env.STARLOG_ENDPOINT);
     assert.equal(receiver.endpoint, env.STARLOG_ENDPOINT);

@@ -7,6 +7,7 @@ import {
   DROP_REPORT_SCOPE,
   dropReportAttributes,
   newDropReporter,
+  totalDrops,
 } from '../multiprocess/protocol/drop-report.ts';
 import { encodeLogsRequest, LogsRequestBuilder, writerPool } from '../otlp/logs-encoder.ts';
 import { splitLogsRequest } from '../otlp/request-split.ts';
@@ -181,6 +182,24 @@ export class OtlpShippingProcessor
       else out.push({ bytes: this._withReport(b, bytes), length: b.count });
     }
     return out;
+  }
+
+  /**
+   * With `reportDrops` and drops to report: a request holding only a drop report (no batch id)
+   * with this processor's cumulative counts now, for the last step of the exit export (drops
+   * counted after the last batch was sent). `undefined` otherwise.
+   */
+  dropReportRequest(): Buffer | undefined {
+    if (!this._reportDrops || this._lastResource === undefined) return undefined;
+    const counts = this.dropCounts();
+    if (totalDrops(counts) === 0) return undefined;
+    return encodeLogsRequest([
+      new PlainLogRecord({
+        resource: this._lastResource,
+        instrumentationScope: { name: DROP_REPORT_SCOPE },
+        attributes: dropReportAttributes(counts, this._reporter),
+      }),
+    ]);
   }
 
   /**

@@ -13,7 +13,8 @@ import {
   newDropReporter,
   totalDrops,
 } from '../multiprocess/protocol/drop-report.ts';
-import { estimateRecordBytes } from '../processors/lookback/record-size.ts';
+import { lazyRecordBytes } from '../multiprocess/receiver/ingested-log-record.ts';
+import { estimateRecordBytes, RECORD_FIXED_BYTES } from '../processors/lookback/record-size.ts';
 import { PlainLogRecord } from '../util/plain-log-record.ts';
 import { BatchQueue } from './batch-queue.ts';
 import type { ShippingQueueOptions } from './shipping-stats.ts';
@@ -91,7 +92,8 @@ export class ShippingProcessor
 
   onEmit(record: ReadWriteLogRecord, _context?: Context): void {
     try {
-      const bytes = estimateRecordBytes(record);
+      const lazy = lazyRecordBytes(record); // a received record still as bytes: not decoded
+      const bytes = lazy >= 0 ? RECORD_FIXED_BYTES + lazy : estimateRecordBytes(record);
       if (!this._admit(bytes)) return;
       this._open.push(record);
       this._openBytes += bytes;

@@ -41,8 +41,10 @@ export async function setupChild(
     endpoint: target.endpoint,
     token: target.token,
     timeoutMs: timeout,
-    // started now: the exit export of a short-lived child finds it ready (a thread, no module loads)
-    worker: 'eager',
+    // with a hand-off directory the exit export writes a file: the worker starts at the first
+    // backpressure flush and stays; without one it starts now, so that the exit export of a
+    // short-lived child finds it ready (a thread, no module loads)
+    worker: target.handoffDir === undefined ? 'eager' : 'kept',
   });
   const shipping = new OtlpShippingProcessor({
     // the official OTLP/gRPC export delegate with bytes encoded at emit, on a fresh channel
@@ -75,7 +77,11 @@ export async function setupChild(
   const hooks =
     options.exitHooks === false
       ? undefined
-      : installExitHooks(shipping, { timeout: Math.min(timeout, 2000), syncExporter });
+      : installExitHooks(shipping, {
+          timeout: Math.min(timeout, 2000),
+          syncExporter,
+          handoffDir: target.handoffDir ?? false,
+        });
 
   let shutdownPromise: Promise<void> | undefined;
   return {

@@ -4,6 +4,7 @@ import type { LoadedConfig } from '../config/load.ts';
 import type { ShippingProcessor } from '../export/shipping-processor.ts';
 import { ControlRefusal, primaryControlService } from '../multiprocess/control/primary-control.ts';
 import {
+  ensureRecordDirectory,
   removePrimaryRecord,
   removePrimaryRecordSync,
   writePrimaryRecord,
@@ -136,9 +137,16 @@ export async function setupPrimary(
     });
   };
 
+  // exiting children hand what they still hold over as files in `.starlog/` (protocol/handoff.ts);
+  // a primary started later here picks up what was left
+  const handoffDir = await ensureRecordDirectory(process.cwd()).catch((err: unknown) => {
+    diag.warn('starlog: no hand-off directory; children deliver at exit over gRPC only', err);
+    return undefined;
+  });
   let receiver: Receiver;
   try {
     receiver = await startReceiver({
+      handoffDir,
       endpoint: options.endpoint,
       // a primary restarted on the same endpoint keeps its children when given the same token
       token: startEnv.STARLOG_TOKEN || undefined,

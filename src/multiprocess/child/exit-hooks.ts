@@ -3,6 +3,8 @@ import { diag } from '@opentelemetry/api';
 import type { OtlpShippingProcessor } from '../../export/otlp-shipping-processor.ts';
 import type { ShippingProcessor } from '../../export/shipping-processor.ts';
 import { type Duration, parseDuration } from '../../util/duration.ts';
+import { HANDOFF_DIR_ENV } from '../protocol/handoff.ts';
+import { warmHandoffWriter, writeHandoffSync } from './handoff-writer.ts';
 import { SyncExporter, type SyncExportResult } from './sync-export.ts';
 
 /** Options of {@link installExitHooks}. */
@@ -21,6 +23,14 @@ export interface ExitHooksOptions {
   signals?: NodeJS.Signals[];
   /** When the synchronous export's worker thread starts; see `SyncExporterOptions.worker`. Default `'lazy'`. */
   worker?: 'lazy' | 'eager' | 'kept';
+  /**
+   * The primary's hand-off directory (`protocol/handoff.ts`): at `exit`, the encoded requests of
+   * an `OtlpShippingProcessor` are written there in one synchronous file write (microseconds,
+   * whatever the load) instead of a gRPC round trip; the gRPC export remains the fallback when
+   * the write fails (no such directory on this machine, not this user's, disk full).
+   * Default `STARLOG_HANDOFF_DIR` (set by a primary whose receiver has one); `false`: gRPC only.
+   */
+  handoffDir?: string | false;
   /** The synchronous exporter to use (e.g. the one the processor's backpressure already warmed). Default: one made from `endpoint`, `token`, `timeout`, `worker`. */
   syncExporter?: SyncExporter;
 }
@@ -45,8 +55,11 @@ function ipcChannel(): { refCounted?: () => void; unrefCounted?: () => void } | 
  * - `beforeExit` (the event loop ran dry): `forceFlush()`; beforeExit fires again afterwards, and
  *   flushes again only if new records arrived.
  * - `exit` (after `process.exit()`, an uncaught exception or unhandled rejection, or the end
- *   of a worker thread): the records still queued or in flight are exported synchronously
- *   ({@link SyncExporter}, at most `timeout`). Records that were in flight may arrive twice.
+ *   of a worker thread): the records still queued or in flight are delivered synchronously:
+ *   written as one hand-off file into the primary's directory (`handoffDir`, see
+ *   `protocol/handoff.ts`; an `OtlpShippingProcessor` on the primary's machine), else, or when
+ *   that write fails, exported over gRPC ({@link SyncExporter}, at most `timeout`). Each request
+ *   names its batch, so a batch that was in flight and arrives twice is ingested once.
  * - signals (`SIGTERM`, `SIGINT`; main thread only): the listener is prepended. If it is the
  *   only listener, it flushes (at most `timeout`, then the rest synchronously), removes itself
  *   and raises the signal again, so the process ends exactly as without starlog; a second
@@ -75,6 +88,10 @@ export function installExitHooks(
     process.env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ??
     undefined;
   const token = options.token ?? process.env.STARLOG_TOKEN;
+  const handoffDir =
+    options.handoffDir === false
+      ? undefined
+      : options.handoffDir || process.env[HANDOFF_DIR_ENV] || undefined;
   const signals = options.signals ?? (['SIGTERM', 'SIGINT'] as NodeJS.Signals[]);
   let syncExporter: SyncExporter | undefined = options.syncExporter;
   if (syncExporter !== undefined) {
@@ -91,18 +108,52 @@ export function installExitHooks(
       'starlog installExitHooks: no endpoint (STARLOG_ENDPOINT); records pending at process.exit() will be lost',
     );
 
+  if (handoffDir !== undefined) warmHandoffWriter();
   let installed = true;
   let lastSyncExport: SyncExportResult | undefined;
   let beforeExitFlush: Promise<void> | undefined;
   const signalsHandling = new Set<NodeJS.Signals>();
 
   const exportRestSync = (): void => {
-    if (processor.pending === 0) return;
+    if (processor.pending === 0) {
+      // nothing to send, but drops counted since the last export still reach the primary
+      const report =
+        handoffDir !== undefined && 'takeAllRequests' in processor
+          ? processor.dropReportRequest()
+          : undefined;
+      if (report !== undefined && handoffDir !== undefined) {
+        const written = writeHandoffSync(handoffDir, [report]);
+        if (!written.ok)
+          diag.warn(`starlog: the last drop report was not delivered: ${written.reason}`);
+      }
+      return;
+    }
     let total = 0;
     let result: SyncExportResult | undefined;
     if ('takeAllRequests' in processor) {
       const requests = processor.takeAllRequests();
       for (const r of requests) total += r.length;
+      if (handoffDir !== undefined) {
+        // the primary's machine: one file write, no round trip (the last request carries the
+        // drop counts as they are now)
+        const report = processor.dropReportRequest();
+        const bytes = requests.map((r) => r.bytes as Uint8Array);
+        if (report !== undefined) bytes.push(report);
+        const written = writeHandoffSync(handoffDir, bytes);
+        if (written.ok) {
+          lastSyncExport = {
+            exported: total,
+            failed: 0,
+            requests: bytes.length,
+            timedOut: false,
+            elapsedMs: written.elapsedMs,
+            handoff: written.path,
+          };
+          processor.countExitResult(total, 0);
+          return;
+        }
+        diag.warn(`starlog: ${written.reason}; sending the ${total} records at exit over gRPC`);
+      }
       if (syncExporter !== undefined) result = syncExporter.exportEncoded(requests, timeoutMs);
     } else {
       const records = processor.takeAllPending();

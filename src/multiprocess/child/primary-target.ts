@@ -8,15 +8,21 @@ export interface PrimaryTarget {
   endpoint: string;
   /** `STARLOG_TOKEN`, or `''` when there is none */
   token: string;
+  /** `STARLOG_HANDOFF_DIR`: the primary's hand-off directory (`protocol/handoff.ts`), if it has one */
+  handoffDir: string | undefined;
 }
 
 /**
  * Reads the primary's receiver from the environment a primary gives its children
- * (`STARLOG_ENDPOINT`, `STARLOG_TOKEN`).
+ * (`STARLOG_ENDPOINT`, `STARLOG_TOKEN`, `STARLOG_HANDOFF_DIR`).
  * @throws Error when `STARLOG_ENDPOINT` is not set
  */
 export function primaryTarget(
-  env: { readonly STARLOG_ENDPOINT?: string; readonly STARLOG_TOKEN?: string } = process.env,
+  env: {
+    readonly STARLOG_ENDPOINT?: string;
+    readonly STARLOG_TOKEN?: string;
+    readonly STARLOG_HANDOFF_DIR?: string;
+  } = process.env,
 ): PrimaryTarget {
   const endpoint = env.STARLOG_ENDPOINT?.trim();
   if (!endpoint) {
@@ -24,7 +30,11 @@ export function primaryTarget(
       'starlog: STARLOG_ENDPOINT is not set; a child needs the environment of its primary (receiver.env)',
     );
   }
-  return { endpoint, token: env.STARLOG_TOKEN?.trim() ?? '' };
+  return {
+    endpoint,
+    token: env.STARLOG_TOKEN?.trim() ?? '',
+    handoffDir: env.STARLOG_HANDOFF_DIR?.trim() || undefined,
+  };
 }
 
 /**

@@ -48,6 +48,8 @@ export interface SyncExportResult {
   timedOut: boolean;
   /** time spent blocked, ms */
   elapsedMs: number;
+  /** the hand-off file written instead of gRPC calls (exit hooks, `handoffDir`), if one was */
+  handoff?: string;
 }
 
 /**

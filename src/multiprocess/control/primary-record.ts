@@ -111,6 +111,18 @@ export async function writePrimaryRecord(
   return path;
 }
 
+/**
+ * Creates (0700) or checks `<cwd>/.starlog` with the rules of {@link writePrimaryRecord} (a real
+ * directory of the effective user) and returns its path: the primary's hand-off directory too
+ * (`protocol/handoff.ts`).
+ * @throws Error naming the directory when it is refused, or the file-system error
+ */
+export async function ensureRecordDirectory(cwd: string = process.cwd()): Promise<string> {
+  const dir = join(cwd, PRIMARY_RECORD_DIR);
+  await ownPrivateDirectory(dir);
+  return dir;
+}
+
 /** The effective user id, or undefined where there is none (Windows). */
 function euid(): number | undefined {
   return typeof process.geteuid === 'function' ? process.geteuid() : undefined;

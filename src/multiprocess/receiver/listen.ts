@@ -62,6 +62,11 @@ export class Listening {
     return new Listening(target, dir, socketPath);
   }
 
+  /** The fresh private directory (0700) holding the socket, when the receiver made one. */
+  get privateDir(): string | undefined {
+    return this.dir;
+  }
+
   /** Removes the private directory (or the socket file at a fixed path). Never rejects. */
   async remove(): Promise<void> {
     try {

@@ -99,26 +99,38 @@ export class LogsService {
       callback({ code: status.RESOURCE_EXHAUSTED, details: BACKPRESSURE_DETAILS });
       return;
     }
+    const error = this.ingest(call.request);
+    if (error !== null) callback(error);
+    else callback(null, EMPTY_RESPONSE);
+  }
+
+  /**
+   * Decodes one `ExportLogsServiceRequest` (all or nothing), skips a batch ingested already,
+   * hands each record to the processor and keeps drop reports: the body of an authenticated
+   * `Export` call, or a request of a hand-off file (`handoff-intake.ts`). Returns the status to
+   * answer with when the request is refused (malformed or over a limit; counted and reported
+   * through `diag`), else `null`.
+   */
+  ingest(body: Buffer): { code: status; details: string } | null {
+    const counters = this.counters;
     let result: OtlpDecodeResult;
     try {
-      result = this.decoder.decode(call.request);
+      result = this.decoder.decode(body);
     } catch (err) {
       const limit = err instanceof OtlpDecodeError && err.kind === 'limit';
       if (limit) counters.resourceExhausted++;
       else counters.invalidArgument++;
       const message = err instanceof Error ? err.message : String(err);
       diag.warn(`starlog receiver: rejected an Export request: ${message}`);
-      callback({
+      return {
         code: limit ? status.RESOURCE_EXHAUSTED : status.INVALID_ARGUMENT,
         details: `starlog receiver: ${message}`,
-      });
-      return;
+      };
     }
     const records = result.records;
     if (this.isDuplicate(records)) {
       counters.duplicates++;
-      callback(null, EMPTY_RESPONSE);
-      return;
+      return null;
     }
     let reports: IngestedLogRecord[] | undefined;
     for (let i = 0; i < records.length; i++) {
@@ -138,7 +150,7 @@ export class LogsService {
     counters.records += records.length - (reports?.length ?? 0);
     this.children.tally(result);
     if (reports !== undefined) this.children.takeDropReports(result, reports);
-    callback(null, EMPTY_RESPONSE);
+    return null;
   }
 
   private reportProcessorError(err: unknown): void {

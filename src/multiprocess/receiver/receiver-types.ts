@@ -9,9 +9,13 @@ import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import type { OtlpDecodeLimits } from '../../otlp/logs-decoder.ts';
 import type { LevelTable } from '../../pipeline/level-table.ts';
 import type { DropCounts } from '../protocol/drop-report.ts';
+import type { HandoffStats } from './handoff-intake.ts';
 
 /** Default largest request, in bytes (16 MiB). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** Default largest hand-off file read, in bytes (256 MiB: a child's queue and spill, 32 MiB each by default, fit). */
+export const DEFAULT_MAX_HANDOFF_FILE_BYTES = 256 * 1024 * 1024;
 
 /** Options of {@link startReceiver}. */
 export interface ReceiverOptions extends Omit<OtlpDecodeLimits, 'maxMessageBytes'> {
@@ -79,6 +83,22 @@ export interface ReceiverOptions extends Omit<OtlpDecodeLimits, 'maxMessageBytes
    * Default none.
    */
   services?: ExtraService[];
+  /**
+   * The hand-off directory (`protocol/handoff.ts`): children on this machine write what they
+   * still hold at exit into files there (synchronously, in microseconds) instead of a gRPC call
+   * at exit; the receiver ingests them like `Export` calls (same decoder, de-duplication and
+   * drop reports; no token: the directory must be a real directory of this user, not writable
+   * by others) and deletes them. Scanned at start (files left while no primary ran), on every
+   * change the directory watch reports, every `handoffScanIntervalMs`, and by `close()`.
+   * Passed to children as `STARLOG_HANDOFF_DIR`. `setupLogging` passes `<cwd>/.starlog`.
+   * Default: the private socket directory when the receiver made one (`endpoint` unset or
+   * `'unix'`), else none; `false`: none.
+   */
+  handoffDir?: string | false;
+  /** Largest hand-off file read, bytes; a larger one is refused (reported, deleted). Default 256 MiB. */
+  maxHandoffFileBytes?: number;
+  /** Period of the rescan of the hand-off directory behind its watch, ms. Default 1000. */
+  handoffScanIntervalMs?: number;
 }
 
 /** A gRPC service added to the receiver's server (see {@link ReceiverOptions.services}). */
@@ -159,6 +179,8 @@ export interface ReceiverStats {
   children: Record<string, ReceiverChildStats>;
   /** level-control counters; `undefined` when the receiver was started without `levels` */
   levels: ReceiverLevelStats | undefined;
+  /** hand-off file counters; `undefined` when the receiver has no hand-off directory */
+  handoff?: HandoffStats;
 }
 
 /**
@@ -181,6 +203,8 @@ export interface ReceiverEnv {
   OTEL_EXPORTER_OTLP_LOGS_INSECURE: string;
   /** `'x-starlog-token=<token>'` */
   OTEL_EXPORTER_OTLP_LOGS_HEADERS: string;
+  /** the hand-off directory (absolute), when the receiver has one (`ReceiverOptions.handoffDir`) */
+  STARLOG_HANDOFF_DIR?: string;
 }
 
 /** A running receiver (see {@link startReceiver}). */

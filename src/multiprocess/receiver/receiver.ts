@@ -7,18 +7,23 @@
  *
  * @module
  */
+
+import { resolve } from 'node:path';
 import { type Metadata, Server } from '@grpc/grpc-js';
 import { diag } from '@opentelemetry/api';
 import { BindOnceFuture, callWithTimeout } from '@opentelemetry/core';
 import { OtlpLogsDecoder } from '../../otlp/logs-decoder.ts';
 import { parseReceiverEndpoint } from '../protocol/endpoint.ts';
+import { HANDOFF_DIR_ENV } from '../protocol/handoff.ts';
 import { LEVEL_CONTROL_SERVICE } from '../protocol/level-control.ts';
 import { generateToken, TOKEN_METADATA_KEY } from '../protocol/token.ts';
 import { ChildStatsTable } from './child-stats.ts';
+import { HandoffIntake } from './handoff-intake.ts';
 import { LevelService } from './level-service.ts';
 import { Listening } from './listen.ts';
 import { LOGS_SERVICE, LogsService } from './logs-service.ts';
 import {
+  DEFAULT_MAX_HANDOFF_FILE_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
   type Receiver,
   type ReceiverEnv,
@@ -29,6 +34,7 @@ import { TokenCheck } from './token-check.ts';
 
 export { OTLP_LOGS_EXPORT_PATH } from '../../otlp/grpc-methods.ts';
 export {
+  DEFAULT_MAX_HANDOFF_FILE_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
   type ExtraService,
   type Receiver,
@@ -138,6 +144,24 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     throw err;
   }
   const target = listening.target;
+  // hand-off files of exiting children (protocol/handoff.ts): the given directory, else the
+  // private socket directory
+  const handoffDir =
+    options.handoffDir === false
+      ? undefined
+      : options.handoffDir !== undefined
+        ? resolve(options.handoffDir)
+        : listening.privateDir;
+  let handoff =
+    handoffDir === undefined
+      ? undefined
+      : new HandoffIntake({
+          dir: handoffDir,
+          ingest: (request) => logs.ingest(request),
+          maxFileBytes: options.maxHandoffFileBytes ?? DEFAULT_MAX_HANDOFF_FILE_BYTES,
+          scanIntervalMs: options.handoffScanIntervalMs ?? 1000,
+        });
+  if (handoff !== undefined && !(await handoff.start())) handoff = undefined;
   const env: ReceiverEnv = {
     STARLOG_ENDPOINT: target,
     STARLOG_TOKEN: token,
@@ -147,6 +171,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     OTEL_EXPORTER_OTLP_LOGS_INSECURE: 'true',
     OTEL_EXPORTER_OTLP_LOGS_HEADERS: `${TOKEN_METADATA_KEY}=${token}`,
   };
+  if (handoff !== undefined) env[HANDOFF_DIR_ENV] = handoff.stats.dir;
 
   const closing = new BindOnceFuture(async () => {
     levelService?.close();
@@ -155,6 +180,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
       closeTimeoutMs,
     ).catch(() => server.forceShutdown());
+    // children that exited up to now (the directory goes with the socket when it is the private one)
+    await handoff?.close();
     await listening.remove();
   }, undefined);
 
@@ -179,6 +206,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         processorErrors: c.processorErrors,
         children: children.snapshot(),
         levels: levelService?.stats(),
+        handoff: handoff && { ...handoff.stats },
       };
     },
     async close(): Promise<void> {
