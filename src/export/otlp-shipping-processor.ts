@@ -283,6 +283,7 @@ export class OtlpShippingProcessor
       const deadline = Date.now() + this._timeoutMs;
       const cells = this._sync?.post([bytes], deadline);
       if (cells !== undefined) {
+        this._handOffs++;
         this._handedOff.push({ cells, deadline, done });
         const wait = (Atomics as unknown as AtomicsWaitAsync).waitAsync(
           cells,
@@ -294,6 +295,8 @@ export class OtlpShippingProcessor
         else this._readHandedOff();
         return;
       }
+      // no worker thread: this batch goes the usual way, and hand-offs rest
+      this._handOffRestUntil = Date.now() + SYNC_FLUSH_REST_MS;
     }
     this._exporter.export({ bytes, length: batch.count }, (result) =>
       done(result.code === ExportResultCode.SUCCESS, result.error),
@@ -367,13 +370,12 @@ export class OtlpShippingProcessor
     if (this._sync === undefined || this._blocked || this._shutdownPromise !== undefined) return;
     this._readHandedOff();
     if (Date.now() < this._handOffRestUntil) return;
-    while (this._sealed.length > 0) {
+    while (this._sealed.length > 0 && Date.now() >= this._handOffRestUntil) {
       if (this._handedOff.length >= MAX_HANDED_OFF && !this._awaitOldest()) return;
       if (!((this._sealed[0] as QueuedBatch<EncodedBatchData>).data instanceof Buffer)) return;
       const [batch] = this._takeSealed(1);
       if (batch === undefined) return;
       this._viaWorker = true;
-      this._handOffs++;
       try {
         this.send(batch);
       } finally {

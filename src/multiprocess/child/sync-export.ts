@@ -176,9 +176,11 @@ export class SyncExporter {
    * yield to the event loop, see `OtlpShippingProcessor`). Returns the job's result cells (see
    * `sync-export-worker.ts`: `[0]` becomes 1 when every request is answered, `[1 + i]` the
    * outcome of request i; `Atomics.wait`/`waitAsync` on `[0]`), or undefined when no worker is
-   * running (not `'eager'`/`'kept'`, or closed). Requests are not split. Never throws.
+   * running (`'lazy'`, or an eager worker closed). A `'kept'` worker starts here. Requests are not
+   * split. Never throws.
    */
   post(requests: readonly Uint8Array[], deadline: number): Int32Array | undefined {
+    if (this._worker === undefined && this._keep) this._worker = startWorker({ eager: true });
     const worker = this._worker;
     if (worker === undefined) return undefined;
     try {
