@@ -9,14 +9,24 @@
  * (`info({ route: '/orders', status: 200, ms: 1.5, user: 'u1' }, 'handled request %d', i)`).
  *
  * The baseline's `src/` is extracted with `git archive` into bench/.baseline-<rev>/ (removed at
- * the end) and imported from there: its decoder, and its encoder followed by `Buffer.from` of the
- * line (what its JsonlFileExporter did).
+ * the end) and imported from there: its decoder, and its JSON-lines byte writer
+ * (`encodeLogsRequestLine`) when it has one, else its string encoder followed by `Buffer.from` of
+ * the line (what its JsonlFileExporter did then). The current side transcodes the records it
+ * decoded (nothing reads their values in between, as on the primary's path to the file).
  *
  * Usage: ./node_modules/.bin/node bench/primary-path.ts [--baseline <git rev, default main>]
  *        [--rounds 15] [--requests 20]
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -54,11 +64,18 @@ interface Decoder {
   decode(bytes: Uint8Array): { records: ReadableLogRecord[] };
 }
 const oldDecoderModule = await import(join(baseDir, 'src/otlp/logs-decoder.ts'));
-const oldEncoderModule = await import(join(baseDir, 'src/otlp/json-encoder.ts'));
 const OldDecoder = oldDecoderModule.OtlpLogsDecoder as new () => Decoder;
-const oldEncode = oldEncoderModule.encodeLogsRequest as (r: ReadableLogRecord[]) => {
-  json: string;
-};
+/** The baseline's file encoding: its byte writer when it has one, else its string encoder + Buffer.from. */
+let oldEncodeLine: (r: ReadableLogRecord[]) => Buffer;
+if (existsSync(join(baseDir, 'src/otlp/json-line-writer.ts'))) {
+  const m = await import(join(baseDir, 'src/otlp/json-line-writer.ts'));
+  const encode = m.encodeLogsRequestLine as (r: ReadableLogRecord[]) => { line: Buffer };
+  oldEncodeLine = (r) => encode(r).line;
+} else {
+  const m = await import(join(baseDir, 'src/otlp/json-encoder.ts'));
+  const encode = m.encodeLogsRequest as (r: ReadableLogRecord[]) => { json: string };
+  oldEncodeLine = (r) => Buffer.from(`${encode(r).json}\n`);
+}
 
 function makeRequest(): Uint8Array {
   const exporter = new InMemoryLogRecordExporter();
@@ -105,10 +122,7 @@ function round(side: Side): { total: number; decode: number; encode: number } {
     const b = process.cpuUsage(a);
     decodeUs += b.user + b.system;
     const c = process.cpuUsage();
-    const line =
-      side === 'baseline'
-        ? Buffer.from(`${oldEncode(records).json}\n`)
-        : encodeLogsRequestLine(records).line;
+    const line = side === 'baseline' ? oldEncodeLine(records) : encodeLogsRequestLine(records).line;
     writeSync(fd, line);
     const d = process.cpuUsage(c);
     encodeUs += d.user + d.system;

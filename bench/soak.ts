@@ -12,7 +12,18 @@
  * `handle.shutdown()`; with `--crash`: SIGKILL) and primary #2 starts on the same path with the
  * same token. At the end: per child, sent = delivered (#1 + #2) + counted drops.
  *
+ * With `--hang S`, primary #1 is not restarted: it is stopped with SIGSTOP (a hung primary: its
+ * socket accepts, nothing answers) `--hang-at` seconds after the stream starts (default
+ * min(5, seconds / 4)) and resumed with SIGCONT S seconds later; the children's exports in flight
+ * time out (gRPC deadline 30 s), are retried, and the primary must ingest every batch once
+ * (duplicates are counted per record at the primary and must be 0). `--record-bytes N` pads
+ * every record with an N-byte attribute (`rel.pad`). The children's resident memory is sampled
+ * every second; its growth over an idle child's (setupLogging done, nothing logged: ~150 MB with
+ * the synchronous export's worker thread) is compared with their queue bound (`maxQueueBytes`
+ * 32 MiB + `maxSpillBytes` 32 MiB) + 64 MB.
+ *
  * Usage: ./node_modules/.bin/node bench/soak.ts [--seconds 60] [--rate 5000] [--children 4] [--crash]
+ *   [--hang S [--hang-at S]] [--record-bytes N] [--no-backpressure]
  * CI-sized: --seconds 10
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -29,6 +40,8 @@ import { childDrops, type RelChild, startChild } from '../test/support/reliabili
 
 /** The primary's resident memory bound stated in the README (Figures), MB. */
 const RSS_BOUND_MB = 300;
+/** A child's bound: its queue (32 MiB) and spill (32 MiB) of encoded records, plus 64 MB (issue 11), in MiB as `mb()` counts. */
+const CHILD_RSS_BOUND_MB = (64 * 1048576 + 64_000_000) / 1048576;
 
 const { values: args } = parseArgs({
   options: {
@@ -37,6 +50,10 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '5000' },
     children: { type: 'string', default: '4' },
     crash: { type: 'boolean', default: false },
+    hang: { type: 'string' },
+    'hang-at': { type: 'string' },
+    'record-bytes': { type: 'string' },
+    'no-backpressure': { type: 'boolean', default: false },
     socket: { type: 'string' },
     file: { type: 'string' },
   },
@@ -44,8 +61,15 @@ const { values: args } = parseArgs({
 
 interface Delivered {
   type: 'delivered';
+  /** distinct records per child */
   perChild: Record<string, number>;
   dropped: number;
+  /** records that reached the pipeline a second time (same child and seq) */
+  duplicates?: number;
+  /** requests the receiver recognised as sent again and did not ingest */
+  refusedRequests?: number;
+  /** requests the receiver refused because the child had stopped waiting for them (deadline passed) */
+  expiredRequests?: number;
 }
 
 if (args.role === 'primary') await runPrimary();
@@ -65,10 +89,27 @@ async function runPrimary(): Promise<void> {
     status: { interval: '5s' },
   });
   const perChild: Record<string, number> = {};
+  // one byte per seq and child: duplicates seen without a Set's memory in the RSS figure
+  const seen: Uint8Array[] = [];
+  let duplicates = 0;
   handle.pipeline.addStage({
     onEmit(record: ReadWriteLogRecord) {
       const c = record.attributes['rel.child'];
-      if (typeof c === 'number') perChild[c] = (perChild[c] ?? 0) + 1;
+      const seq = record.attributes['rel.seq'];
+      if (typeof c !== 'number' || typeof seq !== 'number') return;
+      let bits = seen[c] ?? new Uint8Array(1 << 16);
+      if (seq >= bits.length) {
+        const grown = new Uint8Array(Math.max(bits.length * 2, seq + 1));
+        grown.set(bits);
+        bits = grown;
+      }
+      seen[c] = bits;
+      if (bits[seq] === 1) {
+        duplicates++;
+        return;
+      }
+      bits[seq] = 1;
+      perChild[c] = (perChild[c] ?? 0) + 1;
     },
     forceFlush: async () => {},
     shutdown: async () => {},
@@ -80,7 +121,14 @@ async function runPrimary(): Promise<void> {
     if (msg.type !== 'stop') return;
     clearInterval(timer);
     await handle.shutdown();
-    const d: Delivered = { type: 'delivered', perChild, dropped: handle.stats().dropped };
+    const d: Delivered = {
+      type: 'delivered',
+      perChild,
+      dropped: handle.stats().dropped,
+      duplicates,
+      refusedRequests: handle.stats().receiver?.duplicates ?? 0,
+      expiredRequests: handle.stats().receiver?.expired ?? 0,
+    };
     process.send?.(d, () => process.exit(0));
   });
   process.send?.({ type: 'ready' });
@@ -90,6 +138,20 @@ interface Primary {
   proc: ChildProcess;
   maxRss: number;
   delivered: Promise<Delivered | undefined>;
+}
+
+/** A child's drops by reason (only the reasons that are not zero). */
+function dropsByReason(s: ShippingStats): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of [
+    'queueFull',
+    'spillOverflow',
+    'exportFailed',
+    'exportRejected',
+    'afterShutdown',
+  ] as const)
+    if (s[k] > 0) out[k] = s[k];
+  return out;
 }
 
 /** Child records per `rel.child` in an OTLP-JSON lines file (what a crashed primary wrote). */
@@ -152,6 +214,9 @@ async function runBench(): Promise<void> {
   const seconds = Number(args.seconds);
   const rate = Number(args.rate);
   const n = Number(args.children);
+  const hang = args.hang === undefined ? undefined : Number(args.hang);
+  const hangAt = args['hang-at'] === undefined ? Math.min(5, seconds / 4) : Number(args['hang-at']);
+  const recordBytes = args['record-bytes'] === undefined ? undefined : Number(args['record-bytes']);
   const dir = mkdtempSync(join(tmpdir(), 'starlog-soak-'));
   const socket = join(dir, 'primary.sock');
   const token = generateToken();
@@ -159,37 +224,68 @@ async function runBench(): Promise<void> {
   try {
     const first = await startPrimary(socket, join(dir, 'p1.jsonl'), token);
     const children: RelChild[] = await Promise.all(
-      Array.from({ length: n }, (_, index) => startChild(env, { index, setup: true })),
+      Array.from({ length: n }, (_, index) =>
+        startChild(env, {
+          index,
+          setup: true,
+          ...(recordBytes ? { recordBytes } : {}),
+          // --no-backpressure: a full queue drops (queueFull) instead of sending synchronously
+          ...(args['no-backpressure']
+            ? { setupOptions: { childQueue: { backpressure: false } } }
+            : {}),
+        }),
+      ),
     );
+    // resident memory of an idle child (setupLogging done, nothing logged yet): the growth is compared with the bound
+    const baseRss = Math.max(...(await Promise.all(children.map((c) => c.rss()))));
     let maxSpillBytes = 0;
     let maxPending = 0;
+    let maxQueueBytes = 0;
+    let maxChildRss = 0;
     const poll = setInterval(async () => {
       for (const c of children) {
         const s = await c.stats().catch(() => undefined);
         if (s) {
           maxSpillBytes = Math.max(maxSpillBytes, s.spillBytes);
           maxPending = Math.max(maxPending, s.pending);
+          maxQueueBytes = Math.max(maxQueueBytes, s.queueBytes);
         }
+        maxChildRss = Math.max(maxChildRss, await c.rss().catch(() => 0));
       }
     }, 1000);
     const t0 = performance.now();
     const streaming = children.map((c) => c.stream(rate, seconds));
 
-    await new Promise((r) => setTimeout(r, (seconds * 1000) / 2));
-    const down = performance.now();
-    if (args.crash) first.proc.kill('SIGKILL');
-    else first.proc.send({ type: 'stop' });
-    // SIGKILL: what primary #1 acknowledged but had not written yet is lost; count what it wrote
-    const d1: Delivered = (await first.delivered) ?? {
-      type: 'delivered',
-      perChild: countWritten(join(dir, 'p1.jsonl')),
-      dropped: Number.NaN,
-    };
-    const second = await startPrimary(socket, join(dir, 'p2.jsonl'), token);
-    const downtimeMs = performance.now() - down;
-    console.log(
-      `primary restarted (${args.crash ? 'SIGKILL' : 'graceful'}), down ${downtimeMs.toFixed(0)} ms`,
-    );
+    let d1: Delivered | undefined;
+    let second: Primary;
+    let downtimeMs: number;
+    if (hang !== undefined) {
+      await new Promise((r) => setTimeout(r, hangAt * 1000));
+      const down = performance.now();
+      first.proc.kill('SIGSTOP');
+      console.log(`primary stopped (SIGSTOP) at ${hangAt} s for ${hang} s`);
+      await new Promise((r) => setTimeout(r, hang * 1000));
+      first.proc.kill('SIGCONT');
+      downtimeMs = performance.now() - down;
+      console.log(`primary resumed (SIGCONT) after ${downtimeMs.toFixed(0)} ms`);
+      second = first;
+    } else {
+      await new Promise((r) => setTimeout(r, (seconds * 1000) / 2));
+      const down = performance.now();
+      if (args.crash) first.proc.kill('SIGKILL');
+      else first.proc.send({ type: 'stop' });
+      // SIGKILL: what primary #1 acknowledged but had not written yet is lost; count what it wrote
+      d1 = (await first.delivered) ?? {
+        type: 'delivered',
+        perChild: countWritten(join(dir, 'p1.jsonl')),
+        dropped: Number.NaN,
+      };
+      second = await startPrimary(socket, join(dir, 'p2.jsonl'), token);
+      downtimeMs = performance.now() - down;
+      console.log(
+        `primary restarted (${args.crash ? 'SIGKILL' : 'graceful'}), down ${downtimeMs.toFixed(0)} ms`,
+      );
+    }
 
     await Promise.all(streaming);
     const streamSeconds = (performance.now() - t0) / 1000;
@@ -208,7 +304,7 @@ async function runBench(): Promise<void> {
     let totalDelivered = 0;
     let totalDrops = 0;
     let retries = 0;
-    let exact = true;
+    let exact = (d2?.duplicates ?? 0) + (d1?.duplicates ?? 0) === 0;
     const rows: string[] = [];
     for (let i = 0; i < n; i++) {
       const f = finals[i] as { sent: number; stats: ShippingStats };
@@ -221,7 +317,7 @@ async function runBench(): Promise<void> {
       totalDrops += drops;
       retries += f.stats.retries;
       rows.push(
-        `child ${i}: sent ${f.sent} = delivered ${delivered} (${d1?.perChild[i] ?? '?'} + ${d2?.perChild[i] ?? 0}) + drops ${drops}  ${ok ? 'OK' : `MISMATCH (${f.sent - delivered - drops})`}  retries ${f.stats.retries}`,
+        `child ${i}: sent ${f.sent} = delivered ${delivered} (${d1 ? d1.perChild[i] : '-'} + ${d2?.perChild[i] ?? 0}) + drops ${drops} ${JSON.stringify(dropsByReason(f.stats))}  ${ok ? 'OK' : `MISMATCH (${f.sent - delivered - drops})`}  retries ${f.stats.retries}`,
       );
     }
     if (args.crash) {
@@ -233,8 +329,9 @@ async function runBench(): Promise<void> {
     console.log(rows.join('\n'));
     console.log(
       `sent ${totalSent}, delivered ${totalDelivered}, counted drops ${totalDrops}: ${exact ? 'exact' : 'NOT exact'}; ` +
+        `duplicates at the primary ${(d1?.duplicates ?? 0) + (d2?.duplicates ?? 0)} (requests refused as sent again ${(d1?.refusedRequests ?? 0) + (d2?.refusedRequests ?? 0)}, as past their deadline ${(d1?.expiredRequests ?? 0) + (d2?.expiredRequests ?? 0)}); ` +
         `primary RSS max ${mb(first.maxRss)} MB (#1), ${mb(second.maxRss)} MB (#2); ` +
-        `child spill max ${mb(maxSpillBytes)} MB; drain after the stream ${drainMs.toFixed(0)} ms`,
+        `child RSS max ${mb(maxChildRss)} MB (idle ${mb(baseRss)} MB, growth ${mb(maxChildRss - baseRss)} MB), queue max ${mb(maxQueueBytes)} MB, spill max ${mb(maxSpillBytes)} MB; drain after the stream ${drainMs.toFixed(0)} ms`,
     );
     console.log(
       JSON.stringify({
@@ -243,7 +340,9 @@ async function runBench(): Promise<void> {
         streamSeconds: Math.round(streamSeconds * 10) / 10,
         children: n,
         ratePerChild: rate,
-        restart: args.crash ? 'SIGKILL' : 'graceful',
+        restart: hang !== undefined ? `SIGSTOP ${hang} s` : args.crash ? 'SIGKILL' : 'graceful',
+        recordBytes: recordBytes ?? null,
+        backpressure: !args['no-backpressure'],
         downtimeMs: Math.round(downtimeMs),
         sent: totalSent,
         delivered: totalDelivered,
@@ -251,8 +350,15 @@ async function runBench(): Promise<void> {
         exact,
         lostInCrash: args.crash ? totalSent - totalDelivered - totalDrops : 0,
         retries,
-        primaryMaxRssMB: [mb(first.maxRss), mb(second.maxRss)],
+        primaryMaxRssMB:
+          hang !== undefined ? [mb(first.maxRss)] : [mb(first.maxRss), mb(second.maxRss)],
         primaryDropped: [d1?.dropped ?? null, d2?.dropped ?? null],
+        duplicates: (d1?.duplicates ?? 0) + (d2?.duplicates ?? 0),
+        refusedRequests: (d1?.refusedRequests ?? 0) + (d2?.refusedRequests ?? 0),
+        expiredRequests: (d1?.expiredRequests ?? 0) + (d2?.expiredRequests ?? 0),
+        childMaxRssMB: mb(maxChildRss),
+        childIdleRssMB: mb(baseRss),
+        childMaxQueueMB: mb(maxQueueBytes),
         childMaxSpillMB: mb(maxSpillBytes),
         childMaxPending: maxPending,
         drainMs: Math.round(drainMs),
@@ -264,6 +370,12 @@ async function runBench(): Promise<void> {
     if (maxRssMB > RSS_BOUND_MB) {
       process.stderr.write(
         `primary RSS ${maxRssMB} MB is over the stated bound of ${RSS_BOUND_MB} MB\n`,
+      );
+      process.exitCode = 1;
+    }
+    if (mb(maxChildRss - baseRss) > CHILD_RSS_BOUND_MB) {
+      process.stderr.write(
+        `child RSS grew by ${mb(maxChildRss - baseRss)} MB, over its queue + spill bound + 64 MB (${CHILD_RSS_BOUND_MB.toFixed(0)} MB)\n`,
       );
       process.exitCode = 1;
     }

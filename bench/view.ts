@@ -7,10 +7,17 @@
  *  2. queries on that database, median of 7: the failed-requests page (first 50 traces, failed
  *     first), an attribute equality search (`user=leo`), a numeric one
  *     (`http.response.status_code>=500`), free text (target < 200 ms each);
- *  3. live: a real primary (setupLogging: JSON-lines file destination) emitting as fast as it can,
- *     with and without `view: true`, interleaved rounds, median records/s (target: drop ≤ 10 %);
+ *  3. live: a real primary (setupLogging: JSON-lines file destination) emitting 200,000 records as
+ *     fast as it can, with and without `view: true`, interleaved rounds (a fresh process each),
+ *     median records/s (target: drop ≤ 10 %) and the primary thread's CPU µs per record; what the
+ *     view stored and what its stage dropped (when indexing is behind, it drops and counts);
  *     then the view paced at 50,000 records/s for 5 s: records lost (target 0) and how long after
  *     the last record the store holds them all (the tail's lag).
+ *
+ *  4. the stage's own cost on the primary's thread, per record it takes: `BatchEncoder.add` and
+ *     the copy `postMessage` makes (`v8.serialize`, the same serializer), records from a real
+ *     LoggerProvider with 6 attributes (task id and name, user, order.id, method, path), CPU time
+ *     of this thread (robust to other load on the machine), median of 7 rounds of 100 batches.
  *
  * Run: ./node_modules/.bin/node bench/view.ts [--records 1000000] [--rounds 3]
  */
@@ -21,8 +28,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { serialize } from 'node:v8';
+import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { getLogger } from '../src/logger.ts';
 import { setupLogging } from '../src/setup/setup-logging.ts';
+import { BatchEncoder } from '../src/view/live-encoding.ts';
 import { ViewQueries } from '../src/view/store/queries.ts';
 import type { ViewRow } from '../src/view/store/row.ts';
 import { ViewStore } from '../src/view/store/store.ts';
@@ -271,7 +281,7 @@ function indexing() {
 async function primaryRound(
   view: boolean,
   records: number,
-): Promise<{ rate: number; dropped: number }> {
+): Promise<{ rate: number; mainThreadUsPerRecord: number; added: number; dropped: number }> {
   const child = spawn(
     process.execPath,
     [
@@ -291,6 +301,16 @@ async function primaryRound(
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
+/** The view's counters from its page (`/api/summary`): records stored, records the stage dropped. */
+async function viewCounters(viewUrl: string): Promise<{ added: number; dropped: number }> {
+  const url = new URL(viewUrl);
+  const login = await fetch(url, { redirect: 'manual' });
+  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  const r = await fetch(`${url.origin}/api/summary`, { headers: { cookie } });
+  const s = ((await r.json()) as { store: { added: number; dropped?: number } }).store;
+  return { added: s.added, dropped: s.dropped ?? 0 };
+}
+
 async function primaryRoundHere(view: boolean, records: number) {
   const dir = mkdtempSync(join(tmpdir(), 'starlog-bench-view-live-'));
   const cwd = process.cwd();
@@ -304,16 +324,28 @@ async function primaryRoundHere(view: boolean, records: number) {
   });
   const log = getLogger('bench');
   const start = performance.now();
+  const cpu0 = process.threadCpuUsage();
   for (let i = 0; i < records; i++) {
     log.info({ user: USERS[i % 8]!, 'order.id': i }, 'handled request %d', i);
     if (i % 2000 === 1999) await new Promise((r) => setImmediate(r));
   }
   await handle.forceFlush();
   const ms = performance.now() - start;
-  const stage = handle.pipeline.getStages().find((x) => 'dropped' in x) as
-    | { dropped: number }
-    | undefined;
-  const res = { rate: records / (ms / 1000), dropped: stage?.dropped ?? 0 };
+  const cpu = process.threadCpuUsage(cpu0);
+  let counters = { added: 0, dropped: 0 };
+  if (handle.viewUrl !== undefined) {
+    // the stage posts its drop count within 50 ms; the worker indexes what it took
+    const until = performance.now() + 10_000;
+    do {
+      await new Promise((r) => setTimeout(r, 60));
+      counters = await viewCounters(handle.viewUrl);
+    } while (counters.added + counters.dropped < records && performance.now() < until);
+  }
+  const res = {
+    rate: records / (ms / 1000),
+    mainThreadUsPerRecord: (cpu.user + cpu.system) / records,
+    ...counters,
+  };
   await handle.shutdown();
   process.chdir(cwd);
   rmSync(dir, { recursive: true, force: true });
@@ -331,13 +363,6 @@ async function paced() {
     file: { path: join(dir, 'out.jsonl') },
     view: { print: false },
   });
-  const url = new URL(handle.viewUrl!);
-  const login = await fetch(url, { redirect: 'manual' });
-  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-  const stored = async () => {
-    const r = await fetch(`${url.origin}/api/summary`, { headers: { cookie } });
-    return ((await r.json()) as { store: { added: number } }).store.added;
-  };
   const log = getLogger('bench');
   const RATE = 50_000;
   const SECONDS = 5;
@@ -351,17 +376,15 @@ async function paced() {
   }
   const emitSeconds = (performance.now() - start) / 1000;
   const doneAt = performance.now();
-  const stage = handle.pipeline.getStages().find((x) => 'dropped' in x) as
-    | { dropped: number }
-    | undefined;
   // every record is either stored or counted as dropped by the stage
-  let have = await stored();
-  while (have + (stage?.dropped ?? 0) < sent && performance.now() - doneAt < 30_000) {
+  let c = await viewCounters(handle.viewUrl!);
+  while (c.added + c.dropped < sent && performance.now() - doneAt < 30_000) {
     await new Promise((r) => setTimeout(r, 20));
-    have = await stored();
+    c = await viewCounters(handle.viewUrl!);
   }
+  const have = c.added;
   const lagMs = Math.round(performance.now() - doneAt);
-  const dropped = stage?.dropped ?? 0;
+  const dropped = c.dropped;
   await handle.shutdown();
   process.chdir(cwd);
   rmSync(dir, { recursive: true, force: true });
@@ -374,24 +397,83 @@ async function paced() {
   };
 }
 
+function stageCost() {
+  const recs: ReadableLogRecord[] = [];
+  const provider = new LoggerProvider({
+    processors: [
+      {
+        onEmit: (r) => void recs.push(r),
+        forceFlush: async () => undefined,
+        shutdown: async () => undefined,
+      },
+    ],
+  });
+  const log = provider.getLogger('app.http');
+  for (let i = 0; i < 2000; i++) {
+    log.emit({
+      severityNumber: 9,
+      body: `handled request ${i}`,
+      attributes: {
+        'task.id': `${i}@4bf92f35/1`,
+        'task.name': 'load order',
+        user: USERS[i % 8]!,
+        'order.id': i,
+        'http.method': 'GET',
+        'url.path': `/orders/${i}`,
+      },
+    });
+  }
+  const encoder = new BatchEncoder();
+  const round = (copy: boolean) => {
+    const c0 = process.threadCpuUsage();
+    for (let k = 0; k < 100; k++) {
+      for (const r of recs) encoder.add(r, 1);
+      const { batch } = encoder.take();
+      if (copy) serialize(batch);
+    }
+    const c = process.threadCpuUsage(c0);
+    return (c.user + c.system) / (100 * recs.length);
+  };
+  round(true);
+  const encode: number[] = [];
+  const total: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    encode.push(round(false));
+    total.push(round(true));
+  }
+  return {
+    encodeUsPerRecord: Number(median(encode).toFixed(3)),
+    encodeAndCopyUsPerRecord: Number(median(total).toFixed(3)),
+  };
+}
+
 if (values['primary-round'] !== undefined) {
   const r = await primaryRoundHere(values['primary-round'] === 'view', TOTAL);
   console.log(JSON.stringify(r));
   process.exit(0);
 }
-const result: Record<string, unknown> = { indexing: indexing() };
+const result: Record<string, unknown> = { stage: stageCost() };
+console.log(JSON.stringify(result.stage, null, 2));
+result.indexing = indexing();
 console.log(JSON.stringify(result.indexing, null, 2));
 if (!values['skip-live']) {
   const without: number[] = [];
   const withView: number[] = [];
+  const cpuWithout: number[] = [];
+  const cpuWith: number[] = [];
+  let viewAdded = 0;
   let viewDropped = 0;
   for (let r = 0; r < ROUNDS; r++) {
-    without.push((await primaryRound(false, 200_000)).rate);
+    const p = await primaryRound(false, 200_000);
     const v = await primaryRound(true, 200_000);
+    without.push(p.rate);
     withView.push(v.rate);
+    cpuWithout.push(p.mainThreadUsPerRecord);
+    cpuWith.push(v.mainThreadUsPerRecord);
+    viewAdded += v.added;
     viewDropped += v.dropped;
     console.error(
-      `round ${r + 1}: ${Math.round(without[r]!)} vs ${Math.round(withView[r]!)} records/s`,
+      `round ${r + 1}: ${Math.round(p.rate)} vs ${Math.round(v.rate)} records/s (${(((p.rate - v.rate) / p.rate) * 100).toFixed(1)} %), main thread ${p.mainThreadUsPerRecord.toFixed(2)} vs ${v.mainThreadUsPerRecord.toFixed(2)} µs/record; view stored ${v.added}, dropped ${v.dropped}`,
     );
   }
   const a = median(without);
@@ -400,7 +482,11 @@ if (!values['skip-live']) {
     recordsPerSecondWithout: Math.round(a),
     recordsPerSecondWithView: Math.round(b),
     drop: `${(((a - b) / a) * 100).toFixed(1)} %`,
+    medianOfRoundDrops: `${(median(without.map((x, i) => ((x - withView[i]!) / x) * 100))).toFixed(1)} %`,
+    mainThreadUsPerRecordWithout: Number(median(cpuWithout).toFixed(2)),
+    mainThreadUsPerRecordWithView: Number(median(cpuWith).toFixed(2)),
     rounds: ROUNDS,
+    recordsTheViewStored: viewAdded,
     recordsTheViewDropped: viewDropped,
   };
   console.log(JSON.stringify(result.primary, null, 2));

@@ -17,23 +17,58 @@
  * are medians of per-round ratios to pino (sonic-boom 4.2.0), so a busy machine affects all alike.
  *
  *   ./node_modules/.bin/node bench/vs-peers.ts [--rounds 5] [--records 100000] [--cluster-records 100000]
+ *     [--part 1,2] [--only 'starlog,winston']   (VS_PEERS_TIMELINE=1: each cluster run's timeline)
  */
 import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { format, parseArgs } from 'node:util';
 
 const SELF = fileURLToPath(import.meta.url);
+/**
+ * Where starlog is loaded from: `dist` (default: the built package, what an application that
+ * imports `starlog` runs; `npm run build` first) or `src` (TypeScript through Node's type
+ * stripping, which doubles the start-up of every worker). Passed to the workers in the env.
+ */
+const FROM = process.env.STARLOG_BENCH_FROM === 'src' ? 'src' : 'dist';
+const starlog = (): Promise<typeof import('../src/index.ts')> =>
+  FROM === 'src'
+    ? import('../src/index.ts')
+    : (import('../dist/index.js' as string) as Promise<typeof import('../src/index.ts')>);
+
+/** Exits when `dist/` is older than a file in `src/` (the figures would be of other code). */
+function checkBuilt(): void {
+  if (FROM === 'src') return;
+  const root = join(dirname(SELF), '..');
+  let built = 0;
+  try {
+    built = statSync(join(root, 'dist', 'index.js')).mtimeMs;
+  } catch {}
+  const newest = (dir: string): number => {
+    let m = 0;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      m = Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+    }
+    return m;
+  };
+  if (newest(join(root, 'src')) > built) {
+    console.error(
+      'bench/vs-peers.ts: dist/ is missing or older than src/; run `npm run build` first (or set STARLOG_BENCH_FROM=src)',
+    );
+    process.exit(2);
+  }
+}
 const ATTRS = { route: '/orders', status: 200, ms: 1.5, user: 'u1' };
 type Info = (attrs: Record<string, unknown>, msg: string, ...args: unknown[]) => void;
 
 interface Contender {
   /** the logging call and how to flush everything to the destination */
-  make(file: string): Promise<{ info: Info; flush(): Promise<void> }>;
+  make(file: string): Promise<{ info: Info; flush(): Promise<void>; exported?(): number }>;
   /** records in the file (each contender's own line format) */
   count(file: string): Promise<number>;
   /** needs a starlog primary (its env) */
@@ -77,6 +112,27 @@ function pinoWith(sonic: 'pinned' | 'latest'): Contender {
       };
     },
     count: (file) => countLines(file, countJsonLines),
+  };
+}
+
+function starlogChild(backpressure: boolean): Contender {
+  return {
+    primary: true,
+    async make() {
+      const { setupLogging, getLogger } = await starlog();
+      const handle = await setupLogging({
+        role: 'child',
+        serviceName: 'bench',
+        ...(backpressure ? {} : { childQueue: { backpressure: false } }),
+      });
+      const logger = getLogger('bench');
+      return {
+        info: (attrs, msg, ...args) => logger.info(attrs as never, msg, ...args),
+        flush: () => handle.shutdown(),
+        exported: () => handle.stats().destinations.primary?.exported ?? 0,
+      };
+    },
+    count: (file) => countLines(file, countOurs),
   };
 }
 
@@ -139,40 +195,48 @@ const CONTENDERS: Record<string, Contender> = {
     },
     count: (file) => countLines(file, countOurs),
   },
-  starlog: {
-    primary: true,
-    async make() {
-      const { setupLogging, getLogger } = await import('../src/index.ts');
-      const handle = await setupLogging({ role: 'child', serviceName: 'bench' });
-      const logger = getLogger('bench');
-      return {
-        info: (attrs, msg, ...args) => logger.info(attrs as never, msg, ...args),
-        flush: () => handle.shutdown(),
-      };
-    },
-    count: (file) => countLines(file, countOurs),
-  },
+  starlog: starlogChild(true),
+  // only with --only: the child without its synchronous exporter (no backpressure, no offload
+  // to the worker thread): what the child did before the offload, for 100,000 records
+  'starlog (backpressure: false)': starlogChild(false),
 };
-const NAMES = Object.keys(CONTENDERS);
+const NAMES = Object.keys(CONTENDERS).filter((x) => x !== 'starlog (backpressure: false)');
 const BASE = 'pino (sonic-boom 4.2.0)';
 
 interface Run {
   records: number;
   cpuUs: number;
   wallMs: number;
+  /** ms since the epoch: the logging loop started, ended, everything flushed */
+  t?: [number, number, number];
+  /** records delivered when the loop ended (starlog) */
+  exportedInLoop?: number;
+  /** CPU of the process before the loop (start-up, imports, setup, warm-up), µs */
+  startCpuUs?: number;
 }
 
 /** In a child process: log `n` records, flush, report CPU. */
 async function logProcess(name: string, n: number, file: string): Promise<Run> {
   const c = CONTENDERS[name] as Contender;
-  const { info, flush } = await c.make(file);
+  const { info, flush, exported } = await c.make(file);
   for (let i = 0; i < 2000; i++) info(ATTRS, 'warm up %d', i);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  const start = Date.now();
+  const startCpuUs = cpu0.user + cpu0.system;
   for (let i = 0; i < n; i++) info({ ...ATTRS }, 'handled request %d', i);
+  const looped = Date.now();
+  const exportedInLoop = exported?.();
   await flush();
   const cpu = process.cpuUsage(cpu0);
-  return { records: n, cpuUs: cpu.user + cpu.system, wallMs: performance.now() - t0 };
+  return {
+    records: n,
+    cpuUs: cpu.user + cpu.system,
+    wallMs: performance.now() - t0,
+    t: [start, looped, Date.now()],
+    exportedInLoop,
+    startCpuUs,
+  };
 }
 
 function runForked(
@@ -206,7 +270,7 @@ async function clusterPrimary(
   const c = CONTENDERS[name] as Contender;
   let handle: { shutdown(): Promise<void>; forceFlush(): Promise<void> } | undefined;
   if (c.primary) {
-    const { setupLogging } = await import('../src/index.ts');
+    const { setupLogging } = await starlog();
     handle = await setupLogging({
       role: 'primary',
       serviceName: 'bench',
@@ -223,13 +287,20 @@ async function clusterPrimary(
   });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  const epoch0 = Date.now();
+  const elu0 = performance.eventLoopUtilization();
   let workersCpu = 0;
+  const timeline: string[] = [];
   await Promise.all(
     Array.from({ length: workers }, () => {
       const w = cluster.fork();
       return new Promise<void>((resolve) => {
         w.on('message', (m: Run) => {
           workersCpu += m.cpuUs;
+          if (m.t)
+            timeline.push(
+              `worker ${w.id}: start-up CPU ${((m.startCpuUs ?? 0) / 1000).toFixed(0)} ms, loop ${m.t[0] - epoch0}–${m.t[1] - epoch0} ms, flushed ${m.t[2] - epoch0} ms${m.exportedInLoop === undefined ? '' : ` (${m.exportedInLoop} delivered in the loop)`}, CPU ${(m.cpuUs / 1000).toFixed(0)} ms`,
+            );
         });
         w.on('exit', () => resolve());
       });
@@ -238,6 +309,12 @@ async function clusterPrimary(
   await handle?.shutdown();
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  if (timeline.length > 0 && process.env.VS_PEERS_TIMELINE) {
+    const elu = performance.eventLoopUtilization(elu0).utilization;
+    console.log(
+      `${name}: ${timeline.join('; ')}; primary CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, event loop ${(elu * 100).toFixed(0)} % busy, all done ${wallMs.toFixed(0)} ms`,
+    );
+  }
   const inFile = await c.count(file);
   process.send?.({
     records: n * workers,
@@ -263,6 +340,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '5' },
       file: { type: 'string' },
       part: { type: 'string', default: '1,2' },
+      only: { type: 'string' },
     },
   });
   const n = Number(values.records);
@@ -281,8 +359,9 @@ async function main(): Promise<void> {
     await clusterPrimary(values.name as string, n, values.file as string, 4);
     return;
   }
+  checkBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'starlog-peers-'));
-  const { setupLogging } = await import('../src/index.ts');
+  const { setupLogging } = await starlog();
   const primary = await setupLogging({
     role: 'primary',
     serviceName: 'bench-primary',
@@ -297,6 +376,12 @@ async function main(): Promise<void> {
     STARLOG_TOKEN: primary.receiver?.env.STARLOG_TOKEN,
   };
   const rounds = Number(values.rounds);
+  // --only 'starlog,pino (sonic-boom 4.2.0)': a subset of the contenders (the base is always run)
+  const only = values.only?.split(',').map((x) => x.trim());
+  const names =
+    only === undefined
+      ? NAMES
+      : Object.keys(CONTENDERS).filter((x) => x === BASE || only.includes(x));
   const parts = String(values.part).split(',');
   let fileNo = 0;
   const part1: Record<string, number[]> = {};
@@ -306,7 +391,7 @@ async function main(): Promise<void> {
     { rate: number[]; cpu: number[]; lost: number[]; abs: number[]; absCpu: number[] }
   > = {};
   for (let r = 0; r < rounds; r++) {
-    const order = NAMES.map((_, i) => NAMES[(i + r) % NAMES.length] as string);
+    const order = names.map((_, i) => names[(i + r) % names.length] as string);
     if (parts.includes('1')) {
       const runs: Record<string, Run> = {};
       for (const name of order) {
@@ -325,7 +410,7 @@ async function main(): Promise<void> {
         );
       }
       const base = (runs[BASE] as Run).cpuUs / n;
-      for (const name of NAMES) {
+      for (const name of names) {
         const us = (runs[name] as Run).cpuUs / n;
         part1[name] = [...(part1[name] ?? []), us / base];
         part1Abs[name] = [...(part1Abs[name] ?? []), us];
@@ -373,7 +458,7 @@ async function main(): Promise<void> {
       '| contender | CPU µs/record (median) | × pino (sonic-boom 4.2.0), median of per-round ratios |',
     );
     console.log('|---|---|---|');
-    for (const name of NAMES)
+    for (const name of names)
       console.log(
         `| ${name} | ${median(part1Abs[name] ?? []).toFixed(2)} | ${median(part1[name] ?? []).toFixed(2)} |`,
       );

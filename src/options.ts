@@ -147,13 +147,32 @@ export interface SetupOptions {
    * Child: the queue of encoded records waiting for the primary (see `OtlpShippingProcessor`).
    * `maxQueueBytes` default 32 MiB, `maxQueueSize` default 1,048,576 records, `maxSpillBytes`
    * default 32 MiB; `backpressure` (default true): when the queue is full the emitting thread
-   * sends the oldest batches synchronously instead of dropping (false: drop, counted).
+   * sends the oldest batches synchronously instead of dropping, and batches sealed while the
+   * application does not yield to the event loop are handed to the worker thread of that
+   * synchronous export (false: neither; a full queue drops, counted).
+   * `exportTimeout` (ms or a duration string, default 30 s) is the one deadline of each export:
+   * the gRPC deadline of the call; an export that times out (a hung primary) is retried, and the
+   * receiver ingests a batch sent twice once (its batch id).
    */
   childQueue?: {
     maxQueueSize?: number;
     maxQueueBytes?: number;
     maxSpillBytes?: number;
     backpressure?: boolean;
+    exportTimeout?: Duration;
+  };
+  /**
+   * Primary: the queue in front of each destination (file, console, collector; see
+   * `ShippingProcessor`), bounded in estimated heap bytes: `maxQueueBytes` (default 64 MiB) waiting,
+   * `maxSpillBytes` (default 32 MiB) held for retries while a collector is unreachable, and
+   * `maxExportBatchBytes` (default 4 MiB) per export (at most 2 exports in flight), so a
+   * destination holds at most about 104 MiB. A record over the queue's bound is dropped and
+   * counted (`stats().destinations.<name>.queueFull`; the oldest spilled batch: `spillOverflow`).
+   */
+  destinationQueue?: {
+    maxQueueBytes?: number;
+    maxSpillBytes?: number;
+    maxExportBatchBytes?: number;
   };
   /**
    * Primary: the configuration file to read (`starlog.config.yaml`/`.yml`/`.json`), or `false` to

@@ -32,7 +32,7 @@ const SIZE = `a size in bytes like 1048576, '64MiB', '10MB' or '512KiB'`;
 test('unknown keys at every depth name the key path, the known keys and a likely fix', () => {
   assert.equal(
     messageOf('servce: { name: x }'),
-    'starlog.config.yaml:1:1: servce: unknown key (did you mean service?); expected one of service, receiver, levels, status, lookback, view, exporters, shutdownTimeout',
+    'starlog.config.yaml:1:1: servce: unknown key (did you mean service?); expected one of service, receiver, levels, status, lookback, view, httpTasks, instrumentations, exporters, shutdownTimeout',
   );
   assert.equal(
     messageOf('service:\n  name: x\n  version: 2'),
@@ -302,7 +302,7 @@ test('invalid JSON gives a clear message with line and column; JSON schema error
     messageOf('{ "lookback": { "maxAge": "5x" }, "extra": 1 }', 'json'),
     [
       `starlog.config.json: lookback.maxAge: expected ${DURATION}, got "5x"`,
-      'starlog.config.json: extra: unknown key; expected one of service, receiver, levels, status, lookback, view, exporters, shutdownTimeout',
+      'starlog.config.json: extra: unknown key; expected one of service, receiver, levels, status, lookback, view, httpTasks, instrumentations, exporters, shutdownTimeout',
     ].join('\n'),
   );
   assert.equal(

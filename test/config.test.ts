@@ -73,6 +73,8 @@ function exampleOptions(baseDir: string): SetupOptions {
       template: '{time} {level} {service}/{pid} {scope}: {body} {attributes}',
       minimumSeverity: 'error',
     },
+    httpTasks: { entryRecord: false, counters: true },
+    instrumentations: { pino: true, winston: true, bunyan: true, keepOutput: false },
     shutdownTimeoutMs: 5000,
   };
 }

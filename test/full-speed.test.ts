@@ -75,7 +75,7 @@ test('a burst of 500,000 records from 4 children with default settings: every re
     assert.equal(seen.dropped.total, 0, 'no drops reported to the primary');
     assert.equal(handle.stats().dropped, 0, 'no drops in the primary');
     console.log(
-      `# sync flushes (backpressure) per child: ${stats.map((s) => s.syncFlushes).join(', ')}`,
+      `# sync flushes (backpressure) per child: ${stats.map((s) => s.syncFlushes).join(', ')}; batches handed to the worker thread: ${stats.map((s) => s.offloaded).join(', ')}; waits for the primary: ${stats.map((s) => `${s.offloadWaits} (${s.offloadWaitMs} ms)`).join(', ')}`,
     );
   } finally {
     await handle.shutdown();

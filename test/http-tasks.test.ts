@@ -82,6 +82,30 @@ test('express: the task is named by its route; records of the handler belong to 
   assert.equal(inside?.traceId, access.traceId);
 });
 
+test("the request's own events (body parsing) run in its task", async () => {
+  const { createServer } = await import('node:http');
+  const log = getLogger('app.body');
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () =>
+      setImmediate(() => {
+        log.info(`got ${body}`);
+        res.end('ok');
+      }),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await (await fetch(`http://127.0.0.1:${port}/b`, { method: 'POST', body: 'x1' })).text();
+  server.close();
+  const recs = await records();
+  const got = recs.find((r) => r.body === 'got x1');
+  const access = recs.find((r) => r.body.startsWith('POST /b 200 '));
+  assert.ok(got && access, `both records in ${recs.map((r) => r.body).join(' | ')}`);
+  assert.equal(got.attributes['task.id'], access.attributes['task.id']);
+});
+
 test("pino's level follows starlog's table when it changes", async () => {
   const { default: pino } = await import('pino');
   const logger = pino({ name: 'billing' }, { write() {} });
@@ -95,6 +119,40 @@ test("pino's level follows starlog's table when it changes", async () => {
   await handle.setLevels({ spec: 'info', replace: true });
   assert.equal(logger.level, 'info');
   assert.equal(db.level, 'info');
+});
+
+test("winston's level follows the most verbose entry of starlog's table; its file transport keeps the app's", async () => {
+  const { default: winston } = await import('winston');
+  const written: string[] = [];
+  const { Writable } = await import('node:stream');
+  const sink = new winston.transports.Stream({
+    stream: new Writable({
+      write: (c, _e, cb) => {
+        written.push(String(c));
+        cb();
+      },
+    }),
+  });
+  const logger = winston.createLogger({
+    level: 'warn',
+    format: winston.format.combine(
+      winston.format.label({ label: 'ledger' }),
+      winston.format.json(),
+    ),
+    transports: [sink],
+  });
+  // starlog's INFO covers winston's http (INFO2): the least severe winston level the table takes
+  assert.equal(logger.level, 'http', 'the table (info) replaces the app level (warn)');
+  await handle.setLevels('ledger=debug');
+  assert.equal(logger.level, 'debug');
+  logger.debug('ledger detail');
+  await handle.setLevels({ spec: 'info', replace: true });
+  assert.equal(logger.level, 'http');
+  logger.debug('not shown');
+  const recs = await records();
+  assert.ok(recs.some((r) => r.scope === 'ledger' && r.body === 'ledger detail'));
+  assert.ok(!recs.some((r) => r.body === 'not shown'));
+  assert.equal(written.length, 0, "the app's own transport still writes only warn and above");
 });
 
 test('task() inside an active OpenTelemetry span joins its trace', () => {

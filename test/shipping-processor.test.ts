@@ -257,6 +257,7 @@ describe('ShippingProcessor with the official OTLPLogExporter and a gRPC server'
       const big = new ShippingProcessor({
         exporter,
         maxExportBatchSize: 1024,
+        maxExportBatchBytes: Number.MAX_SAFE_INTEGER, // (default 4 MiB would seal it first)
         scheduledDelay: '1h',
       });
       const provider = new LoggerProvider({ processors: [big] });

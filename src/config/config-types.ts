@@ -42,6 +42,22 @@ export interface ViewConfig {
   maxAge?: number;
 }
 
+/** `httpTasks` section: see `HttpTaskOptions` (`ignore` is an option in code only). */
+export interface HttpTasksConfig {
+  enabled?: boolean;
+  entryRecord?: boolean;
+  counters?: boolean;
+}
+
+/** `instrumentations` section: see `InstrumentationOptions`. */
+export interface InstrumentationsConfig {
+  enabled?: boolean;
+  pino?: boolean;
+  winston?: boolean;
+  bunyan?: boolean;
+  keepOutput?: boolean;
+}
+
 /** `exporters.otlp` section. */
 export interface OtlpExporterConfig {
   enabled?: boolean;
@@ -87,6 +103,8 @@ export interface StarlogConfig {
   status?: StatusConfig;
   lookback?: LookbackConfig;
   view?: ViewConfig;
+  httpTasks?: HttpTasksConfig;
+  instrumentations?: InstrumentationsConfig;
   exporters?: {
     otlp?: OtlpExporterConfig;
     file?: FileExporterConfig;

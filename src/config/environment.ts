@@ -30,6 +30,21 @@ export function levelsFromEnvironment(env: Env): string | undefined {
   return envValue(env, 'STARLOG_LEVEL');
 }
 
+/**
+ * `STARLOG_HTTP_TASKS` and `STARLOG_INSTRUMENTATIONS`: `true`, `false`, or the JSON of the
+ * configuration file's `httpTasks` / `instrumentations` section (validated by the caller). A
+ * primary puts the values of its configuration file here for its children.
+ */
+export function dropInFromEnvironment(env: Env): {
+  httpTasks: string | undefined;
+  instrumentations: string | undefined;
+} {
+  return {
+    httpTasks: envValue(env, 'STARLOG_HTTP_TASKS'),
+    instrumentations: envValue(env, 'STARLOG_INSTRUMENTATIONS'),
+  };
+}
+
 /** `OTEL_SERVICE_NAME`. */
 export function serviceNameFromEnvironment(env: Env): string | undefined {
   return envValue(env, 'OTEL_SERVICE_NAME');

@@ -181,6 +181,9 @@ export function diffReloadable(before: SetupOptions, after: SetupOptions): Reloa
     }
   }
 
+  for (const key of ['httpTasks', 'instrumentations'] as const) {
+    if (!same(before[key] ?? true, after[key] ?? true)) restart.push(key);
+  }
   if (!same(before.exitHooks ?? true, after.exitHooks ?? true)) restart.push('exitHooks');
   if (!same(before.shutdownTimeoutMs, after.shutdownTimeoutMs)) restart.push('shutdownTimeout');
   return diff;

@@ -309,6 +309,20 @@ const viewSection = section('view', {
   maxAge: duration(),
 });
 
+const httpTasksSection = section('httpTasks', {
+  enabled: bool(),
+  entryRecord: bool(),
+  counters: bool(),
+});
+
+const instrumentationsSection = section('instrumentations', {
+  enabled: bool(),
+  pino: bool(),
+  winston: bool(),
+  bunyan: bool(),
+  keepOutput: bool(),
+});
+
 const otlpSection = section('exporters.otlp', {
   enabled: bool(),
   endpoint: collectorEndpoint(),
@@ -359,6 +373,8 @@ export const configSchema = section('', {
   status: switchable('status', statusSection).optional(),
   lookback: switchable('lookback', lookbackSection).optional(),
   view: switchable('view', viewSection).optional(),
+  httpTasks: switchable('httpTasks', httpTasksSection).optional(),
+  instrumentations: switchable('instrumentations', instrumentationsSection).optional(),
   exporters: section('exporters', {
     otlp: switchable('exporters.otlp', otlpSection).optional(),
     file: switchable('exporters.file', fileSection).optional(),
@@ -378,3 +394,34 @@ type Same<A, B> =
   (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const _schemaIsConfig: Same<z.output<typeof configSchema>, StarlogConfig> = true;
 void _schemaIsConfig;
+
+/**
+ * The value of `STARLOG_HTTP_TASKS` / `STARLOG_INSTRUMENTATIONS` (`true`, `false`, or the JSON of
+ * the configuration file's section, e.g. `{"entryRecord":true}`), validated as that section.
+ * Returns the section, or `{ error }` with an `expected …, got …` message.
+ */
+export function parseDropInSection(
+  key: 'httpTasks' | 'instrumentations',
+  text: string,
+): StarlogConfig['httpTasks'] | StarlogConfig['instrumentations'] | { error: string } {
+  let value: unknown;
+  const lower = text.toLowerCase();
+  if (lower === 'true' || lower === 'false') value = lower === 'true';
+  else {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return { error: `expected true, false or a JSON object, got ${describeValue(text)}` };
+    }
+  }
+  const schema = key === 'httpTasks' ? httpTasksSection : instrumentationsSection;
+  const parsed = z
+    .preprocess((v) => (typeof v === 'boolean' ? { enabled: v } : v), schema)
+    .safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const at = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+    return { error: `${at}${issue?.message ?? 'invalid'}` };
+  }
+  return parsed.data;
+}

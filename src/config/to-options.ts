@@ -14,9 +14,11 @@ import type {
   SetupOptions,
   StatusSetupOptions,
 } from '../options.ts';
+import { requireSibling } from '../util/require-sibling.ts';
 import { checkLevelString, isCollectorEndpoint } from './checks.ts';
 import type { StarlogConfig } from './config-types.ts';
 import {
+  dropInFromEnvironment,
   type Env,
   levelsFromEnvironment,
   readOtlpEnvironment,
@@ -57,6 +59,8 @@ function defined<T extends object>(o: T): T {
  * | `OTEL_EXPORTER_OTLP_LOGS_COMPRESSION`, else `OTEL_EXPORTER_OTLP_COMPRESSION` | `exporters.otlp.compression` |
  * | `OTEL_EXPORTER_OTLP_LOGS_INSECURE`, else `OTEL_EXPORTER_OTLP_INSECURE` | `exporters.otlp.insecure` |
  * | `STARLOG_LEVEL` | `levels` (replaced, not merged) |
+ * | `STARLOG_HTTP_TASKS` (`true`, `false` or the section as JSON) | `httpTasks` (replaced) |
+ * | `STARLOG_INSTRUMENTATIONS` (likewise) | `instrumentations` (replaced) |
  *
  * `exporters.otlp.enabled: false` keeps the collector off whatever the environment says. Invalid
  * `OTEL_*` values are ignored with a warning (as the OpenTelemetry specification asks);
@@ -112,6 +116,10 @@ export function toSetupOptions(
     const { enabled, ...view } = c.view;
     out.view = enabled === false ? false : { ...view };
   }
+
+  const dropIn = dropInOptions(c, env, warn);
+  if (dropIn.httpTasks !== undefined) out.httpTasks = dropIn.httpTasks;
+  if (dropIn.instrumentations !== undefined) out.instrumentations = dropIn.instrumentations;
 
   const ex = c.exporters;
   if (ex?.file !== undefined) {
@@ -176,4 +184,82 @@ function collectorOptions(
     minimumSeverity: otlp?.minimumSeverity,
     minSeverity: otlp?.minSeverity,
   });
+}
+
+type Switchable<T> = (T & { enabled?: boolean }) | undefined;
+
+function switchOff<T extends object>(section: Switchable<T>): T | false | undefined {
+  if (section === undefined) return undefined;
+  const { enabled, ...rest } = section;
+  return enabled === false ? false : defined(rest as T);
+}
+
+/**
+ * `httpTasks` and `instrumentations` from the configuration (`c`) and the environment
+ * (`STARLOG_HTTP_TASKS`, `STARLOG_INSTRUMENTATIONS`: it wins; an invalid value is ignored with a
+ * warning). Also what a child uses when its code gives neither.
+ */
+export function dropInOptions(
+  c: StarlogConfig,
+  env: Env,
+  warn: Warn,
+): Pick<SetupOptions, 'httpTasks' | 'instrumentations'> {
+  const fromEnv = dropInFromEnvironment(env);
+  const read = <K extends 'httpTasks' | 'instrumentations'>(
+    key: K,
+    name: string,
+    text: string | undefined,
+  ): StarlogConfig[K] => {
+    if (text === undefined) return c[key];
+    // the schema library loads only when one of these variables is set (not in most children)
+    const { parseDropInSection } = requireSibling<typeof import('./schema.ts')>(
+      import.meta.url,
+      './schema',
+    );
+    const parsed = parseDropInSection(key, text);
+    if (parsed !== undefined && 'error' in parsed) {
+      warn(`${name}: ignored ${JSON.stringify(text)}: ${parsed.error}`);
+      return c[key];
+    }
+    return parsed as StarlogConfig[K];
+  };
+  const out: Pick<SetupOptions, 'httpTasks' | 'instrumentations'> = {};
+  const h = switchOff(read('httpTasks', 'STARLOG_HTTP_TASKS', fromEnv.httpTasks));
+  if (h !== undefined) out.httpTasks = h;
+  const i = switchOff(
+    read('instrumentations', 'STARLOG_INSTRUMENTATIONS', fromEnv.instrumentations),
+  );
+  if (i !== undefined) out.instrumentations = i;
+  return out;
+}
+
+/**
+ * The environment a primary gives its children for `httpTasks` / `instrumentations` when its
+ * configuration file or environment set them (`options`: what `toSetupOptions` made of them;
+ * options in code are not passed on: a primary's own code often differs from its children's).
+ */
+export function dropInEnvironment(
+  options: Pick<SetupOptions, 'httpTasks' | 'instrumentations'>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (options.httpTasks !== undefined) {
+    const { ignore: _code, ...h } =
+      typeof options.httpTasks === 'object' ? options.httpTasks : { ignore: undefined };
+    out.STARLOG_HTTP_TASKS =
+      options.httpTasks === false
+        ? 'false'
+        : Object.keys(h).length === 0
+          ? 'true'
+          : JSON.stringify(h);
+  }
+  if (options.instrumentations !== undefined) {
+    const i = options.instrumentations;
+    out.STARLOG_INSTRUMENTATIONS =
+      i === false
+        ? 'false'
+        : i === true || Object.keys(i).length === 0
+          ? 'true'
+          : JSON.stringify(i);
+  }
+  return out;
 }

@@ -30,10 +30,15 @@ import {
 } from './shipping-stats.ts';
 import { type QueuedBatch, Spill } from './spill.ts';
 
+/** Extra time `shutdown()` gives the exporter's own shutdown beyond `shutdownTimeout`, ms. */
+const SHUTDOWN_EXPORTER_MARGIN_MS = 100;
+
 interface FlushWaiter {
   /** resolves when every batch with `id <= upTo` is settled */
   upTo: number;
   resolve: () => void;
+  /** whether the process is kept alive for this waiter while exports are in flight */
+  holds: boolean;
 }
 
 /** Defaults a subclass chooses. */
@@ -80,6 +85,8 @@ export abstract class BatchQueue<T> {
   private readonly _inFlight = new Set<QueuedBatch<T>>();
   private _inFlightRecords = 0;
   private _waiters: FlushWaiter[] = [];
+  /** a ref'd timer: keeps the process alive while a flush waits for exports in flight */
+  private _hold: NodeJS.Timeout | undefined;
   private _timer: NodeJS.Timeout | undefined;
   private _pumpScheduled = false;
   private _pumping = false;
@@ -95,6 +102,8 @@ export abstract class BatchQueue<T> {
   private _busyTimer: NodeJS.Timeout | undefined;
   /** when the last export succeeded (ms since the epoch) */
   private _lastProgress = 0;
+  /** since when exports have been in flight without any answer (ms since the epoch), if they are */
+  private _unansweredSince: number | undefined;
   /** after shutdown(): when retries stop */
   protected _finalDeadline = Number.POSITIVE_INFINITY;
   private _finalTimer: NodeJS.Timeout | undefined;
@@ -217,9 +226,49 @@ export abstract class BatchQueue<T> {
     if (this._openCount() > 0) this._seal();
     const upTo = this._openId - 1;
     if (this._lowestUnsettled() > upTo) return Promise.resolve();
-    const promise = new Promise<void>((resolve) => this._waiters.push({ upTo, resolve }));
+    const promise = new Promise<void>((resolve) =>
+      this._waiters.push({ upTo, resolve, holds: true }),
+    );
     this._schedulePump();
     return promise;
+  }
+
+  /**
+   * Like `forceFlush()`, but the process is kept alive for it (a ref'd timer) at most `ms`
+   * *without progress* (while exports keep succeeding the bound runs from the last success), and
+   * the exports in flight do not keep it alive longer: for a flush when the event loop ran dry
+   * (`beforeExit`), which must not wait for the deadline of an export to a hung destination.
+   * Resolves `true` when every record queued before the call is exported or counted as dropped,
+   * `false` when the bound passed first (the records stay queued). Never rejects.
+   */
+  flushWithin(ms: number): Promise<boolean> {
+    if (this._openCount() > 0) this._seal();
+    const upTo = this._openId - 1;
+    if (this._lowestUnsettled() > upTo) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const waiter: FlushWaiter = {
+        upTo,
+        holds: false,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      const start = Date.now();
+      const onTimer = (): void => {
+        const sinceProgress = Date.now() - Math.max(start, this._lastProgress);
+        if (sinceProgress < ms) {
+          // still delivering: the bound runs from the last success
+          timer = setTimeout(onTimer, ms - sinceProgress);
+          return;
+        }
+        this._waiters = this._waiters.filter((w) => w !== waiter);
+        resolve(false);
+      };
+      let timer = setTimeout(onTimer, ms);
+      this._waiters.push(waiter);
+      this._schedulePump();
+    });
   }
 
   /**
@@ -248,11 +297,30 @@ export abstract class BatchQueue<T> {
       this._shutdownPromise = this.forceFlush()
         .then(() => {
           clearTimeout(this._finalTimer);
-          return this._shutdownExporter();
+          return this._shutdownExporterWithin(
+            Math.max(0, this._finalDeadline - Date.now()) + SHUTDOWN_EXPORTER_MARGIN_MS,
+          );
         })
         .catch((err: unknown) => diag.error('starlog shipping: exporter shutdown failed', err));
     }
     return this._shutdownPromise;
+  }
+
+  /**
+   * The exporter's shutdown, waited for at most `ms` (exports abandoned at the deadline may still
+   * be open in the exporter: they end at their own deadline without keeping the process alive).
+   */
+  private _shutdownExporterWithin(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        diag.warn(
+          `starlog shipping: the exporter did not shut down within shutdownTimeout (${this._shutdownTimeoutMs} ms); not waiting for it`,
+        );
+        resolve();
+      }, ms);
+    });
+    return Promise.race([this._shutdownExporter(), late]).finally(() => clearTimeout(timer));
   }
 
   /** Current counters; see {@link ShippingStats}. */
@@ -343,13 +411,17 @@ export abstract class BatchQueue<T> {
    */
   protected send(batch: QueuedBatch<T>): void {
     const n = batch.count;
+    if (this._inFlight.size === 0) this._unansweredSince = Date.now();
     this._inFlight.add(batch);
     this._inFlightRecords += n;
+    this._updateHold();
     let done = false;
     const finish = (ok: boolean, error?: unknown, timedOut = false): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      // any answer (even a failure) shows the destination alive
+      this._unansweredSince = this._inFlight.size > 1 ? Date.now() : undefined;
       // taken out by takeAllBatches() or given up at shutdown: counted there
       if (!this._inFlight.delete(batch)) return;
       this._inFlightRecords -= n;
@@ -611,6 +683,14 @@ export abstract class BatchQueue<T> {
     }
   }
 
+  /**
+   * How long exports have been in flight without any answer, ms (0 when none is in flight): a
+   * hung destination (its socket accepts, nothing answers) until their deadline.
+   */
+  protected _unansweredMs(): number {
+    return this._unansweredSince === undefined ? 0 : Date.now() - this._unansweredSince;
+  }
+
   /** Takes the oldest sealed batches (not spilled, not in flight) out of the queue, up to `records`. */
   protected _takeSealed(records: number): QueuedBatch<T>[] {
     const out: QueuedBatch<T>[] = [];
@@ -640,13 +720,31 @@ export abstract class BatchQueue<T> {
   }
 
   private _settle(): void {
-    if (this._waiters.length === 0) return;
-    const lowest = this._lowestUnsettled();
-    const still: FlushWaiter[] = [];
-    for (const w of this._waiters) {
-      if (w.upTo < lowest) w.resolve();
-      else still.push(w);
+    if (this._waiters.length > 0) {
+      const lowest = this._lowestUnsettled();
+      const still: FlushWaiter[] = [];
+      for (const w of this._waiters) {
+        if (w.upTo < lowest) w.resolve();
+        else still.push(w);
+      }
+      this._waiters = still;
     }
-    this._waiters = still;
+    this._updateHold();
+  }
+
+  /**
+   * Exports do not keep the process alive by themselves (a child's transport unrefs its calls,
+   * see `unref-grpc-transport.ts`); a `forceFlush()` or `shutdown()` waiting for exports in
+   * flight does, as an awaited call should (bounded by the exports' deadline, and by
+   * `shutdownTimeout` after `shutdown()`).
+   */
+  private _updateHold(): void {
+    const want = this._inFlight.size > 0 && this._waiters.some((w) => w.holds);
+    if (want && this._hold === undefined) {
+      this._hold = setInterval(() => {}, 1 << 30);
+    } else if (!want && this._hold !== undefined) {
+      clearInterval(this._hold);
+      this._hold = undefined;
+    }
   }
 }

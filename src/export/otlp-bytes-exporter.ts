@@ -8,10 +8,14 @@
  */
 import { credentials, Metadata } from '@grpc/grpc-js';
 import type { ExportResult } from '@opentelemetry/core';
-import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
+import {
+  createOtlpNetworkExportDelegate,
+  OTLPExporterBase,
+} from '@opentelemetry/otlp-exporter-base';
 import {
   convertLegacyOtlpGrpcOptions,
   createOtlpGrpcExportDelegate,
+  createOtlpGrpcExporterMetrics,
   type OTLPGRPCExporterConfigNode,
 } from '@opentelemetry/otlp-grpc-exporter-base';
 import {
@@ -23,6 +27,7 @@ import { type PrimaryTarget, primaryTarget } from '../multiprocess/child/primary
 import { TOKEN_METADATA_KEY } from '../multiprocess/protocol/token.ts';
 import { OTLP_LOGS_EXPORT_PATH } from '../otlp/grpc-methods.ts';
 import { ReconnectingExporter, type ReconnectingExporterOptions } from './retry.ts';
+import { UnrefGrpcTransport } from './unref-grpc-transport.ts';
 
 /**
  * An encoded `ExportLogsServiceRequest`: its protobuf bytes and how many log records it holds
@@ -72,24 +77,40 @@ export class OtlpGrpcBytesExporter
 }
 
 /**
- * The exporter of encoded requests to the primary's receiver: plain-text gRPC (the socket is
- * private, TCP is loopback only), the token as metadata `x-starlog-token`, `timeoutMillis` as the
- * gRPC deadline of each call.
+ * The exporter of encoded requests to the primary's receiver: the official OTLP export delegate
+ * over {@link UnrefGrpcTransport} (plain-text gRPC: the socket is private, TCP is loopback only;
+ * an open call does not keep the child alive), the token as metadata `x-starlog-token`,
+ * `timeoutMillis` as the deadline of each call.
  */
 export function bytesExporterToPrimary(
   target: PrimaryTarget,
   timeoutMillis: number,
   userAgent?: string,
-): OtlpGrpcBytesExporter {
+): OTLPExporterBase<EncodedLogsRequest> {
   const metadata = new Metadata();
   if (target.token) metadata.set(TOKEN_METADATA_KEY, target.token);
-  return new OtlpGrpcBytesExporter({
-    url: target.endpoint,
-    credentials: credentials.createInsecure(),
-    metadata,
-    timeoutMillis,
-    ...(userAgent === undefined ? {} : { userAgent }),
-  });
+  const config = convertLegacyOtlpGrpcOptions(
+    { url: target.endpoint, credentials: credentials.createInsecure(), metadata, timeoutMillis },
+    'LOGS',
+  );
+  return new OTLPExporterBase(
+    createOtlpNetworkExportDelegate(
+      config,
+      PRE_ENCODED,
+      createOtlpGrpcExporterMetrics(
+        'otlp_grpc_log_exporter',
+        LogsExporterMetricsHelper as never,
+        config.url,
+        undefined,
+      ),
+      new UnrefGrpcTransport({
+        address: config.url,
+        path: OTLP_LOGS_EXPORT_PATH,
+        metadata,
+        ...(userAgent === undefined ? {} : { userAgent }),
+      }),
+    ),
+  );
 }
 
 /**

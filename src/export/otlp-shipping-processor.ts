@@ -14,7 +14,8 @@ import { splitLogsRequest } from '../otlp/request-split.ts';
 import { PlainLogRecord } from '../util/plain-log-record.ts';
 import { BatchQueue } from './batch-queue.ts';
 import type { EncodedLogsExporter, EncodedLogsRequest } from './otlp-bytes-exporter.ts';
-import type { ShippingQueueOptions } from './shipping-stats.ts';
+import { BACKPRESSURE_DETAILS, GrpcCode } from './retry.ts';
+import type { ShippingQueueOptions, ShippingStats } from './shipping-stats.ts';
 import type { QueuedBatch } from './spill.ts';
 
 /** Options of {@link OtlpShippingProcessor}. */
@@ -37,8 +38,44 @@ export interface OtlpShippingProcessorOptions extends ShippingQueueOptions {
 /** An encoded batch: its request bytes, or the builder while a resource is still resolving. */
 export type EncodedBatchData = Buffer | LogsRequestBuilder;
 
+/**
+ * How much earlier than its gRPC deadline a request's stamped deadline is (`BATCH_DEADLINE_KEY`),
+ * ms, at most a quarter of `exportTimeout`: the receiver's answer must still reach the child.
+ */
+const DEADLINE_MARGIN_MS = 1000;
+
 /** How long the synchronous flush rests after it failed (the primary is gone or hung), ms. */
 const SYNC_FLUSH_REST_MS = 1000;
+/** Longest rest after failed synchronous flushes in a row (the rest doubles per failure), ms. */
+const SYNC_FLUSH_MAX_REST_MS = 30_000;
+/** Batches handed to the worker thread and not yet answered, at most (see `_offload`). */
+const MAX_OFFLOADED = 4;
+/** How long `onEmit` waits for the primary's answer to the oldest offloaded batch, at most, ms. */
+const OFFLOAD_WAIT_MS = 1000;
+/** The outcome of a offloaded batch the worker could not deliver (retried, as an outage). */
+const OFFLOAD_FAILED = {
+  code: GrpcCode.UNAVAILABLE,
+  details: 'starlog: the export through the worker thread failed',
+};
+/** The receiver answered a offloaded batch with backpressure (retried shortly). */
+const OFFLOAD_BUSY = { code: GrpcCode.RESOURCE_EXHAUSTED, details: BACKPRESSURE_DETAILS };
+
+/** `Atomics.waitAsync` (ES2024; Node ≥ 16), not in this project's `lib`. */
+interface AtomicsWaitAsync {
+  waitAsync(
+    cells: Int32Array,
+    index: number,
+    value: number,
+    timeoutMs: number,
+  ): { async: false; value: string } | { async: true; value: Promise<string> };
+}
+
+/** A batch handed to the worker thread: its result cells and the queue's completion. */
+interface Offload {
+  cells: Int32Array;
+  deadline: number;
+  done: (ok: boolean, error?: unknown) => void;
+}
 
 /**
  * The child's shipping processor: each record becomes OTLP protobuf bytes once, in `onEmit`
@@ -58,6 +95,13 @@ const SYNC_FLUSH_REST_MS = 1000;
  * is half empty, and the application feels a slower `emit()` only then. Records are dropped
  * (`queueFull`) only when that fails too (the primary is gone or hung; the synchronous flush
  * then rests for a second before it is tried again).
+ *
+ * An application that logs in one long synchronous stretch (a loop, a large handler) never lets
+ * the event loop run the exports: when a second batch is sealed before the event loop turned,
+ * the oldest sealed batches are handed to the synchronous exporter's worker thread, which sends
+ * them while the application goes on (at most `MAX_OFFLOADED` unanswered; their answers are
+ * read at the next seal or when the event loop turns). The primary then works while the children
+ * still emit, instead of after them.
  */
 export class OtlpShippingProcessor
   extends BatchQueue<EncodedBatchData>
@@ -68,6 +112,20 @@ export class OtlpShippingProcessor
   private readonly _pool = writerPool(8, 64 * 1024);
   private _builder = new LogsRequestBuilder(this._pool);
   private _syncRestUntil = 0;
+  /** synchronous flushes failed in a row */
+  private _syncFailures = 0;
+  /** the microtask queued at the last seal has not run: the event loop has not turned since */
+  private _turnPending = false;
+  private readonly _turned = (): void => {
+    this._turnPending = false;
+  };
+  /** `_export` sends through the worker thread (set around `send()` by `_offload`) */
+  private _viaWorker = false;
+  private readonly _offloaded: Offload[] = [];
+  private _offloadRestUntil = 0;
+  private _offloads = 0;
+  private _offloadWaits = 0;
+  private _offloadWaitMs = 0;
   /** this processor's name in its drop reports (see `DROP_REPORTER_KEY`) */
   private readonly _reporter = newDropReporter(threadId);
 
@@ -89,6 +147,15 @@ export class OtlpShippingProcessor
     this._sync = options.syncExporter;
   }
 
+  /** See {@link ShippingStats}; with `offloaded`, `offloadWaits` and `offloadWaitMs`. */
+  override stats(): ShippingStats {
+    const s = super.stats();
+    s.offloaded = this._offloads;
+    s.offloadWaits = this._offloadWaits;
+    s.offloadWaitMs = Math.round(this._offloadWaitMs);
+    return s;
+  }
+
   onEmit(record: ReadWriteLogRecord, _context?: Context): void {
     try {
       if (!this._admit(0)) return;
@@ -105,7 +172,9 @@ export class OtlpShippingProcessor
         );
         return;
       }
+      const open = this._openId;
       this._appended(b.bytes - before, b.count, b.bytes);
+      if (this._openId !== open) this._onSealed();
     } catch (err) {
       diag.error('starlog OtlpShippingProcessor: onEmit failed', err);
     }
@@ -148,7 +217,11 @@ export class OtlpShippingProcessor
    * that names the batch (so that the receiver ingests a request sent twice once) and carries
    * this processor's drop counts. Its resource is the one of the last batch encoded.
    */
-  private _withReport(batch: QueuedBatch<EncodedBatchData>, bytes: Buffer): Buffer {
+  private _withReport(
+    batch: QueuedBatch<EncodedBatchData>,
+    bytes: Buffer,
+    deadline?: number,
+  ): Buffer {
     if (!this._reportDrops || this._lastResource === undefined) return bytes;
     const counts = this.dropCounts();
     const report = encodeLogsRequest([
@@ -159,6 +232,7 @@ export class OtlpShippingProcessor
           counts,
           this._reporter,
           `${process.pid}:${this._reporter}:${batch.id}${batch.part ?? ''}`,
+          deadline,
         ),
       }),
     ]);
@@ -219,7 +293,31 @@ export class OtlpShippingProcessor
       );
       return;
     }
-    const bytes = this._withReport(batch, data);
+    // the receiver refuses the request after this time (the export has timed out here by then)
+    const deadline = Math.min(
+      Date.now() + this._timeoutMs - Math.min(DEADLINE_MARGIN_MS, this._timeoutMs / 4),
+      this._finalDeadline,
+    );
+    const bytes = this._withReport(batch, data, deadline);
+    if (this._viaWorker) {
+      const workerDeadline = Date.now() + this._timeoutMs;
+      const cells = this._sync?.post([bytes], workerDeadline);
+      if (cells !== undefined) {
+        this._offloads++;
+        this._offloaded.push({ cells, deadline: workerDeadline, done });
+        const wait = (Atomics as unknown as AtomicsWaitAsync).waitAsync(
+          cells,
+          0,
+          0,
+          this._timeoutMs,
+        );
+        if (wait.async) wait.value.then(() => this._readOffloaded());
+        else this._readOffloaded();
+        return;
+      }
+      // no worker thread: this batch goes the usual way, and offloads rest
+      this._offloadRestUntil = Date.now() + SYNC_FLUSH_REST_MS;
+    }
     this._exporter.export({ bytes, length: batch.count }, (result) =>
       done(result.code === ExportResultCode.SUCCESS, result.error),
     );
@@ -239,6 +337,9 @@ export class OtlpShippingProcessor
     if (sync === undefined || this._blocked) return false;
     const now = Date.now();
     if (now < this._syncRestUntil) return false;
+    // the primary has not answered anything for longer than a synchronous flush may take: it is
+    // hung, and a flush would only block the application and hand the worker bytes it cannot send
+    if (this._unansweredMs() > sync.timeoutMs) return false;
     if (this._openCount() > 0) this._seal(false);
     const target = this._maxQueueBytes / 2;
     const taken: QueuedBatch<EncodedBatchData>[] = [];
@@ -250,25 +351,105 @@ export class OtlpShippingProcessor
     }
     if (taken.length === 0) return false;
     const requests: EncodedLogsRequest[] = [];
+    // a request the primary reads after this flush gave up is refused, not ingested (it stays queued here)
+    const deadline = now + sync.timeoutMs - Math.min(DEADLINE_MARGIN_MS, sync.timeoutMs / 4);
     for (const b of taken) {
       const bytes = this._bytesOf(b);
       if (bytes === undefined) return false;
-      requests.push({ bytes: this._withReport(b, bytes), length: b.count });
+      requests.push({ bytes: this._withReport(b, bytes, deadline), length: b.count });
     }
     this._syncFlushes++;
     const result = sync.exportEncoded(requests);
     if (result.failed > 0 || result.timedOut) {
       // keep them queued (they may have arrived: a retry is de-duplicated by the receiver)
-      this._syncRestUntil = Date.now() + SYNC_FLUSH_REST_MS;
+      // a hung primary: each attempt blocks the application up to the flush's timeout and
+      // hands the worker more bytes it cannot send; rest longer after each failure
+      const rest = Math.min(SYNC_FLUSH_MAX_REST_MS, SYNC_FLUSH_REST_MS * 2 ** this._syncFailures++);
+      this._syncRestUntil = Date.now() + rest;
       diag.warn(
-        `starlog OtlpShippingProcessor: queue full and the synchronous flush failed (${result.failed} records); dropping new records for ${SYNC_FLUSH_REST_MS} ms`,
+        `starlog OtlpShippingProcessor: queue full and the synchronous flush failed (${result.failed} records); dropping new records for ${rest} ms`,
       );
       return false;
     }
+    this._syncFailures = 0;
     this._takeSealed(taken.reduce((n, b) => n + b.count, 0));
     this._exported += result.exported;
     this._settled();
     return this._waitingBytes + bytes <= this._maxQueueBytes;
+  }
+
+  /** A batch was just sealed in `onEmit`: offloads batches if the event loop has not turned. */
+  private _onSealed(): void {
+    if (!this._turnPending) {
+      this._turnPending = true;
+      queueMicrotask(this._turned);
+      return;
+    }
+    this._offload();
+  }
+
+  /**
+   * Hands the oldest sealed batches to the worker thread (see the class comment). With
+   * `MAX_OFFLOADED` unanswered, waits for the primary's answer to the oldest (at most
+   * `OFFLOAD_WAIT_MS`; then the batches stay queued and offloads rest for a second): the
+   * primary is behind, and a child that waits leaves it the CPU. Not while retrying, after
+   * shutdown, without a synchronous exporter, or shortly after a offloaded batch failed.
+   */
+  private _offload(): void {
+    if (this._sync === undefined || this._blocked || this._shutdownPromise !== undefined) return;
+    this._readOffloaded();
+    if (Date.now() < this._offloadRestUntil) return;
+    while (this._sealed.length > 0 && Date.now() >= this._offloadRestUntil) {
+      if (this._offloaded.length >= MAX_OFFLOADED && !this._awaitOldest()) return;
+      if (!((this._sealed[0] as QueuedBatch<EncodedBatchData>).data instanceof Buffer)) return;
+      const [batch] = this._takeSealed(1);
+      if (batch === undefined) return;
+      this._viaWorker = true;
+      try {
+        this.send(batch);
+      } finally {
+        this._viaWorker = false;
+      }
+    }
+  }
+
+  /** Waits for the answer to the oldest offloaded batch; whether another may be offloaded now. */
+  private _awaitOldest(): boolean {
+    const oldest = this._offloaded[0] as Offload;
+    const left = Math.min(OFFLOAD_WAIT_MS, oldest.deadline - Date.now());
+    if (left > 0) {
+      const t0 = performance.now();
+      Atomics.wait(oldest.cells, 0, 0, left);
+      this._offloadWaits++;
+      this._offloadWaitMs += performance.now() - t0;
+    }
+    this._readOffloaded();
+    if (this._offloaded.length < MAX_OFFLOADED) return Date.now() >= this._offloadRestUntil;
+    this._offloadRestUntil = Date.now() + SYNC_FLUSH_REST_MS;
+    return false;
+  }
+
+  /** Completes the offloaded batches the worker has answered (or whose deadline passed long ago). */
+  private _readOffloaded(): void {
+    const list = this._offloaded;
+    const now = Date.now();
+    for (let i = 0; i < list.length; ) {
+      const h = list[i] as Offload;
+      const answered = Atomics.load(h.cells, 0) === 1;
+      if (!answered && now < h.deadline + 5000) {
+        i++;
+        continue;
+      }
+      list.splice(i, 1);
+      const outcome = answered ? Atomics.load(h.cells, 1) : 0;
+      if (outcome === 1) {
+        h.done(true);
+        continue;
+      }
+      const busy = outcome === 3;
+      this._offloadRestUntil = now + (busy ? 20 : SYNC_FLUSH_REST_MS);
+      h.done(false, busy ? OFFLOAD_BUSY : OFFLOAD_FAILED);
+    }
   }
 
   private _bytesOf(batch: QueuedBatch<EncodedBatchData>): Buffer | undefined {

@@ -13,7 +13,8 @@ import {
   newDropReporter,
   totalDrops,
 } from '../multiprocess/protocol/drop-report.ts';
-import { estimateRecordBytes } from '../processors/lookback/record-size.ts';
+import { lazyRecordBytes } from '../multiprocess/receiver/ingested-log-record.ts';
+import { estimateRecordBytes, RECORD_FIXED_BYTES } from '../processors/lookback/record-size.ts';
 import { PlainLogRecord } from '../util/plain-log-record.ts';
 import { BatchQueue } from './batch-queue.ts';
 import type { ShippingQueueOptions } from './shipping-stats.ts';
@@ -60,7 +61,9 @@ export type ShippingBatch = QueuedBatch<ReadableLogRecord[]>;
  * destination is reachable; when it is full the *newest* record is refused (`queueFull`). The
  * spill (`maxSpillBytes` estimated bytes, default 32 MiB) holds what could not be sent while the
  * destination is unreachable or busy; when it is full the *oldest* batch is dropped
- * (`spillOverflow`). The worst case in memory is about `maxQueueBytes + maxSpillBytes`.
+ * (`spillOverflow`). A batch is sealed at `maxExportBatchBytes` (default 4 MiB) too, so the
+ * exports in flight hold at most `maxConcurrentExports` × 4 MiB. The worst case in memory is about
+ * `maxQueueBytes + maxSpillBytes + maxConcurrentExports × maxExportBatchBytes` (104 MiB).
  */
 export class ShippingProcessor
   extends BatchQueue<ReadableLogRecord[]>
@@ -82,7 +85,8 @@ export class ShippingProcessor
       maxQueueSize: 65_536,
       maxQueueBytes: 64 * 1024 * 1024,
       maxExportBatchSize: 1024,
-      maxExportBatchBytes: Number.MAX_SAFE_INTEGER,
+      // bounds what is in flight too (2 exports): 100 KB records make 100 MB batches of 1,024
+      maxExportBatchBytes: 4 * 1024 * 1024,
       retryTimeouts: false,
       timeoutGraceMs: 0,
     });
@@ -91,7 +95,8 @@ export class ShippingProcessor
 
   onEmit(record: ReadWriteLogRecord, _context?: Context): void {
     try {
-      const bytes = estimateRecordBytes(record);
+      const lazy = lazyRecordBytes(record); // a received record still as bytes: not decoded
+      const bytes = lazy >= 0 ? RECORD_FIXED_BYTES + lazy : estimateRecordBytes(record);
       if (!this._admit(bytes)) return;
       this._open.push(record);
       this._openBytes += bytes;

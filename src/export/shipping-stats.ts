@@ -26,7 +26,7 @@ export interface ShippingQueueOptions {
   /**
    * Bytes per export request (encoded bytes for `OtlpShippingProcessor`, estimated heap bytes
    * for `ShippingProcessor`): a batch is sealed when it reaches this size. Default 1 MiB
-   * (`OtlpShippingProcessor`), unbounded (`ShippingProcessor`).
+   * (`OtlpShippingProcessor`), 4 MiB (`ShippingProcessor`).
    */
   maxExportBatchBytes?: number;
   /**
@@ -120,6 +120,18 @@ export interface ShippingStats {
    * went out synchronously (`OtlpShippingProcessor` backpressure; 0 for `ShippingProcessor`).
    */
   syncFlushes: number;
+  /**
+   * `OtlpShippingProcessor` only: batches handed to the worker thread of the synchronous exporter
+   * because the application emitted them without letting the event loop turn (records in them
+   * count in `exported` etc. as any batch's).
+   */
+  offloaded?: number;
+  /**
+   * `OtlpShippingProcessor` only: times `emit()` waited for the primary's answer to a offloaded
+   * batch (the primary was behind), and the milliseconds waited in all.
+   */
+  offloadWaits?: number;
+  offloadWaitMs?: number;
 }
 
 /** A positive integer option, or its default; throws a TypeError naming the option. */

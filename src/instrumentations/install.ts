@@ -64,7 +64,8 @@ export function prepareDropIn(
       ctx.preparing = true;
       watchPackages((name, exports) => {
         if (name === 'pino' && o.pino !== false) relevels.push(instrumentPino(exports, ctx));
-        else if (name === 'winston' && o.winston !== false) instrumentWinston(exports, ctx);
+        else if (name === 'winston' && o.winston !== false)
+          relevels.push(instrumentWinston(exports, ctx));
         else if (name === 'bunyan' && o.bunyan !== false) instrumentBunyan(exports, ctx);
       });
       undo.push(() => {

@@ -11,9 +11,15 @@
  *   ERROR, warning WARN, notice INFO2, info INFO, debug DEBUG.
  * - **Body and attributes.** `message` is the body; every other field an attribute (`stack`,
  *   from `format.errors({ stack: true })`, becomes `exception.stacktrace`).
- * - **Level.** winston's own `level` still filters first (the application's setting, default
- *   `info`); starlog's level table then applies to what it lets through. To see DEBUG records
- *   from winston, lower both.
+ * - **Level.** winston's scope is known per record (a `label` is a format applied when a record
+ *   is written), so a logger's level cannot be one table entry as pino's is. Instead each
+ *   logger's `level` is set to the most verbose level any entry of starlog's table asks for (its
+ *   default and every rule; at configure time and whenever the table changes), and the table then
+ *   applies per scope to what winston lets through: `starlog level set billing=debug` shows
+ *   `billing`'s DEBUG records without touching the application. A `level` set in the application
+ *   is replaced while starlog is set up; the application's other transports keep it (those
+ *   without a level of their own get the logger's original level, so a file transport writes
+ *   what it wrote before).
  * - **Original output.** `winston.transports.Console` transports are silenced while starlog is
  *   set up (the console and the file get the records through starlog; in a child through the
  *   primary), unless `instrumentations: { keepOutput: true }`. Other transports are untouched.
@@ -40,10 +46,14 @@ const SEVERITY: Readonly<Record<string, number>> = {
 const LEVEL = Symbol.for('level');
 const PATCHED = Symbol.for('starlog.winston.patched');
 const NAME = Symbol('starlog.winston.name');
+const APP_LEVEL = Symbol('starlog.winston.appLevel');
 const SKIPPED = new Set(['level', 'message', 'label', 'stack']);
 
 interface WinstonLogger {
   transports: unknown[];
+  level: string;
+  levels?: Record<string, number>;
+  [APP_LEVEL]?: string;
   add(t: unknown): unknown;
   configure(o?: unknown): void;
   [NAME]?: string;
@@ -56,19 +66,78 @@ interface WinstonModule {
   Container?: { prototype: { add(id: string, o?: unknown): WinstonLogger } };
 }
 
-/** Patches one loaded copy of winston (its `module.exports`). */
-export function instrumentWinston(winston: unknown, ctx: CaptureContext): void {
+/**
+ * The winston level (a name of `levels`, winston's priorities: lower is more severe) that lets
+ * through every record of severity `min` and above: the least severe such name; the most severe
+ * name when none is (`off`).
+ */
+export function winstonLevelFor(levels: Record<string, number>, min: number): string | undefined {
+  let best: string | undefined;
+  let mostSevere: string | undefined;
+  for (const [name, priority] of Object.entries(levels)) {
+    if (mostSevere === undefined || priority < levels[mostSevere]!) mostSevere = name;
+    const severity = SEVERITY[name];
+    if (
+      severity !== undefined &&
+      severity >= min &&
+      (best === undefined || priority > levels[best]!)
+    )
+      best = name;
+  }
+  return best ?? mostSevere;
+}
+
+/** The most verbose minimum severity of the table: its default and every rule. */
+function mostVerbose(ctx: CaptureContext): number | undefined {
+  const table = ctx.levels();
+  if (table === undefined) return undefined;
+  const spec = table.get();
+  let min = spec.defaultMinSeverity;
+  for (const rule of spec.rules) min = Math.min(min, rule.minSeverity);
+  return min;
+}
+
+/**
+ * Patches one loaded copy of winston (its `module.exports`). Returns a function that re-applies
+ * starlog's levels to every winston logger seen (call it when the level table changes).
+ */
+export function instrumentWinston(winston: unknown, ctx: CaptureContext): () => void {
   const w = winston as WinstonModule;
   if (typeof w?.createLogger !== 'function' || typeof w.Transport !== 'function') {
     diag.warn('starlog: unknown winston shape; its records are not captured');
-    return;
+    return () => {};
   }
   const probe = w.createLogger({ silent: true });
   const proto = Object.getPrototypeOf(Object.getPrototypeOf(probe)) as WinstonLogger & {
-    [PATCHED]?: boolean;
+    [PATCHED]?: () => void;
   };
-  if (proto[PATCHED] === true) return;
-  proto[PATCHED] = true;
+  if (proto[PATCHED] !== undefined) return proto[PATCHED];
+  const tracked = new Set<WeakRef<WinstonLogger>>();
+  const follow = (logger: WinstonLogger, min: number): void => {
+    const app = logger[APP_LEVEL] ?? logger.level;
+    for (const t of logger.transports) {
+      const transport = t as { level?: string };
+      if (!(t instanceof StarlogTransport) && transport.level === undefined) transport.level = app;
+    }
+    const level = winstonLevelFor(logger.levels ?? {}, min);
+    if (level !== undefined && logger.level !== level) logger.level = level;
+  };
+  const relevel = (): void => {
+    const min = mostVerbose(ctx);
+    if (min === undefined) return;
+    for (const ref of tracked) {
+      const logger = ref.deref();
+      if (logger === undefined) tracked.delete(ref);
+      else {
+        try {
+          follow(logger, min);
+        } catch (err) {
+          diag.error('starlog: setting a winston level failed', err);
+        }
+      }
+    }
+  };
+  proto[PATCHED] = relevel;
 
   const Base = w.Transport as new (o?: unknown) => { parent?: WinstonLogger };
   class StarlogTransport extends Base {
@@ -91,6 +160,10 @@ export function instrumentWinston(winston: unknown, ctx: CaptureContext): void {
         for (const t of this.transports)
           if (t instanceof Console) (t as { silent: boolean }).silent = true;
       }
+      // configure() sets the application's level: kept for its other transports
+      if (!Object.hasOwn(this, APP_LEVEL)) tracked.add(new WeakRef(this));
+      this[APP_LEVEL] = this.level;
+      follow(this, mostVerbose(ctx)!);
     } catch (err) {
       diag.error('starlog: adding the starlog transport to a winston logger failed', err);
     }
@@ -103,6 +176,7 @@ export function instrumentWinston(winston: unknown, ctx: CaptureContext): void {
       return logger;
     };
   }
+  return relevel;
 }
 
 function capture(info: Record<string | symbol, unknown>, parent: WinstonLogger | undefined): void {

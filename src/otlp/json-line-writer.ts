@@ -1,20 +1,30 @@
 /**
  * The OTLP/JSON encoder of `json-encoder.ts`, writing straight into bytes: one JSON line (with its
  * `\n`) per `ExportLogsServiceRequest`, built in a reused scratch buffer and copied once into a
- * Buffer of its exact size. No string of the whole line is ever made, so there is no
+ * Buffer of its exact size (a line of 64 KiB or more that fills half the scratch buffer is handed
+ * over in it instead, and a new scratch buffer taken). No string of the whole line is ever made, so there is no
  * `Buffer.from(line)` and no `Buffer.byteLength(line)`: the byte count is the buffer's length.
  *
  * The output is byte for byte what `encodeLogsRequest(records).json + '\n'` gives (tested), with
  * the same rules: see `json-encoder.ts`. Cached per object: the encoded resource and scope
  * headers (as bytes), per attribute key: `{"key":…,"value":` (as bytes).
- * A hot path kept in one file on purpose (about 450 lines): the writers share the scratch buffer
- * and its position as module state, which V8 keeps in registers across the inlined calls.
+ *
+ * Received records whose body and attributes are still the request's protobuf bytes
+ * (`IngestedLogRecord`, kept so by the logs decoder) are transcoded: their values are written
+ * straight from the bytes, with the same output as from the decoded values (tested in
+ * `test/json-transcode.test.ts`); a short KeyValue seen twice is copied from a cache of its JSON.
+ *
+ * A hot path kept in one file on purpose (over 450 lines): the object writer and the transcoder
+ * share the scratch buffer and its position as module state and call the same helpers, which V8
+ * inlines into one another.
  *
  * @module
  */
 import { type AnyValue, isValidSpanId, isValidTraceId } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { IngestedLogRecord } from '../multiprocess/receiver/ingested-log-record.ts';
 import { hrTimeToNanosString, MAX_DEPTH, resourceParts, scopeParts } from './json-encoder.ts';
+import { ProtobufReader } from './protobuf-reader.ts';
 import { doubleKeys } from './value-types.ts';
 
 interface Utf8Buffer extends Buffer {
@@ -29,6 +39,8 @@ const INT64_LIMIT = 2 ** 63;
 const BIGINT64_MIN = -9223372036854775808n;
 const BIGINT64_MAX = 9223372036854775807n;
 const KEY_CACHE_MAX = 4096;
+/** Lines at least this long are handed over in the scratch buffer instead of copied. */
+const HAND_OVER_BYTES = 64 * 1024;
 
 let buf = Buffer.allocUnsafe(1 << 20) as Utf8Buffer;
 let pos = 0;
@@ -56,11 +68,28 @@ function ascii(s: string): void {
   pos = p;
 }
 
+/** Pre-encoded constant text (copying bytes costs less than reading a string's characters). */
+function lit(c: Uint8Array): void {
+  const n = c.length;
+  if (pos + n > buf.length) ensure(n);
+  if (n > 16) {
+    buf.set(c, pos); // longer ones: the native copy costs less than a loop
+    pos += n;
+    return;
+  }
+  const b = buf;
+  let p = pos;
+  for (let i = 0; i < n; i++) b[p++] = c[i]!;
+  pos = p;
+}
+
+const latin1 = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
+
 function bytes(src: Buffer): void {
   const n = src.length;
   if (pos + n > buf.length) ensure(n);
-  if (n > 64) {
-    src.copy(buf, pos);
+  if (n > 16) {
+    buf.set(src, pos);
     pos += n;
     return;
   }
@@ -288,6 +317,275 @@ function time(prefix: string, t: readonly [number, number] | undefined): void {
   if (text !== '') ascii(`${prefix}${text}",`);
 }
 
+// ---- transcoding: body and attributes of an ingested record still kept as protobuf bytes ------
+// The decoder let only canonical values stay bytes (`decoder-scan.ts`), so these write what the
+// decoded values would give, byte for byte (tested): no unknown field, no merge, no repeated or
+// integer-like key, nesting within MAX_DEPTH.
+
+/** `"severityNumber":<n>,` for the defined severities 1..24 (index 0 unused). */
+const SEVERITY_FIELDS = Array.from({ length: 25 }, (_, n) => latin1(`"severityNumber":${n},`));
+const J_EMPTY_VALUE = latin1('{}');
+const J_ATTRIBUTES_OPEN = latin1(',"attributes":[');
+const J_CLOSE_BRACKET = latin1(']');
+const J_KEY_OPEN = latin1('{"key":');
+const J_VALUE_OPEN = latin1(',"value":');
+const J_INT_OPEN = latin1('{"intValue":"');
+const J_QUOTE_CLOSE = latin1('"}');
+const J_STRING_OPEN = latin1('{"stringValue":');
+const J_DOUBLE_OPEN = latin1('{"doubleValue":');
+const J_CLOSE_BRACE = latin1('}');
+const J_COMMA = latin1(',');
+const J_LIST_CLOSE = latin1(']}}');
+const J_OPEN_BRACE = latin1('{');
+const J_SEVERITY_TEXT = latin1('"severityText":');
+const J_BODY = latin1('"body":');
+const J_DROPPED = latin1(',"droppedAttributesCount":');
+const J_FLAGS = latin1(',"flags":');
+const J_TRACE_ID = latin1(',"traceId":"');
+const J_QUOTE = latin1('"');
+const J_SPAN_ID = latin1(',"spanId":"');
+const J_EVENT_NAME = latin1(',"eventName":');
+const pb = new ProtobufReader();
+/** Read position in the bytes being transcoded. */
+let at = 0;
+
+/** A varint below 2^32 at `at` (tags, lengths; possibly padded). */
+function varint(src: Buffer): number {
+  let c = src[at++]!;
+  if (c < 0x80) return c;
+  let v = c & 0x7f;
+  let scale = 128;
+  do {
+    c = src[at++]!;
+    v += (c & 0x7f) * scale;
+    scale *= 128;
+  } while (c >= 0x80);
+  return v;
+}
+
+/** Skips the field whose tag was just read (only the wire types the scan lets through). */
+function skipField(src: Buffer, tag: number): void {
+  switch (tag & 7) {
+    case 0:
+      while (src[at++]! >= 0x80);
+      return;
+    case 1:
+      at += 8;
+      return;
+    case 5:
+      at += 4;
+      return;
+    default: {
+      const len = varint(src);
+      at += len;
+    }
+  }
+}
+
+/** `"body":` is written; writes the body, then `,"attributes":[…]` when there are attributes. */
+function lazyValues(r: IngestedLogRecord, src: Buffer): void {
+  if (r.bodyStart < 0) lit(J_EMPTY_VALUE);
+  else pbAnyValue(src, r.bodyStart, r.bodyEnd);
+  if (r.attrStart >= 0) {
+    lit(J_ATTRIBUTES_OPEN);
+    const end = r.attrEnd;
+    let first = true;
+    at = r.attrStart;
+    while (at < end) {
+      const tag = varint(src);
+      if (tag !== 0x32) {
+        skipField(src, tag);
+        continue;
+      }
+      const len = varint(src);
+      const s = at;
+      if (first) first = false;
+      else {
+        if (pos + 1 > buf.length) ensure(1);
+        buf[pos++] = 0x2c; // ,
+      }
+      pbKeyValue(src, s, s + len);
+      at = s + len;
+    }
+    lit(J_CLOSE_BRACKET);
+  }
+}
+
+/** A KeyValue message [start, end) as `{"key":…,"value":…}`. */
+/**
+ * The JSON of short KeyValue messages seen twice (by their bytes: the JSON of a KeyValue depends on
+ * nothing else), so that attributes that repeat across records (`route`, `status`, …) are copied.
+ * 1,024 slots by FNV-1a hash; a slot is filled the second time its hash comes (one-off values
+ * such as request ids allocate nothing).
+ */
+const KV_SLOTS = 1024;
+const KV_MAX_BYTES = 64;
+const kvHashes = new Int32Array(KV_SLOTS);
+const kvBytes: (Uint8Array | undefined)[] = new Array(KV_SLOTS).fill(undefined);
+const kvJson: (Uint8Array | undefined)[] = new Array(KV_SLOTS).fill(undefined);
+
+function pbKeyValue(src: Buffer, start: number, end: number): void {
+  const n = end - start;
+  if (n > KV_MAX_BYTES) {
+    pbKeyValueOnce(src, start, end);
+    return;
+  }
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ src[i]!, 16777619);
+  const slot = h & (KV_SLOTS - 1);
+  const cached = kvBytes[slot];
+  if (cached !== undefined && cached.length === n) {
+    let i = 0;
+    while (i < n && cached[i] === src[start + i]) i++;
+    if (i === n) {
+      lit(kvJson[slot]!);
+      return;
+    }
+  }
+  const mark = pos;
+  pbKeyValueOnce(src, start, end);
+  if (kvHashes[slot] === h) {
+    kvBytes[slot] = Uint8Array.prototype.slice.call(src, start, end) as Uint8Array;
+    kvJson[slot] = Uint8Array.prototype.slice.call(buf, mark, pos) as Uint8Array;
+  } else kvHashes[slot] = h;
+}
+
+function pbKeyValueOnce(src: Buffer, start: number, end: number): void {
+  let keyStart = 0;
+  let keyEnd = 0;
+  let valueStart = -1;
+  let valueEnd = -1;
+  at = start;
+  while (at < end) {
+    const tag = varint(src);
+    const len = varint(src);
+    if (tag === 0x0a) {
+      keyStart = at;
+      keyEnd = at + len;
+    } else {
+      valueStart = at;
+      valueEnd = at + len;
+    }
+    at += len;
+  }
+  lit(J_KEY_OPEN);
+  pbString(src, keyStart, keyEnd);
+  lit(J_VALUE_OPEN);
+  if (valueStart < 0) lit(J_EMPTY_VALUE);
+  else pbAnyValue(src, valueStart, valueEnd);
+  if (pos + 1 > buf.length) ensure(1);
+  buf[pos++] = 0x7d; // }
+}
+
+/** A JSON string literal of the UTF-8 bytes [start, end), as `str()` writes their decoded text. */
+function pbString(src: Buffer, start: number, end: number): void {
+  const n = end - start;
+  if (pos + n + 2 > buf.length) ensure(n + 2);
+  const b = buf;
+  let p = pos;
+  b[p++] = 0x22;
+  for (let i = start; i < end; i++) {
+    const c = src[i]!;
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80) {
+      str(src.toString('utf8', start, end)); // escapes or non-ASCII: the exact path
+      return;
+    }
+    b[p++] = c;
+  }
+  b[p++] = 0x22;
+  pos = p;
+}
+
+/** An int64 varint at `at`, as `number()`/`anyValue()` write the decoded number or bigint. */
+function pbInt(src: Buffer, end: number): void {
+  // up to 4 bytes (below 2^28): the value right here
+  let v = 0;
+  for (let i = 0, p = at; i < 4; i++, p++) {
+    const c = src[p]!;
+    v |= (c & 0x7f) << (7 * i);
+    if (c < 0x80) {
+      at = p + 1;
+      lit(J_INT_OPEN);
+      digits(v);
+      lit(J_QUOTE_CLOSE);
+      return;
+    }
+  }
+  pb.reset(src);
+  pb.pos = at;
+  const big = pb.int64(end);
+  at = pb.pos;
+  pb.release();
+  if (typeof big === 'number') number(big, false);
+  else ascii(`{"intValue":"${big}"}`);
+}
+
+/** An AnyValue message [start, end) with at most one field, as `anyValue()` writes its value. */
+function pbAnyValue(src: Buffer, start: number, end: number): void {
+  if (start === end) {
+    lit(J_EMPTY_VALUE);
+    return;
+  }
+  at = start;
+  const tag = varint(src);
+  switch (tag) {
+    case 0x0a: {
+      const len = varint(src);
+      lit(J_STRING_OPEN);
+      pbString(src, at, at + len);
+      if (pos + 1 > buf.length) ensure(1);
+      buf[pos++] = 0x7d; // }
+      return;
+    }
+    case 0x10: {
+      let set = src[at]! !== 0;
+      if (src[at]! >= 0x80) {
+        pb.reset(src); // a long varint: the decoder's exact reading (bits past 64 ignored)
+        pb.pos = at;
+        set = pb.varint32(end) !== 0 || pb.hi !== 0;
+        pb.release();
+      }
+      ascii(set ? '{"boolValue":true}' : '{"boolValue":false}');
+      return;
+    }
+    case 0x18:
+      pbInt(src, end);
+      return;
+    case 0x21:
+      lit(J_DOUBLE_OPEN);
+      ascii(doubleText(src.readDoubleLE(at)));
+      lit(J_CLOSE_BRACE);
+      return;
+    case 0x3a: {
+      const len = varint(src);
+      ascii(`{"bytesValue":"${src.toString('base64', at, at + len)}"}`);
+      return;
+    }
+    default: {
+      const kv = tag === 0x32;
+      const len = varint(src);
+      const listEnd = at + len;
+      if (len === 0) {
+        ascii(kv ? '{"kvlistValue":{}}' : '{"arrayValue":{}}');
+        return;
+      }
+      ascii(kv ? '{"kvlistValue":{"values":[' : '{"arrayValue":{"values":[');
+      let first = true;
+      while (at < listEnd) {
+        varint(src); // the tag of `values`
+        const itemLen = varint(src);
+        const s = at;
+        if (!first) lit(J_COMMA);
+        first = false;
+        if (kv) pbKeyValue(src, s, s + itemLen);
+        else pbAnyValue(src, s, s + itemLen);
+        at = s + itemLen;
+      }
+      lit(J_LIST_CLOSE);
+    }
+  }
+}
+
 interface ReceivedFields {
   flags?: unknown;
   hasDoubleMarks?: unknown;
@@ -296,30 +594,43 @@ interface ReceivedFields {
 function logRecord(r: ReadableLogRecord): void {
   const received = r as ReadableLogRecord & ReceivedFields;
   marksOn = received.hasDoubleMarks === true;
-  ascii('{');
+  lit(J_OPEN_BRACE);
   time('"timeUnixNano":"', r.hrTime);
   time('"observedTimeUnixNano":"', r.hrTimeObserved);
   const sev = r.severityNumber;
   if (typeof sev === 'number' && sev > 0 && Number.isInteger(sev))
-    ascii(`"severityNumber":${sev},`);
+    if (sev < SEVERITY_FIELDS.length) lit(SEVERITY_FIELDS[sev]!);
+    else ascii(`"severityNumber":${sev},`);
   const text = r.severityText;
   if (typeof text === 'string' && text !== '') {
-    ascii('"severityText":');
+    lit(J_SEVERITY_TEXT);
     str(text);
-    ascii(',');
+    lit(J_COMMA);
   }
-  ascii('"body":');
-  member(r, 'body', r.body as AnyValue | undefined);
-  const attrs = r.attributes;
-  if (attrs !== undefined) {
-    const start = pos;
-    ascii(',"attributes":[');
-    if (keyValues(attrs as Record<string, unknown>)) ascii(']');
-    else pos = start;
+  lit(J_BODY);
+  let transcoded = false;
+  if (r instanceof IngestedLogRecord && r.src !== undefined) {
+    const mark = pos;
+    try {
+      lazyValues(r, r.src);
+      transcoded = true;
+    } catch {
+      pos = mark; // not expected (the decoder checked the bytes): written from the decoded values
+    }
+  }
+  if (!transcoded) {
+    member(r, 'body', r.body as AnyValue | undefined);
+    const attrs = r.attributes;
+    if (attrs !== undefined) {
+      const start = pos;
+      lit(J_ATTRIBUTES_OPEN);
+      if (keyValues(attrs as Record<string, unknown>)) lit(J_CLOSE_BRACKET);
+      else pos = start;
+    }
   }
   const dropped = r.droppedAttributesCount;
   if (dropped > 0) {
-    ascii(',"droppedAttributesCount":');
+    lit(J_DROPPED);
     ascii(String(dropped >>> 0));
   }
   const sc = r.spanContext;
@@ -327,27 +638,27 @@ function logRecord(r: ReadableLogRecord): void {
   const flags =
     typeof rawFlags === 'number' ? rawFlags >>> 0 : sc !== undefined ? sc.traceFlags & 0xff : 0;
   if (flags !== 0) {
-    ascii(',"flags":');
+    lit(J_FLAGS);
     ascii(String(flags));
   }
   if (sc !== undefined) {
     if (isValidTraceId(sc.traceId)) {
-      ascii(',"traceId":"');
+      lit(J_TRACE_ID);
       ascii(sc.traceId);
-      ascii('"');
+      lit(J_QUOTE);
     }
     if (isValidSpanId(sc.spanId)) {
-      ascii(',"spanId":"');
+      lit(J_SPAN_ID);
       ascii(sc.spanId);
-      ascii('"');
+      lit(J_QUOTE);
     }
   }
   const eventName = r.eventName;
   if (typeof eventName === 'string' && eventName !== '') {
-    ascii(',"eventName":');
+    lit(J_EVENT_NAME);
     str(eventName);
   }
-  ascii('}');
+  lit(J_CLOSE_BRACE);
 }
 
 function parts(
@@ -445,9 +756,18 @@ export function encodeLogsRequestLine(records: readonly ReadableLogRecord[]): En
     bytes(resourceTail!);
   }
   ascii(']}\n');
-  const line = Buffer.allocUnsafe(pos);
-  buf.copy(line, 0, 0, pos);
-  if (buf.length > 16 << 20) buf = Buffer.allocUnsafe(1 << 20) as Utf8Buffer; // let a huge one go
+  let line: Buffer;
+  if (pos >= HAND_OVER_BYTES && pos * 2 >= buf.length) {
+    // a large line filling at least half of the scratch buffer: hand it over, no copy
+    line = buf.subarray(0, pos);
+    let size = HAND_OVER_BYTES;
+    while (size < pos && size < 1 << 24) size *= 2;
+    buf = Buffer.allocUnsafe(size) as Utf8Buffer;
+  } else {
+    line = Buffer.allocUnsafe(pos);
+    buf.copy(line, 0, 0, pos);
+    if (buf.length > 16 << 20) buf = Buffer.allocUnsafe(1 << 20) as Utf8Buffer; // let a huge one go
+  }
   return firstError === undefined
     ? { line, encoded, dropped }
     : { line, encoded, dropped, firstError };

@@ -24,9 +24,9 @@
  * unknown fields of every wire type (groups included) are skipped, and so is a known field that
  * arrives with another wire type (as Google's parsers do).
  *
- * Longer than 450 lines on purpose: the per-record path (LogRecord → KeyValue → AnyValue, with
- * the merge rules and double marks) stays in one class that shares the reader and its scratch
- * state, so that V8 inlines the private methods into one another.
+ * Longer than 450 lines on purpose: the request → ResourceLogs → ScopeLogs → LogRecord path stays
+ * in one class that shares the reader, so that V8 inlines the private methods into one another.
+ * Values are decoded by `decoder-values.ts` and checked (kept as bytes) by `decoder-scan.ts`.
  *
  * @module
  */
@@ -39,6 +39,8 @@ import {
 import { nowHrTime } from '../util/plain-log-record.ts';
 import { entryWeight, Lru } from './decoder-cache.ts';
 import { checkPositiveInt, type OtlpDecoderOptions } from './decoder-options.ts';
+import { ValueScan } from './decoder-scan.ts';
+import { ValueDecoder } from './decoder-values.ts';
 import {
   OtlpDecodeError,
   ProtobufReader,
@@ -49,7 +51,6 @@ import {
 } from './protobuf-reader.ts';
 import { hrTimeFromNanos, sortByTime } from './record-order.ts';
 import { type IngestedResource, ingestedResource, readResource } from './resource-decoder.ts';
-import { markDouble, unmarkDouble } from './value-types.ts';
 
 export type { OtlpDecodeLimits, OtlpDecoderOptions } from './decoder-options.ts';
 export { OtlpDecodeError, type OtlpDecodeErrorKind } from './protobuf-reader.ts';
@@ -69,6 +70,8 @@ const DEFAULT_MAX_CACHE_BYTES = 16 * 1024 * 1024;
 const ZERO_TRACE_ID = '00000000000000000000000000000000';
 const ZERO_SPAN_ID = '0000000000000000';
 const EMPTY_HRTIME: HrTime = [0, 0];
+/** The attributes of a record kept lazily until they are decoded (never read: see IngestedLogRecord). */
+const LAZY_ATTRIBUTES: Attributes = Object.freeze({});
 
 /** Ranges [start, end) of the pieces of an embedded message, flat: s0, e0, s1, e1, … */
 type Pieces = number[];
@@ -83,7 +86,7 @@ type Pieces = number[];
  * - AnyValue `int` (int64) → a `number` when it is a safe integer (|v| ≤ 2^53 − 1), otherwise a
  *   `bigint` (exact). AnyValue `double` → a `number`; a whole one (2.0, 2^60) is marked so that
  *   the file writes it as a double again (`value-types.ts`); `-0` stays `-0`.
- * - AnyValue `bytes` → a fresh `Uint8Array` (copied: records never pin the request buffer);
+ * - AnyValue `bytes` → a fresh `Uint8Array` (copied from the request);
  *   an empty AnyValue → `null`; `array` → JS array; `kvlist` → plain object (a duplicate key: the
  *   last wins).
  * - strings are decoded as UTF-8 *leniently*: invalid sequences become U+FFFD instead of
@@ -103,6 +106,15 @@ type Pieces = number[];
  * schema_url) and one scope object per distinct (resource, scope bytes, schema_url), both in
  * bounded LRU caches (see {@link OtlpDecoderOptions}).
  *
+ * Lazy values: a record's body and attributes in their plain, canonical form (what every SDK
+ * sends) are only checked at receipt (`decoder-scan.ts`: malformed bytes and exceeded limits are
+ * rejected exactly as by a full decode) and kept as the request's bytes; they are decoded the first
+ * time something reads or changes them, and the JSON-lines writer transcodes records nobody
+ * decoded straight from those bytes (see `IngestedLogRecord`). Such a record holds the request's
+ * buffer until then: the caller must not reuse the buffer it passes to `decode`. Other forms
+ * (merged pieces, repeated or integer-like keys, unknown fields, more than `maxAttributes`) are
+ * decoded at once.
+ *
  * Not re-entrant: one decoder decodes one request at a time (the receiver's handler is synchronous).
  */
 export class OtlpLogsDecoder {
@@ -117,10 +129,9 @@ export class OtlpLogsDecoder {
   #resources: Lru<IngestedResource>;
   #scopes: Lru<IngestedScope>;
   #nextResourceId = 1;
-  /** whether the last AnyValue read is a whole double (see value-types.ts) */
-  #whole = false;
-  /** whether a double mark was set in the current record */
-  #marked = false;
+  readonly #values: ValueDecoder;
+  readonly #scan: ValueScan;
+  readonly #counter = { n: 0, dropped: 0 };
 
   /** @throws TypeError naming the option when a limit is not a positive integer */
   constructor(options: OtlpDecoderOptions = {}) {
@@ -149,6 +160,8 @@ export class OtlpLogsDecoder {
       checkPositiveInt(options.maxScopes, 4096, 'maxScopes'),
       this.maxCacheBytes,
     );
+    this.#values = new ValueDecoder(this.#r, this);
+    this.#scan = new ValueScan(this.#r, this);
   }
 
   /** Estimated bytes held by the resource cache and by the scope cache (see `maxCacheBytes`). */
@@ -273,7 +286,7 @@ export class OtlpLogsDecoder {
     const scope = this.#scope(entry, pieces, schemaUrl);
     const resource = entry.resource;
     this.#lenFields(start, end, 1 << 2, (_f, s, e) =>
-      out.push(this.#logRecord(resource, scope, s, e)),
+      out.push(this.#logRecord(resource, scope, s, e, false)),
     );
   }
 
@@ -297,7 +310,7 @@ export class OtlpLogsDecoder {
         else if (field === 2 && r.is(tag, WT_LEN, end)) version = r.string(end) || undefined;
         else if (field === 3 && r.is(tag, WT_LEN, end)) {
           attributes ??= {};
-          this.#attribute(end, attributes, counter);
+          this.#values.attribute(end, attributes, counter);
         } else if (field === 4 && r.is(tag, WT_VARINT, end)) dropped = r.varint32(end);
         else if (field < 1 || field > 4) r.skip(tag, end);
       }
@@ -311,29 +324,47 @@ export class OtlpLogsDecoder {
     return scope;
   }
 
+  /**
+   * Decodes the LogRecord message [start, end). Body and attributes are only checked
+   * (`decoder-scan.ts`) and kept as bytes in the record, unless `exact` or unless the check does
+   * not pass: then the record is decoded again from its start, values included, the exact way
+   * (which throws what it must).
+   */
   #logRecord(
     resource: Resource,
     scope: IngestedScope,
     start: number,
     end: number,
+    exact: boolean,
   ): IngestedLogRecord {
     const r = this.#r;
+    const values = this.#values;
+    const scan = this.#scan;
     let hrTime = EMPTY_HRTIME;
     let observed: HrTime | undefined;
     let severityNumber: number | undefined;
     let severityText: string | undefined;
     let body: AnyValue;
     let bodyWhole = false;
-    const attributes: Attributes = {};
-    const counter = { n: 0, dropped: 0 };
+    let bodyStart = -1;
+    let bodyEnd = -1;
+    let attrStart = -1;
+    let attrEnd = -1;
+    let attrCount = 0;
+    const attributes: Attributes | undefined = exact ? {} : undefined;
+    const counter = this.#counter;
+    counter.n = 0;
+    counter.dropped = 0;
     let dropped = 0;
     let flags = 0;
     let traceId: string | undefined;
     let spanId: string | undefined;
     let eventName: string | undefined;
-    this.#marked = false;
+    values.marked = false;
+    if (!exact) scan.startRecord();
     r.pos = start;
     while (r.pos < end) {
+      const fieldStart = r.pos;
       const tag = r.tag(end);
       const field = tag >>> 3;
       if (field > 12 || (tag & 7) !== WIRE_TYPES[field]) {
@@ -349,18 +380,36 @@ export class OtlpLogsDecoder {
           severityNumber = r.varint32(end) | 0 || undefined;
           break;
         case 3:
-          severityText = r.string(end) || undefined;
+          severityText = r.key(end) || undefined; // a few distinct texts: cached strings
           break;
         case 5: {
           const len = r.length(end);
           const s = r.pos;
-          body = this.#anyValue(s, s + len, 1, body, bodyWhole);
-          bodyWhole = this.#whole;
+          if (exact) {
+            body = values.anyValue(s, s + len, 1, body, bodyWhole);
+            bodyWhole = values.whole;
+          } else {
+            if (bodyStart >= 0 || !scan.body(s, s + len)) {
+              return this.#logRecord(resource, scope, start, end, true);
+            }
+            bodyStart = s;
+            bodyEnd = s + len;
+          }
           r.pos = s + len;
           break;
         }
         case 6:
-          this.#attribute(end, attributes, counter);
+          if (exact) values.attribute(end, attributes!, counter);
+          else {
+            const len = r.length(end);
+            const s = r.pos;
+            if (++attrCount > this.maxAttributes || !scan.attribute(s, s + len)) {
+              return this.#logRecord(resource, scope, start, end, true);
+            }
+            if (attrStart < 0) attrStart = fieldStart;
+            attrEnd = s + len;
+            r.pos = s + len;
+          }
           break;
         case 7:
           dropped = r.varint32(end);
@@ -415,184 +464,24 @@ export class OtlpLogsDecoder {
       severityText,
       body,
       eventName,
-      attributes,
+      attributes: attributes ?? (bodyStart >= 0 || attrStart >= 0 ? LAZY_ATTRIBUTES : {}),
       droppedAttributesCount: dropped + counter.dropped,
       flags,
     });
-    if (bodyWhole) record.markBodyDouble();
-    else if (this.#marked) record.hasDoubleMarks = true;
+    if (exact) {
+      if (bodyWhole) record.markBodyDouble();
+      else if (values.marked) record.hasDoubleMarks = true;
+    } else if (bodyStart >= 0 || attrStart >= 0) {
+      record.src = r.buf;
+      record.srcStart = start;
+      record.srcEnd = end;
+      record.bodyStart = bodyStart;
+      record.bodyEnd = bodyEnd;
+      record.attrStart = attrStart;
+      record.attrEnd = attrEnd;
+      record.counterKeys = scan.counterKeys;
+    }
     return record;
-  }
-
-  /** Reads one length-delimited KeyValue at the reader's position into `into`, honouring maxAttributes. */
-  #attribute(
-    end: number,
-    into: Record<string, unknown>,
-    counter: { n: number; dropped: number },
-  ): void {
-    const r = this.#r;
-    const len = r.length(end);
-    const s = r.pos;
-    const e = s + len;
-    if (counter.n >= this.maxAttributes) counter.dropped++;
-    else {
-      this.#keyValue(s, e, into, 1);
-      counter.n++;
-    }
-    r.pos = e;
-  }
-
-  /** Decodes a KeyValue message [start, end) into `into`. `depth` is the depth of its value. */
-  #keyValue(start: number, end: number, into: Record<string, unknown>, depth: number): void {
-    const r = this.#r;
-    let key = '';
-    let value: AnyValue = null;
-    let whole = false;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.tag(end);
-      const field = tag >>> 3;
-      if (field === 1 && r.is(tag, WT_LEN, end)) key = r.key(end);
-      else if (field === 2 && r.is(tag, WT_LEN, end)) {
-        const len = r.length(end);
-        const s = r.pos;
-        value = this.#anyValue(s, s + len, depth, value, whole);
-        whole = this.#whole;
-        r.pos = s + len;
-      } else if (field !== 1 && field !== 2) r.skip(tag, end);
-    }
-    if (key === '__proto__') {
-      Object.defineProperty(into, key, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else {
-      into[key] = value;
-    }
-    if (whole) {
-      markDouble(into, key);
-      this.#marked = true;
-    } else if (this.#marked && typeof value === 'number') unmarkDouble(into, key);
-  }
-
-  /**
-   * Decodes an AnyValue message [start, end), merged into `prev` (an earlier piece of the same
-   * value; `prevWhole`: it is a whole double). Scalars: the last wins; arrays and kvlists of the
-   * same kind merge. None → null. Leaves in `#whole` whether the result is a whole double.
-   */
-  #anyValue(
-    start: number,
-    end: number,
-    depth: number,
-    prev: AnyValue,
-    prevWhole: boolean,
-  ): AnyValue {
-    if (depth > this.maxDepth) {
-      throw new OtlpDecodeError(
-        'limit',
-        `AnyValue nested deeper than maxDepth ${this.maxDepth}`,
-        start,
-      );
-    }
-    const r = this.#r;
-    let value: AnyValue = prev === undefined ? null : prev;
-    let whole = prevWhole;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.tag(end);
-      const field = tag >>> 3;
-      if (field > 7 || (tag & 7) !== ANY_WIRE_TYPES[field]) {
-        r.skip(tag, end);
-        continue;
-      }
-      if (field === 4) {
-        const d = r.double(end);
-        value = d;
-        whole = Number.isInteger(d) && !Object.is(d, -0);
-        continue;
-      }
-      whole = false;
-      switch (field) {
-        case 1:
-          value = r.string(end);
-          break;
-        case 2:
-          value = r.varint32(end) !== 0 || r.hi !== 0;
-          break;
-        case 3:
-          value = r.int64(end) as AnyValue;
-          break;
-        default: {
-          const len = r.length(end);
-          const s = r.pos;
-          if (field === 5)
-            value = this.#arrayValue(s, s + len, depth, Array.isArray(value) ? value : []);
-          else if (field === 6)
-            value = this.#kvlistValue(s, s + len, depth, isKvlist(value) ? value : {});
-          else value = new Uint8Array(r.buf.subarray(s, s + len)); // a copy
-          r.pos = s + len;
-        }
-      }
-    }
-    this.#whole = whole;
-    return value;
-  }
-
-  #arrayValue(start: number, end: number, depth: number, out: AnyValue[]): AnyValue[] {
-    const r = this.#r;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.tag(end);
-      if (tag >>> 3 === 1 && r.is(tag, WT_LEN, end)) {
-        const len = r.length(end);
-        const s = r.pos;
-        if (out.length >= this.maxCollectionLength) {
-          throw new OtlpDecodeError(
-            'limit',
-            `array longer than maxCollectionLength ${this.maxCollectionLength}`,
-            s,
-          );
-        }
-        const i = out.length;
-        out.push(this.#anyValue(s, s + len, depth + 1, null, false));
-        if (this.#whole) {
-          markDouble(out, i);
-          this.#marked = true;
-        }
-        r.pos = s + len;
-      } else if (tag >>> 3 !== 1) r.skip(tag, end);
-    }
-    return out;
-  }
-
-  #kvlistValue(
-    start: number,
-    end: number,
-    depth: number,
-    out: Record<string, AnyValue>,
-  ): Record<string, AnyValue> {
-    const r = this.#r;
-    let n = Object.keys(out).length;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.tag(end);
-      if (tag >>> 3 === 1 && r.is(tag, WT_LEN, end)) {
-        const len = r.length(end);
-        const s = r.pos;
-        if (++n > this.maxCollectionLength) {
-          throw new OtlpDecodeError(
-            'limit',
-            `kvlist longer than maxCollectionLength ${this.maxCollectionLength}`,
-            s,
-          );
-        }
-        this.#keyValue(s, s + len, out, depth + 1);
-        r.pos = s + len;
-      } else if (tag >>> 3 !== 1) r.skip(tag, end);
-    }
-    return out;
   }
 }
 
@@ -612,9 +501,3 @@ const WIRE_TYPES = [
   WT_I64,
   WT_LEN,
 ];
-/** Expected wire type of AnyValue fields 0..7. */
-const ANY_WIRE_TYPES = [-1, WT_LEN, WT_VARINT, WT_VARINT, WT_I64, WT_LEN, WT_LEN, WT_LEN];
-
-function isKvlist(v: AnyValue): v is Record<string, AnyValue> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-}

@@ -1,6 +1,7 @@
 import { type Context, diag, type SeverityNumber } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
+import { hasNoCounterKeys } from '../multiprocess/receiver/ingested-log-record.ts';
 import { countAttributes } from '../processors/status/counters.ts';
 import { type LevelSpec, LevelTable } from './level-table.ts';
 
@@ -101,7 +102,8 @@ export class Pipeline implements LogRecordProcessor {
     if (this.shutdownPromise !== undefined) return;
     if (!this.allows(record.instrumentationScope, record.severityNumber)) {
       this.counters.filtered++;
-      countAttributes(record.attributes); // its inc() counters count anyway (see count())
+      // its inc() counters count anyway (see count()); a received record without any: not decoded
+      if (!hasNoCounterKeys(record)) countAttributes(record.attributes);
       return;
     }
     this.counters.records++;

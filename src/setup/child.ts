@@ -14,7 +14,7 @@ import { Pipeline } from '../pipeline/pipeline.ts';
 import { ensureContextManager } from '../tasks/context-manager.ts';
 import { continueTaskFromEnv } from '../tasks/propagation.ts';
 import { TaskAttributesProcessor } from '../tasks/task-attributes-processor.ts';
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../util/duration.ts';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, parseDuration } from '../util/duration.ts';
 import type { LoggingHandle, LoggingStats } from './handle.ts';
 import { registerGlobalLoggerProvider, unregisterGlobalLoggerProvider } from './register-global.ts';
 import { buildResource } from './resource.ts';
@@ -46,10 +46,17 @@ export async function setupChild(
     // short-lived child finds it ready (a thread, no module loads)
     worker: target.handoffDir === undefined ? 'eager' : 'kept',
   });
+  // one deadline per export: the gRPC deadline of the call (the processor's own timer is a
+  // backstop 5 s later); a timed-out export is retried and de-duplicated by the receiver
+  const exportTimeoutMs = parseDuration(
+    options.childQueue?.exportTimeout ?? 30_000,
+    'childQueue.exportTimeout',
+  );
   const shipping = new OtlpShippingProcessor({
     // the official OTLP/gRPC export delegate with bytes encoded at emit, on a fresh channel
     // after an outage (see ReconnectingExporter)
-    exporter: createPrimaryBytesExporter(env),
+    exporter: createPrimaryBytesExporter(env, { timeoutMillis: exportTimeoutMs }),
+    exportTimeout: exportTimeoutMs,
     // the primary learns this child's drops (status records, receiver.stats().dropped)
     reportDrops: true,
     shutdownTimeout: timeout,
@@ -77,8 +84,9 @@ export async function setupChild(
   const hooks =
     options.exitHooks === false
       ? undefined
-      : installExitHooks(shipping, {
-          timeout: Math.min(timeout, 2000),
+      : // the flush at beforeExit and the synchronous export at exit after it share shutdownTimeoutMs
+        installExitHooks(shipping, {
+          timeout: Math.min(timeout / 2, 2000),
           syncExporter,
           handoffDir: target.handoffDir ?? false,
         });

@@ -3,7 +3,15 @@ import { loadConfigSync } from '../config/load-lazy.ts';
 import { toSetupOptions } from '../config/to-options.ts';
 import type { SetupOptions } from '../options.ts';
 
-const SECTIONS = ['status', 'lookback', 'file', 'console', 'collector'] as const;
+const SECTIONS = [
+  'status',
+  'lookback',
+  'file',
+  'console',
+  'collector',
+  'httpTasks',
+  'instrumentations',
+] as const;
 
 /**
  * The options a primary runs with: the configuration file (if any; see `SetupOptions.config`)

@@ -43,6 +43,12 @@ export interface Destinations {
  */
 export function buildDestinations(options: SetupOptions): Destinations {
   const queues: Record<string, ShippingProcessor> = {};
+  // every destination's queue bounded in bytes (ShippingProcessor's defaults unless given)
+  const bounds = {
+    maxQueueBytes: options.destinationQueue?.maxQueueBytes,
+    maxSpillBytes: options.destinationQueue?.maxSpillBytes,
+    maxExportBatchBytes: options.destinationQueue?.maxExportBatchBytes,
+  };
   const main: LogRecordProcessor[] = [];
   const status: LogRecordProcessor[] = [];
   const collectorOptions = options.collector === false ? undefined : options.collector;
@@ -57,6 +63,7 @@ export function buildDestinations(options: SetupOptions): Destinations {
   let console: PrettyConsoleExporter | undefined;
   if (collectorEndpoint !== undefined && collectorOptions !== undefined) {
     const q = new ShippingProcessor({
+      ...bounds,
       exporter: collectorExporter(collectorEndpoint, collectorOptions),
     });
     queues.collector = q;
@@ -77,7 +84,7 @@ export function buildDestinations(options: SetupOptions): Destinations {
       reopenSignal: f.reopenSignal,
     });
     const exporter = file;
-    const q = new ShippingProcessor({ exporter });
+    const q = new ShippingProcessor({ ...bounds, exporter });
     queues.file = q;
     exitWriters.file = (records) => exporter.exportSync(records);
     main.push(filtered(q, minimumSeverityOf(f, 'file')));
@@ -92,7 +99,7 @@ export function buildDestinations(options: SetupOptions): Destinations {
       maxBufferedBytes: c.maxBufferedBytes,
     });
     const exporter = console;
-    const q = new ShippingProcessor({ exporter, scheduledDelay: 50 });
+    const q = new ShippingProcessor({ ...bounds, exporter, scheduledDelay: 50 });
     queues.console = q;
     exitWriters.console = (records, timeoutMs) => exporter.exportSync(records, timeoutMs);
     main.push(filtered(q, minimumSeverityOf(c, 'console')));

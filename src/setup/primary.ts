@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { LoadedConfig } from '../config/find.ts';
+import { dropInEnvironment } from '../config/to-options.ts';
 import type { ShippingProcessor } from '../export/shipping-processor.ts';
 import { ControlRefusal, primaryControlService } from '../multiprocess/control/primary-control.ts';
 import {
@@ -178,7 +179,12 @@ export async function setupPrimary(
     .catch((err: unknown) => void diag.error('starlog: the view did not start', err));
   // the table as at start; children learn every later change from the control channel (Watch),
   // so the environment never grows with the table
-  const childEnv = { ...receiver.env, STARLOG_LEVEL: pipeline.levels.toString() };
+  // and the configuration file's httpTasks/instrumentations (STARLOG_HTTP_TASKS, …)
+  const childEnv = {
+    ...receiver.env,
+    STARLOG_LEVEL: pipeline.levels.toString(),
+    ...dropInEnvironment(loaded?.options ?? {}),
+  };
   Object.assign(process.env, childEnv);
   setChildEnvironment(childEnv);
 

@@ -1,3 +1,5 @@
+import { diag } from '@opentelemetry/api';
+import { dropInOptions } from '../config/to-options.ts';
 import { prepareDropIn } from '../instrumentations/install.ts';
 import type { SetupOptions } from '../options.ts';
 import { requireSibling } from '../util/require-sibling.ts';
@@ -8,16 +10,43 @@ import { detectRole } from './role.ts';
 
 let current: Promise<LoggingHandle> | undefined;
 
-async function startPrimary(options: SetupOptions, env: NodeJS.ProcessEnv): Promise<LoggingHandle> {
-  const { options: resolved, loaded } = resolveOptions(options, env);
-  // the primary's set-up (receiver, deciding processors, destinations, view) is loaded when a
-  // primary starts, synchronously (its provider is registered before setupLogging() returns, as
-  // a child's is): a child never loads it
+/**
+ * Starts a primary. Its set-up (receiver, deciding processors, destinations, view) is loaded
+ * here, synchronously (the provider is registered before setupLogging() returns, as a child's
+ * is), so a child never loads it; what loading or the set-up throws becomes the rejection.
+ */
+async function startPrimary(
+  resolved: SetupOptions,
+  env: NodeJS.ProcessEnv,
+  loaded: ReturnType<typeof resolveOptions>['loaded'],
+  options: SetupOptions,
+): Promise<LoggingHandle> {
   const { setupPrimary } = requireSibling<typeof import('./primary.ts')>(
     import.meta.url,
     './primary',
   );
   return setupPrimary(resolved, env, loaded, options);
+}
+
+/** The primary's options (configuration file, environment, code), or the error reading them. */
+function resolvePrimary(
+  options: SetupOptions,
+  env: NodeJS.ProcessEnv,
+): ReturnType<typeof resolveOptions> | { error: unknown } {
+  try {
+    return resolveOptions(options, env);
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** A child's `httpTasks`/`instrumentations`: its code's, else its primary's (environment). */
+function childDropIn(options: SetupOptions, env: NodeJS.ProcessEnv): SetupOptions {
+  const fromEnv = dropInOptions({}, env, (m) => diag.warn(`starlog: ${m}`));
+  return {
+    httpTasks: options.httpTasks ?? fromEnv.httpTasks,
+    instrumentations: options.instrumentations ?? fromEnv.instrumentations,
+  };
 }
 
 /**
@@ -49,21 +78,34 @@ export function setupLogging(options: SetupOptions = {}): Promise<LoggingHandle>
   const env = { ...process.env };
   const role =
     options.role === undefined || options.role === 'auto' ? detectRole(env) : options.role;
+  // the primary's configuration file is read first: its httpTasks/instrumentations apply to the
+  // capture, which must be in place before anything else loads (setup imports pino-using code)
+  const primary = role === 'child' ? undefined : resolvePrimary(options, env);
+  const dropInFrom =
+    primary === undefined
+      ? childDropIn(options, env)
+      : 'error' in primary
+        ? options
+        : primary.options;
   // pino/winston/bunyan capture and HTTP request tasks (src/instrumentations, src/tasks/http-*)
-  const dropIn = prepareDropIn(options.instrumentations, options.httpTasks);
-  const started = (role === 'child' ? setupChild(options, env) : startPrimary(options, env)).then(
-    (handle) => {
-      const shutdown = handle.shutdown.bind(handle);
-      dropIn.activate(handle.levels);
-      return Object.assign(handle, {
-        shutdown: () =>
-          shutdown().finally(() => {
-            dropIn.uninstall();
-            if (current === started) current = undefined;
-          }),
-      });
-    },
-  );
+  const dropIn = prepareDropIn(dropInFrom.instrumentations, dropInFrom.httpTasks);
+  const start =
+    primary === undefined
+      ? setupChild(options, env)
+      : 'error' in primary
+        ? Promise.reject(primary.error)
+        : startPrimary(primary.options, env, primary.loaded, options);
+  const started = start.then((handle) => {
+    const shutdown = handle.shutdown.bind(handle);
+    dropIn.activate(handle.levels);
+    return Object.assign(handle, {
+      shutdown: () =>
+        shutdown().finally(() => {
+          dropIn.uninstall();
+          if (current === started) current = undefined;
+        }),
+    });
+  });
   current = started;
   started.catch(() => {
     dropIn.uninstall();

@@ -33,6 +33,14 @@ export const ATTR_TASK_OUTCOME = 'task.outcome';
 export const ATTR_TASK_DURATION = 'task.duration_ms';
 
 const EMPTY: Readonly<Attributes> = Object.freeze({});
+const ID_ONLY_KEYS: readonly string[] = Object.freeze([ATTR_TASK_ID]);
+
+/** The writer of a view with `task.id` only (what TaskAttributesProcessor would generate). */
+function idOnlyWriter(t: Attributes, list: readonly AttributeValue[]): boolean {
+  if ('task.id' in t) return false;
+  t['task.id'] = list[0];
+  return true;
+}
 
 // Bumped by every bind(): a task recomputes its effective attributes lazily when it changed, so
 // a subtask sees attributes its ancestors bind after it started.
@@ -185,7 +193,19 @@ export class Task {
    */
   get _recordView(): RecordView {
     if (this.#epoch !== bindEpoch || this.#effective === undefined) this.#refresh();
-    if (this.#recordView === undefined) {
+    if (this.#recordView === undefined && this.#effective === EMPTY) {
+      // the common case (an HTTP request task, a task without attributes): one shared key list,
+      // so TaskAttributesProcessor's writer is found without building its signature
+      const values: Attributes = { [ATTR_TASK_ID]: this.id };
+      this.#recordView = {
+        keys: ID_ONLY_KEYS,
+        values,
+        primitive: true,
+        maxLength: this.id.length,
+        list: [this.id],
+        writer: idOnlyWriter,
+      };
+    } else if (this.#recordView === undefined) {
       const values: Attributes = { ...this.#effective };
       values[ATTR_TASK_ID] = this.id;
       let primitive = true;

@@ -1,6 +1,7 @@
 /**
  * The live view's worker thread: owns the SQLite store (bounded) and the HTTP server, takes the
- * batches the primary's {@link ViewStage} posts, acknowledges each. Level changes from the page go
+ * batches the primary's {@link ViewStage} posts (flat arrays, `live-encoding.ts`), acknowledges each
+ * with its byte estimate (the stage's bound). Level changes from the page go
  * to the primary's receiver through the level-control client, as `starlog level set` does.
  *
  * @module
@@ -10,10 +11,10 @@ import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { getLevels, setLevels } from '../multiprocess/control/level-client.ts';
-import type { ToWorker } from './live-stage.ts';
+import { decodeBatch, type EncodedBatch } from './live-encoding.ts';
+import type { FromWorker, ToWorker } from './live-stage.ts';
 import { startViewServer } from './server.ts';
 import { ViewQueries } from './store/queries.ts';
-import type { ViewRow } from './store/row.ts';
 import { ViewStore } from './store/store.ts';
 
 /** What the worker is started with. */
@@ -60,28 +61,36 @@ const server = await startViewServer({
 });
 let ingestErrors = 0;
 let droppedByStage = 0;
+const post = (m: FromWorker) => port.postMessage(m);
 // One batch per turn of the event loop, so that page requests are answered between batches.
-const queue: ViewRow[][] = [];
+// Behind (more than BEHIND batches waiting: the stage is about to drop or dropping, the primary
+// is running flat out), the worker rests half as long as the batch took before the next, so that
+// it takes at most about two thirds of a core from a primary that is using everything it has;
+// keeping up (a short queue), it never rests.
+const BEHIND = 4;
+const queue: { batch: EncodedBatch; bytes: number }[] = [];
 let draining = false;
 const drain = () => {
-  const rows = queue.shift();
-  if (rows === undefined) {
+  const next = queue.shift();
+  if (next === undefined) {
     draining = false;
     return;
   }
+  const start = performance.now();
   try {
-    store.add(rows);
+    if (next.batch.length > 0) store.add(decodeBatch(next.batch));
   } catch (err) {
-    if (ingestErrors++ === 0) port.postMessage({ type: 'error', message: String(err) });
+    if (ingestErrors++ === 0) post({ type: 'error', message: String(err) });
   }
-  port.postMessage({ type: 'ack' });
-  setImmediate(drain);
+  post({ type: 'ack', bytes: next.bytes });
+  if (queue.length > BEHIND) setTimeout(drain, (performance.now() - start) / 2);
+  else setImmediate(drain);
 };
 port.on('message', async (m: ToWorker) => {
   switch (m.type) {
     case 'rows':
       droppedByStage = m.dropped;
-      queue.push(m.rows);
+      queue.push({ batch: m.batch, bytes: m.bytes });
       if (!draining) {
         draining = true;
         setImmediate(drain);
@@ -96,9 +105,9 @@ port.on('message', async (m: ToWorker) => {
     case 'close':
       await server.close();
       store.close();
-      port.postMessage({ type: 'closed' });
+      post({ type: 'closed' });
       port.close();
       break;
   }
 });
-port.postMessage({ type: 'ready', url: server.url });
+post({ type: 'ready', url: server.url });

@@ -52,8 +52,9 @@ function ipcChannel(): { refCounted?: () => void; unrefCounted?: () => void } | 
  * Makes sure the records a {@link ShippingProcessor} holds reach the receiver before the process
  * (or worker thread) goes:
  *
- * - `beforeExit` (the event loop ran dry): `forceFlush()`; beforeExit fires again afterwards, and
- *   flushes again only if new records arrived.
+ * - `beforeExit` (the event loop ran dry): a flush that keeps the process alive at most `timeout`
+ *   (`flushWithin`); beforeExit fires again afterwards, and flushes again only if new records
+ *   arrived; what is left when `timeout` passed goes to the synchronous export at `exit`.
  * - `exit` (after `process.exit()`, an uncaught exception or unhandled rejection, or the end
  *   of a worker thread): the records still queued or in flight are delivered synchronously:
  *   written as one hand-off file into the primary's directory (`handoffDir`, see
@@ -112,6 +113,7 @@ export function installExitHooks(
   let installed = true;
   let lastSyncExport: SyncExportResult | undefined;
   let beforeExitFlush: Promise<void> | undefined;
+  let beforeExitTimedOut = false;
   const signalsHandling = new Set<NodeJS.Signals>();
 
   const exportRestSync = (): void => {
@@ -176,9 +178,17 @@ export function installExitHooks(
   const onBeforeExit = (): void => {
     try {
       if (beforeExitFlush !== undefined || processor.pending === 0) return;
-      beforeExitFlush = processor.forceFlush().finally(() => {
-        beforeExitFlush = undefined;
-      });
+      if (beforeExitTimedOut) return; // let the process go: `exit` exports the rest synchronously
+      // kept alive at most `timeout` (exports in flight do not keep a child alive: a hung
+      // primary would hold it until their deadline)
+      beforeExitFlush = processor
+        .flushWithin(timeoutMs)
+        .then((done) => {
+          beforeExitTimedOut = !done;
+        })
+        .finally(() => {
+          beforeExitFlush = undefined;
+        });
     } catch (err) {
       diag.error('starlog: flush at beforeExit failed', err);
     }

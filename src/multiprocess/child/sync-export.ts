@@ -80,6 +80,11 @@ export class SyncExporter {
     if (options.worker === 'eager') this._worker = startWorker({ eager: true });
   }
 
+  /** The default budget of one export, ms (`options.timeoutMs`). */
+  get timeoutMs(): number {
+    return this._timeoutMs;
+  }
+
   /** Sends `records` and blocks until acknowledged or `timeoutMs`; see {@link SyncExportResult}. */
   export(records: ReadableLogRecord[]): SyncExportResult {
     const result = emptyResult();
@@ -168,6 +173,36 @@ export class SyncExporter {
     }
     result.elapsedMs = performance.now() - t0;
     return result;
+  }
+
+  /**
+   * Hands already encoded requests to the kept worker thread and returns at once: the worker
+   * sends them while the calling thread goes on (backpressure while an application does not
+   * yield to the event loop, see `OtlpShippingProcessor`). Returns the job's result cells (see
+   * `sync-export-worker.ts`: `[0]` becomes 1 when every request is answered, `[1 + i]` the
+   * outcome of request i; `Atomics.wait`/`waitAsync` on `[0]`), or undefined when no worker is
+   * running (`'lazy'`, or an eager worker closed). A `'kept'` worker starts here. Requests are not
+   * split. Never throws.
+   */
+  post(requests: readonly Uint8Array[], deadline: number): Int32Array | undefined {
+    if (this._worker === undefined && this._keep) this._worker = startWorker({ eager: true });
+    const worker = this._worker;
+    if (worker === undefined) return undefined;
+    try {
+      const sab = new SharedArrayBuffer(4 * (1 + requests.length));
+      const job: SyncExportJob = {
+        target: this._target,
+        token: this._token,
+        requests: [...requests],
+        deadline,
+        sab,
+      };
+      worker.postMessage(job);
+      return new Int32Array(sab);
+    } catch (err) {
+      diag.error('starlog SyncExporter: could not hand requests to the worker', err);
+      return undefined;
+    }
   }
 
   /** Stops an eager worker. */

@@ -67,15 +67,28 @@ export function totalDrops(d: DropCounts): number {
  */
 export const BATCH_ID_KEY = 'starlog.batch.id';
 
-/** The attributes of a drop report record (`reporter`: see {@link DROP_REPORTER_KEY}; `batchId`: see {@link BATCH_ID_KEY}). */
+/**
+ * Attribute of a drop report: the time (ms since the epoch, the child's clock: the receiver is on
+ * the same host) after which the child no longer waits for the answer to this request (its
+ * gRPC deadline, less a margin for the answer's way back). The receiver refuses a request that
+ * arrives later (DEADLINE_EXCEEDED) instead of ingesting it: a primary that was hung reads the
+ * requests that timed out meanwhile only when it resumes, and the child has by then retried
+ * them, or dropped and counted them (spill overflow, shutdown) — ingesting them would make a
+ * record both delivered and counted as dropped.
+ */
+export const BATCH_DEADLINE_KEY = 'starlog.batch.deadline';
+
+/** The attributes of a drop report record (`reporter`: see {@link DROP_REPORTER_KEY}; `batchId`: see {@link BATCH_ID_KEY}; `deadline`: see {@link BATCH_DEADLINE_KEY}). */
 export function dropReportAttributes(
   d: DropCounts,
   reporter?: string,
   batchId?: string,
+  deadline?: number,
 ): Attributes {
   const out: Attributes = {};
   if (reporter !== undefined) out[DROP_REPORTER_KEY] = reporter;
   if (batchId !== undefined) out[BATCH_ID_KEY] = batchId;
+  if (deadline !== undefined) out[BATCH_DEADLINE_KEY] = Math.floor(deadline);
   for (const [reason, key] of DROP_REASONS) out[key] = d[reason];
   return out;
 }
@@ -100,6 +113,12 @@ export function parseDropReport(attributes: Attributes): DropCounts {
 export function batchIdOf(attributes: Attributes): string {
   const v = attributes[BATCH_ID_KEY];
   return typeof v === 'string' ? v.slice(0, 128) : '';
+}
+
+/** The deadline of a drop report record's request (ms since the epoch), if it names one. */
+export function batchDeadlineOf(attributes: Attributes): number | undefined {
+  const v = attributes[BATCH_DEADLINE_KEY];
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
 /** The reporter of a drop report record (`''` when it names none). */

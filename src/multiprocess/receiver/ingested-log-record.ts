@@ -1,8 +1,9 @@
 import type { AnyValue, Attributes, HrTime, SeverityNumber, SpanContext } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
+import type { ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
+import { materialiseRecordValues } from '../../otlp/decoder-values.ts';
 import { markDouble, unmarkDouble } from '../../otlp/value-types.ts';
-import { PlainLogRecord } from '../../util/plain-log-record.ts';
 
 /**
  * The instrumentation scope of an ingested record: the OTLP `InstrumentationScope` message
@@ -41,17 +42,30 @@ export interface IngestedLogRecordInit {
 /**
  * A log record received from another process over OTLP and decoded by the primary's receiver.
  *
- * It is a {@link PlainLogRecord} (so a sdk-logs `ReadWriteLogRecord`: every processor and exporter
- * accepts it) whose `resource` and `instrumentationScope` are the *sender's*: one cached object
- * per distinct resource and per distinct scope within it, so exporters that group by object
- * identity keep the children apart. Fields are read through the `ReadableLogRecord` interface
- * like any SDK record.
+ * It is a sdk-logs `ReadWriteLogRecord` (every processor and exporter accepts it) whose
+ * `resource` and `instrumentationScope` are the *sender's*: one cached object per distinct
+ * resource and per distinct scope within it, so exporters that group by object identity keep the
+ * children apart. Fields are read through the `ReadableLogRecord` interface like any SDK record.
  *
  * Values keep their OTLP types (see `OtlpLogsDecoder` for the mapping): an int64 beyond ±2^53 is a
  * `bigint`, bytes a `Uint8Array`, a whole double a `number` marked as a double (`value-types.ts`);
  * the resource exactly as sent is `rawResourceOf(record.resource)`.
+ *
+ * Lazily decoded values: the decoder may keep `body` and `attributes` as the bytes of the request
+ * (the record then holds the request's buffer) and decode them the first time either is read or
+ * set (both at once; the buffer is let go then). The JSON-lines file writes a record whose values
+ * were never decoded straight from those bytes. Everything else is decoded at once.
  */
-export class IngestedLogRecord extends PlainLogRecord {
+export class IngestedLogRecord implements ReadWriteLogRecord {
+  hrTime: HrTime;
+  hrTimeObserved: HrTime;
+  spanContext?: SpanContext;
+  readonly resource: Resource;
+  readonly instrumentationScope: IngestedScope;
+  severityText?: string;
+  severityNumber?: SeverityNumber;
+  eventName?: string;
+  droppedAttributesCount: number;
   /** The raw OTLP `LogRecord.flags` (fixed32, field 8); `spanContext.traceFlags` is its low byte. */
   readonly flags: number;
   /**
@@ -59,20 +73,134 @@ export class IngestedLogRecord extends PlainLogRecord {
    * the file encoder looks the marks up only then.
    */
   hasDoubleMarks = false;
+  /**
+   * @internal The request bytes while body and attributes are not decoded; `undefined` after.
+   * With it: the LogRecord message [srcStart, srcEnd), the body's AnyValue message
+   * [bodyStart, bodyEnd) (bodyStart -1: no body), the run of attribute fields [attrStart, attrEnd)
+   * (tags included; other fields may sit between them).
+   */
+  src: Buffer | undefined = undefined;
+  /** @internal */ srcStart = 0;
+  /** @internal */ srcEnd = 0;
+  /** @internal */ bodyStart = -1;
+  /** @internal */ bodyEnd = -1;
+  /** @internal */ attrStart = 0;
+  /** @internal */ attrEnd = 0;
+  /**
+   * @internal While not decoded: whether an attribute key starts with `starlog.count.` (a
+   * StatusProcessor counter); false tells the StatusProcessor it need not read the attributes.
+   */
+  counterKeys = false;
+  private bodyValue: AnyValue | undefined;
+  private attributesValue: Attributes;
 
   constructor(init: IngestedLogRecordInit) {
-    super(init);
+    this.hrTime = init.hrTime;
+    this.hrTimeObserved = init.hrTimeObserved;
+    this.spanContext = init.spanContext;
+    this.resource = init.resource;
+    this.instrumentationScope = init.instrumentationScope;
+    this.severityText = init.severityText;
+    this.severityNumber = init.severityNumber;
+    this.eventName = init.eventName;
+    this.droppedAttributesCount = init.droppedAttributesCount;
     this.flags = init.flags;
+    this.bodyValue = init.body;
+    this.attributesValue = init.attributes;
   }
 
-  override setAttribute(key: string, value?: AnyValue): this {
-    if (this.hasDoubleMarks) unmarkDouble(this.attributes, key);
-    return super.setAttribute(key, value);
+  /** The body (decoded from the request bytes the first time it is read). */
+  get body(): AnyValue | undefined {
+    if (this.src !== undefined) this.materialise();
+    return this.bodyValue;
   }
 
-  override setBody(body: AnyValue): this {
+  set body(body: AnyValue | undefined) {
+    if (this.src !== undefined) this.materialise();
     if (this.hasDoubleMarks) unmarkDouble(this, 'body');
-    return super.setBody(body);
+    this.bodyValue = body;
+  }
+
+  /** The attributes (decoded from the request bytes the first time they are read). */
+  get attributes(): Attributes {
+    if (this.src !== undefined) this.materialise();
+    return this.attributesValue;
+  }
+
+  /** True while body and attributes are still the request's bytes (not decoded). */
+  get isLazy(): boolean {
+    return this.src !== undefined;
+  }
+
+  /**
+   * Bytes of the request this record keeps alive while lazy (its LogRecord message); 0 after.
+   */
+  lazyByteLength(): number {
+    return this.src === undefined ? 0 : this.srcEnd - this.srcStart;
+  }
+
+  /**
+   * The UTF-8 length in bytes of the body, when it is a string and not decoded yet (what
+   * `Buffer.byteLength(record.body)` gives, without decoding); -1 otherwise (read `body`).
+   */
+  lazyStringBodyBytes(): number {
+    const src = this.src;
+    if (src === undefined) return -1;
+    const s = this.bodyStart;
+    const e = this.bodyEnd;
+    if (s < 0 || s === e || src[s] !== 0x0a) return -1;
+    // the length varint of the only field: the content runs to the end of the AnyValue
+    let p = s + 1;
+    while (src[p]! >= 0x80) p++;
+    p++;
+    for (let i = p; i < e; i++) {
+      if (src[i]! >= 0x80) return Buffer.byteLength(src.toString('utf8', p, e));
+    }
+    return e - p;
+  }
+
+  /** Decodes body and attributes from the request bytes and lets the bytes go. */
+  private materialise(): void {
+    const src = this.src!;
+    this.src = undefined;
+    const v = materialiseRecordValues(src, this.srcStart, this.srcEnd);
+    this.bodyValue = v.body;
+    this.attributesValue = v.attributes;
+    if (v.bodyWhole) this.markBodyDouble();
+    else if (v.marked) this.hasDoubleMarks = true;
+  }
+
+  setAttribute(key: string, value?: AnyValue): this {
+    const attributes = this.attributes;
+    if (this.hasDoubleMarks) unmarkDouble(attributes, key);
+    if (value === undefined) delete attributes[key];
+    else attributes[key] = value;
+    return this;
+  }
+
+  setAttributes(attributes: Attributes): this {
+    for (const key of Object.keys(attributes)) this.setAttribute(key, attributes[key]);
+    return this;
+  }
+
+  setBody(body: AnyValue): this {
+    this.body = body;
+    return this;
+  }
+
+  setEventName(eventName: string): this {
+    this.eventName = eventName;
+    return this;
+  }
+
+  setSeverityNumber(severityNumber: SeverityNumber): this {
+    this.severityNumber = severityNumber;
+    return this;
+  }
+
+  setSeverityText(severityText: string): this {
+    this.severityText = severityText;
+    return this;
   }
 
   /** Marks the body as a double (a whole number the sender sent as `double_value`). */
@@ -85,4 +213,31 @@ export class IngestedLogRecord extends PlainLogRecord {
   static isIngested(record: unknown): record is IngestedLogRecord {
     return record instanceof IngestedLogRecord;
   }
+}
+
+/**
+ * Bytes of the request a received record keeps alive while its body and attributes are still
+ * bytes (its LogRecord message); -1 when `record` is not such a record (estimate it from its
+ * values). For byte-bounded queues: a lazily kept record is not decoded to be measured.
+ */
+export function lazyRecordBytes(record: object): number {
+  return record instanceof IngestedLogRecord && record.src !== undefined
+    ? record.srcEnd - record.srcStart
+    : -1;
+}
+
+/**
+ * The UTF-8 byte length of a received record's string body while it is still bytes; -1 when
+ * `record` is not such a record or its body is not a string (read `body`).
+ */
+export function lazyStringBodyBytes(record: object): number {
+  return record instanceof IngestedLogRecord ? record.lazyStringBodyBytes() : -1;
+}
+
+/**
+ * True when `record` is a received record whose attributes are still bytes and hold no
+ * `starlog.count.` key: a reader of `inc()` counters need not read (decode) them.
+ */
+export function hasNoCounterKeys(record: object): boolean {
+  return record instanceof IngestedLogRecord && record.src !== undefined && !record.counterKeys;
 }

@@ -19,7 +19,7 @@ import {
   type OtlpDecodeResult,
   type OtlpLogsDecoder,
 } from '../../otlp/logs-decoder.ts';
-import { batchIdOf, DROP_REPORT_SCOPE } from '../protocol/drop-report.ts';
+import { batchDeadlineOf, batchIdOf, DROP_REPORT_SCOPE } from '../protocol/drop-report.ts';
 import type { ChildStatsTable } from './child-stats.ts';
 import type { IngestedLogRecord } from './ingested-log-record.ts';
 import type { TokenCheck } from './token-check.ts';
@@ -41,6 +41,8 @@ export interface LogsServiceCounters {
   resourceExhausted: number;
   backpressure: number;
   duplicates: number;
+  /** requests refused because their deadline (`BATCH_DEADLINE_KEY`) had passed */
+  expired: number;
   processorErrors: number;
 }
 
@@ -53,6 +55,7 @@ export class LogsService {
     resourceExhausted: 0,
     backpressure: 0,
     duplicates: 0,
+    expired: 0,
     processorErrors: 0,
   };
   /** batch ids of the requests ingested lately (insertion order = age) */
@@ -128,6 +131,14 @@ export class LogsService {
       };
     }
     const records = result.records;
+    if (this.isExpired(records)) {
+      // the child gave up on this request (it timed out while the primary was hung): not ingested
+      counters.expired++;
+      return {
+        code: status.DEADLINE_EXCEEDED,
+        details: 'starlog receiver: past the request deadline',
+      };
+    }
     if (this.isDuplicate(records)) {
       counters.duplicates++;
       return null;
@@ -165,6 +176,14 @@ export class LogsService {
       this.lastProcessorReport = now;
       this.unreportedProcessorErrors = 0;
     }
+  }
+
+  /** Whether a request's drop report names a deadline (`BATCH_DEADLINE_KEY`) that has passed. */
+  private isExpired(records: readonly unknown[]): boolean {
+    const last = records[records.length - 1] as IngestedLogRecord | undefined;
+    if (last === undefined || last.instrumentationScope.name !== DROP_REPORT_SCOPE) return false;
+    const deadline = batchDeadlineOf(last.attributes);
+    return deadline !== undefined && Date.now() > deadline;
   }
 
   /**

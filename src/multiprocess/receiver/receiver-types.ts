@@ -169,6 +169,12 @@ export interface ReceiverStats {
    */
   duplicates: number;
   /**
+   * Requests answered DEADLINE_EXCEEDED without ingesting them because the child had stopped
+   * waiting for them (their deadline, `starlog.batch.deadline`, had passed: this primary was hung
+   * or very late); the child retries them or counts them as dropped.
+   */
+  expired: number;
+  /**
    * Records lost in children before they reached this receiver: the sum of the latest drop
    * report of every child seen (children forgotten beyond 1024 keep their last counts here).
    */

@@ -202,6 +202,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         },
         backpressure: c.backpressure,
         duplicates: c.duplicates,
+        expired: c.expired,
         dropped: children.dropped(),
         processorErrors: c.processorErrors,
         children: children.snapshot(),

@@ -5,6 +5,10 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { defaultResource } from '@opentelemetry/resources';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
+import {
+  hasNoCounterKeys,
+  lazyStringBodyBytes,
+} from '../../multiprocess/receiver/ingested-log-record.ts';
 import { STATUS_EVENT_NAME, STATUS_SCOPE_NAME } from '../../semconv.ts';
 import { SEVERITY_NAMES, type SeverityName, severityBucket } from '../../severity.ts';
 import { type Duration, formatDuration, parseDuration } from '../../util/duration.ts';
@@ -222,11 +226,16 @@ export class StatusProcessor implements LogRecordProcessor {
       const bucket = severityBucket(record.severityNumber);
       this._counts[bucket]! += 1;
       if (this._countBytes) {
-        const body = record.body;
-        if (typeof body === 'string') this._bytes[bucket]! += utf8Length(body);
-        else if (body !== undefined && body !== null)
-          this._bytes[bucket]! += estimateBodyBytes(body);
+        const lazy = lazyStringBodyBytes(record); // a received record's body still as bytes
+        if (lazy >= 0) this._bytes[bucket]! += lazy;
+        else {
+          const body = record.body;
+          if (typeof body === 'string') this._bytes[bucket]! += utf8Length(body);
+          else if (body !== undefined && body !== null)
+            this._bytes[bucket]! += estimateBodyBytes(body);
+        }
       }
+      if (hasNoCounterKeys(record)) return;
       const attributes = record.attributes;
       for (const key in attributes) {
         if (

@@ -133,7 +133,10 @@ export class ViewStore {
     );
     this.insertFts = this.db.prepare('INSERT INTO fts(rowid, text) VALUES (?, ?)');
     this.findTrace = this.db.prepare('SELECT tid FROM trace WHERE trace = ?');
-    this.insertTrace = this.db.prepare('INSERT INTO trace (trace, first, last) VALUES (?, ?, ?)');
+    // a new trace in one statement (most are new); an old one answers nothing, then findTrace
+    this.insertTrace = this.db.prepare(
+      'INSERT INTO trace (trace, first, last) VALUES (?, ?, ?) ON CONFLICT(trace) DO NOTHING RETURNING tid',
+    );
     this.updateTrace = this.db.prepare(`UPDATE trace SET first = min(first, ?),
         last = max(last, ?), n = n + ?, errors = errors + ?, root = coalesce(root, ?),
         outcome = coalesce(?, outcome), dur = coalesce(?, dur), err = coalesce(err, ?),
@@ -226,8 +229,8 @@ export class ViewStore {
   private tidOf(trace: string, t: number): number {
     let tid = this.tids.get(trace);
     if (tid !== undefined) return tid;
-    const found = this.findTrace.get(trace) as { tid: number } | undefined;
-    tid = found?.tid ?? Number(this.insertTrace.run(trace, t, t).lastInsertRowid);
+    const made = this.insertTrace.get(trace, t, t) as { tid: number } | undefined;
+    tid = made?.tid ?? (this.findTrace.get(trace) as { tid: number }).tid;
     if (this.tids.size >= 100_000) this.tids.clear();
     this.tids.set(trace, tid);
     return tid;

@@ -1,0 +1,254 @@
+/**
+ * The JSON-lines writer transcodes the body and attributes of received records that nobody
+ * decoded or changed straight from their protobuf bytes. The line must be byte for byte the line
+ * written from the same records once decoded (and the string encoder's): generated records of
+ * every AnyValue type, hand-built values the SDK cannot send (int64 beyond 2^53, whole doubles,
+ * -0, padded varints, invalid UTF-8, repeated and integer-like keys, deep nesting), and the fuzz
+ * corpus's mutations of real requests.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { AnyValue, Attributes } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { IngestedLogRecord } from '../src/multiprocess/receiver/ingested-log-record.ts';
+import { encodeLogsRequest as encodeJson } from '../src/otlp/json-encoder.ts';
+import { encodeLogsRequestLine } from '../src/otlp/json-line-writer.ts';
+import { OtlpLogsDecoder } from '../src/otlp/logs-decoder.ts';
+import { encodeLogsRequest } from '../src/otlp/logs-encoder.ts';
+import { PlainLogRecord } from '../src/util/plain-log-record.ts';
+import {
+  deepAnyValue,
+  makeSeeds,
+  mutateBytes,
+  mutateStructure,
+  oneRecord,
+  Prng,
+} from './support/fuzz/corpus.ts';
+import {
+  concat,
+  lenField,
+  stringField,
+  tag,
+  varint,
+  WT_I64,
+  WT_VARINT,
+} from './support/protobuf.ts';
+import { anyValue } from './support/values.ts';
+
+/** Decodes `bytes` twice: lazily kept records, and the same records decoded at once. */
+function both(bytes: Uint8Array, decoder = new OtlpLogsDecoder()) {
+  const lazy = decoder.decode(bytes).records;
+  const decoded = decoder.decode(bytes).records;
+  for (const [i, r] of decoded.entries()) {
+    void r.body; // decodes body and attributes
+    r.hrTimeObserved = lazy[i]!.hrTimeObserved; // the receive time, when the sender sent none
+  }
+  return { lazy, decoded };
+}
+
+/** Asserts the transcoded line equals the decoded records' line (and the string encoder's). */
+function same(bytes: Uint8Array, what: string, decoder?: OtlpLogsDecoder): number {
+  const { lazy, decoded } = both(bytes, decoder);
+  const nLazy = lazy.filter((r) => r.isLazy).length;
+  const a = encodeLogsRequestLine(lazy).line;
+  const b = encodeLogsRequestLine(decoded).line;
+  if (!a.equals(b)) {
+    let i = 0;
+    while (i < a.length && a[i] === b[i]) i++;
+    assert.fail(
+      `${what}: lines differ at byte ${i}:\n transcoded …${a.subarray(Math.max(0, i - 60), i + 60).toString()}\n decoded    …${b.subarray(Math.max(0, i - 60), i + 60).toString()}`,
+    );
+  }
+  assert.equal(b.toString(), `${encodeJson(decoded).json}\n`, `${what}: string encoder`);
+  return nLazy;
+}
+
+const resource = resourceFromAttributes({ 'service.name': 'transcode', 'process.pid': 7 });
+const scope = { name: 'transcode' };
+
+function plain(body: unknown, attributes: Record<string, unknown>): PlainLogRecord {
+  return new PlainLogRecord({
+    resource,
+    instrumentationScope: scope,
+    hrTime: [1_700_000_000, 5],
+    severityNumber: 9,
+    severityText: 'INFO',
+    body: body as AnyValue,
+    attributes: attributes as Attributes,
+  });
+}
+
+/** A request of one record with these LogRecord fields after a time and a severity. */
+function record(...fields: Uint8Array[]): Uint8Array {
+  const time = concat([tag(1, WT_I64), Buffer.from('0010a5d4e8000000', 'hex')]);
+  return oneRecord(concat([time, tag(2, WT_VARINT), varint(9), ...fields]));
+}
+const body = (v: Uint8Array) => lenField(5, v);
+const attr = (key: string, v: Uint8Array | undefined) =>
+  lenField(6, concat([stringField(1, key), ...(v === undefined ? [] : [lenField(2, v)])]));
+const int = (v: bigint) => concat([tag(3, WT_VARINT), varint(v)]);
+const dbl = (v: number) => {
+  const b = Buffer.alloc(8);
+  b.writeDoubleLE(v);
+  return concat([tag(4, WT_I64), b]);
+};
+const str = (s: string) => stringField(1, s);
+const bytesValue = (b: Uint8Array) => lenField(7, b);
+const array = (...items: Uint8Array[]) => lenField(5, concat(items.map((i) => lenField(1, i))));
+const kvlist = (...kvs: [string, Uint8Array][]) =>
+  lenField(
+    6,
+    concat(kvs.map(([k, v]) => lenField(1, concat([stringField(1, k), lenField(2, v)])))),
+  );
+
+describe('JSON-lines transcoding of records kept as bytes', () => {
+  test('generated records of every AnyValue type (seeded), as body and attributes', () => {
+    const source = new Prng(1313);
+    const r = () => source.u32() / 4294967296;
+    let lazy = 0;
+    let all = 0;
+    for (let batch = 0; batch < 20; batch++) {
+      const records: ReadableLogRecord[] = [];
+      const n = 1 + Math.floor(r() * 100);
+      for (let i = 0; i < n; i++) {
+        const attrs: Record<string, unknown> = {};
+        const na = Math.floor(r() * 6);
+        for (let j = 0; j < na; j++) attrs[`attr.${j}`] = anyValue(r, 0);
+        if (i % 7 === 0) attrs['7'] = 1; // an integer-like key: JavaScript puts it first
+        records.push(plain(anyValue(r, 0), attrs));
+      }
+      lazy += same(encodeLogsRequest(records), `batch ${batch}`);
+      all += n;
+    }
+    assert.ok(lazy > all / 2, `most records kept as bytes (${lazy} of ${all})`);
+  });
+
+  test('values the SDK does not send: int64 beyond 2^53, whole doubles, -0, bytes, odd keys', () => {
+    const cases: [string, Uint8Array][] = [
+      ['int64 2^60', record(body(int(2n ** 60n)))],
+      ['int64 max and min', record(attr('a', int(2n ** 63n - 1n)), attr('b', int(-(2n ** 63n))))],
+      [
+        'int64 -1, 0, 2^53',
+        record(attr('a', int(-1n)), attr('b', int(0n)), attr('c', int(2n ** 53n))),
+      ],
+      ['small ints', record(attr('a', int(127n)), attr('b', int(128n)), attr('c', int(16384n)))],
+      ['whole doubles', record(body(dbl(2)), attr('a', dbl(2 ** 60)), attr('b', dbl(1e21)))],
+      [
+        '-0, NaN, infinities',
+        record(body(dbl(-0)), attr('a', dbl(Number.NaN)), attr('b', dbl(-Infinity))),
+      ],
+      [
+        'doubles in lists',
+        record(
+          body(array(dbl(3), int(3n), dbl(-0))),
+          attr('m', kvlist(['x', dbl(4)], ['y', int(4n)])),
+        ),
+      ],
+      [
+        'bytes',
+        record(
+          body(bytesValue(Uint8Array.of(0, 255, 128))),
+          attr('e', bytesValue(new Uint8Array(0))),
+        ),
+      ],
+      [
+        'empty values',
+        record(body(new Uint8Array(0)), attr('none', undefined), attr('empty', new Uint8Array(0))),
+      ],
+      [
+        'empty lists',
+        record(body(array()), attr('k', kvlist()), attr('l', lenField(5, new Uint8Array(0)))),
+      ],
+      ['empty key', record(attr('', str('v')))],
+      [
+        'non-ASCII',
+        record(
+          body(str('Grüße 🙂 世界')),
+          attr('ключ', str('значение')),
+          attr('🙂', str('"q" \\ \u0001 \u2028')),
+        ),
+      ],
+      [
+        'invalid UTF-8',
+        record(
+          body(lenField(1, Uint8Array.of(0x61, 0xff, 0xed, 0xa0, 0x80))),
+          attr('k', lenField(1, Uint8Array.of(0xc0, 0x80))),
+        ),
+      ],
+      [
+        'bools, padded',
+        record(
+          attr('t', concat([tag(2, WT_VARINT), varint(1)])),
+          attr('f', concat([tag(2, WT_VARINT), varint(0)])),
+          attr(
+            'p',
+            concat([
+              tag(2, WT_VARINT),
+              Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02),
+            ]),
+          ),
+        ),
+      ],
+      ['repeated key', record(attr('a', int(1n)), attr('b', int(2n)), attr('a', dbl(3)))],
+      ['repeated key in a kvlist', record(body(kvlist(['a', int(1n)], ['a', str('x')])))],
+      ['integer-like keys', record(attr('z', int(1n)), attr('10', int(2n)), attr('2', int(3n)))],
+      ['__proto__', record(attr('__proto__', str('p')), attr('x', kvlist(['__proto__', int(1n)])))],
+      ['deep arrays', record(body(deepAnyValue(32, 'array')))],
+      ['deep kvlists', record(attr('d', deepAnyValue(32, 'kvlist')))],
+      ['merged body', record(body(str('a')), body(str('b')))],
+      ['two oneof fields', record(body(concat([str('a'), int(5n)])))],
+      ['counter key', record(attr('starlog.count.requests', int(3n)))],
+      [
+        '70 attributes',
+        record(...Array.from({ length: 70 }, (_, i) => attr(`k${i}`, int(BigInt(i))))),
+      ],
+      [
+        'a repeat among 40',
+        record(...Array.from({ length: 40 }, (_, i) => attr(`k${i % 39}`, str('v')))),
+      ],
+    ];
+    for (const [what, bytes] of cases) same(bytes, what);
+    // deeper than the file encoder's MAX_DEPTH, when the decoder allows it
+    const deep = new OtlpLogsDecoder({ maxDepth: 40 });
+    same(record(body(deepAnyValue(36, 'array'))), 'deeper than MAX_DEPTH', deep);
+  });
+
+  test('the fuzz corpus: every mutation that decodes gives the same line', async () => {
+    const seeds = await makeSeeds();
+    const rng = new Prng(4242);
+    let decodedInputs = 0;
+    for (let i = 0; i < 1000; i++) {
+      const seed = rng.pick(seeds);
+      const input = i % 2 === 0 ? mutateStructure(rng, seed).body : mutateBytes(rng, seed).body;
+      try {
+        new OtlpLogsDecoder().decode(input);
+      } catch {
+        continue;
+      }
+      decodedInputs++;
+      same(input, `mutation ${i}`);
+    }
+    assert.ok(decodedInputs > 100, `enough mutations decode (${decodedInputs})`);
+  });
+
+  test('changed records are written from their values; reading them decodes once', () => {
+    const bytes = record(body(str('hello')), attr('a', int(1n)), attr('s', dbl(2)));
+    const { lazy, decoded } = both(bytes);
+    const [l] = lazy as [IngestedLogRecord];
+    const [d] = decoded as [IngestedLogRecord];
+    assert.ok(l.isLazy);
+    assert.equal(l.lazyStringBodyBytes(), 5);
+    assert.ok(l.lazyByteLength() > 0);
+    l.severityNumber = 17; // an eager field: still transcoded
+    d.severityNumber = 17;
+    assert.ok(encodeLogsRequestLine([l]).line.equals(encodeLogsRequestLine([d]).line));
+    assert.ok(l.isLazy);
+    l.setAttribute('b', 'x');
+    d.setAttribute('b', 'x');
+    assert.ok(!l.isLazy);
+    assert.equal(l.lazyStringBodyBytes(), -1);
+    assert.ok(encodeLogsRequestLine([l]).line.equals(encodeLogsRequestLine([d]).line));
+    assert.deepEqual(l.attributes, { a: 1, s: 2, b: 'x' });
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * A child that emits in one long synchronous stretch (the event loop never turns, so the
+ * official exporter cannot send) hands its sealed batches to the synchronous exporter's worker
+ * thread, which delivers them while the stretch goes on (`OtlpShippingProcessor`). Every record
+ * reaches the file exactly once, nothing is counted as dropped.
+ */
+import assert from 'node:assert/strict';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, test } from 'node:test';
+import { setupLogging } from '../src/setup/setup-logging.ts';
+import { childDrops, startChild } from './support/reliability-children.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'starlog-offload-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function countBodies(path: string): Promise<{ distinct: number; duplicates: number }> {
+  const seen = new Set<string>();
+  let duplicates = 0;
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  for await (const line of lines) {
+    for (const m of line.matchAll(/"body":\{"stringValue":"(\d+:\d+)"\}/g)) {
+      if (seen.has(m[1] as string)) duplicates++;
+      else seen.add(m[1] as string);
+    }
+  }
+  return { distinct: seen.size, duplicates };
+}
+
+test('one synchronous burst of 60,000 records: batches go out through the worker thread during the burst; all delivered once', async () => {
+  const file = join(dir, 'burst.jsonl');
+  const handle = await setupLogging({
+    role: 'primary',
+    endpoint: `unix:${join(dir, 'offload.sock')}`,
+    file: { path: file },
+    console: false,
+    collector: false,
+    status: false,
+  });
+  const env = {
+    STARLOG_ENDPOINT: handle.receiver!.endpoint,
+    STARLOG_TOKEN: handle.receiver!.env.STARLOG_TOKEN,
+  };
+  const child = await startChild(env, { index: 0, setup: true });
+  try {
+    // 60,000 records are 14 batches of 4,096: from the second one sealed, they are offloaded
+    assert.equal(await child.emit(60_000), 60_000);
+    await child.flush();
+    const { sent, stats } = await child.shutdown();
+    assert.equal(sent, 60_000);
+    assert.ok((stats.offloaded ?? 0) > 0, `batches handed to the worker: ${JSON.stringify(stats)}`);
+    assert.equal(childDrops(stats), 0, `child dropped: ${JSON.stringify(stats)}`);
+    assert.equal(stats.exported, 60_000, 'child exported');
+    await handle.forceFlush();
+    assert.equal(handle.stats().receiver!.dropped.total, 0, 'no drops reported to the primary');
+  } finally {
+    await handle.shutdown();
+  }
+  assert.deepEqual(await countBodies(file), { distinct: 60_000, duplicates: 0 });
+});
