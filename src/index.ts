@@ -10,11 +10,11 @@ export {
   findConfigFile,
   type LoadConfigOptions,
   type LoadedConfig,
-  loadConfig,
-  loadConfigSync,
-  toSetupOptions,
-} from './config/load.ts';
+} from './config/find.ts';
+// the YAML parser and the schema library load only when a configuration file is read
+export { loadConfig, loadConfigSync } from './config/load-lazy.ts';
 export { diffReloadable, formatReloadReport, reloadConfig } from './config/reload.ts';
+export { toSetupOptions } from './config/to-options.ts';
 export {
   ShippingProcessor,
   type ShippingProcessorOptions,
@@ -35,6 +35,8 @@ export {
   type PrettyConsoleExporterOptions,
 } from './exporters/pretty-console.ts';
 export type { InstrumentationOptions } from './instrumentations/install.ts';
+// loaded on the first call: a child (and an application that only logs) never loads them
+export { runTree, startLiveView, startReceiver, viewFiles } from './lazy-exports.ts';
 export { getLogger, type Logger, type LogMethod } from './logger.ts';
 // multi-process
 export {
@@ -65,12 +67,11 @@ export {
 export { childEnv, fork, setChildEnvironment, spawn } from './multiprocess/fork.ts';
 export type { LevelChange, LevelState } from './multiprocess/protocol/level-control.ts';
 export { IngestedLogRecord } from './multiprocess/receiver/ingested-log-record.ts';
-export {
-  type Receiver,
-  type ReceiverEnv,
-  type ReceiverOptions,
-  type ReceiverStats,
-  startReceiver,
+export type {
+  Receiver,
+  ReceiverEnv,
+  ReceiverOptions,
+  ReceiverStats,
 } from './multiprocess/receiver/receiver.ts';
 export type {
   CollectorSetupOptions,
@@ -144,9 +145,9 @@ export { currentTask, importTask, type TaskFunction, task, to } from './tasks/sc
 export { Task } from './tasks/task.ts';
 export { TaskAttributesProcessor } from './tasks/task-attributes-processor.ts';
 // tree viewer
-export { runTree, type TreeCommandOptions, type TreeIo } from './tree/run-tree.ts';
+export type { TreeCommandOptions, TreeIo } from './tree/run-tree.ts';
 export { type Duration, parseDuration } from './util/duration.ts';
 export { PlainLogRecord, type PlainLogRecordInit } from './util/plain-log-record.ts';
 // starlog view
-export { type LiveView, startLiveView, type ViewSetupOptions } from './view/live.ts';
-export { type FilesView, type ViewFilesOptions, viewFiles } from './view/view-files.ts';
+export type { LiveView, ViewSetupOptions } from './view/live.ts';
+export type { FilesView, ViewFilesOptions } from './view/view-files.ts';

@@ -34,7 +34,8 @@ export const handle: LoggingHandle | undefined = await register();
 async function register(): Promise<LoggingHandle | undefined> {
   try {
     // loaded inside the try: a broken install must not crash the host application either
-    const { loadConfig, toSetupOptions } = await import('./config/load.ts');
+    const { loadConfig } = await import('./config/load-lazy.ts');
+    const { toSetupOptions } = await import('./config/to-options.ts');
     const { setupLogging } = await import('./setup/setup-logging.ts');
     const { detectRole } = await import('./setup/role.ts');
     const env = { ...process.env };

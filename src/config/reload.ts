@@ -2,7 +2,9 @@ import type { LookbackSetupOptions, SetupOptions, StatusSetupOptions } from '../
 import { formatLevelSpec, parseLevelSpec } from '../pipeline/level-table.ts';
 import { parseLevel } from '../severity.ts';
 import { parseDuration } from '../util/duration.ts';
-import { type LoadConfigOptions, type LoadedConfig, loadConfig, toSetupOptions } from './load.ts';
+import type { LoadConfigOptions, LoadedConfig } from './find.ts';
+import { loadConfig } from './load-lazy.ts';
+import { toSetupOptions } from './to-options.ts';
 
 /**
  * What a configuration reload changes (see {@link diffReloadable}). Key paths are those of the

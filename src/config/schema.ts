@@ -6,8 +6,17 @@ import { formatLevelSpec, parseLevelSpec } from '../pipeline/level-table.ts';
 import { parseLevel } from '../severity.ts';
 import { parseDuration } from '../util/duration.ts';
 import { parseSize } from '../util/size.ts';
+import {
+  checkLevelString,
+  isCollectorEndpoint,
+  LEVEL_EXPECTED,
+  PATTERN_EXPECTED,
+} from './checks.ts';
 import type { StarlogConfig } from './config-types.ts';
 import { describeValue } from './errors.ts';
+
+// the zod-free checks, re-exported where they were
+export { checkLevelString, isCollectorEndpoint } from './checks.ts';
 
 /*
  * The schema of starlog.config.yaml / starlog.config.json (zod 4). Every leaf is a custom
@@ -89,10 +98,6 @@ function duration(options: { allowZero?: boolean; max?: number } = {}) {
 const size = () =>
   leaf(`a size in bytes like 1048576, '64MiB', '10MB' or '512KiB'`, (v) => parseSize(v));
 
-const LEVEL_LIST = 'trace, debug, info, warn, error, fatal, off';
-const LEVEL_EXPECTED = `a level (${LEVEL_LIST}) or a severity number 1-24`;
-const PATTERN_EXPECTED = 'a logger name like app.db or a prefix like app.*';
-
 /** A minimum severity: a level name or 1–24; level names are normalized to lower case. */
 const minSeverity = () =>
   leaf(LEVEL_EXPECTED, (v) => {
@@ -101,44 +106,6 @@ const minSeverity = () =>
       return parseLevel(v) === undefined ? undefined : v.trim().toLowerCase();
     return undefined;
   });
-
-/** Checks one `pattern=level` (or bare level) entry; returns what is wrong, or undefined. */
-function checkLevelEntry(entry: string): { expected: string; got: string } | undefined {
-  const eq = entry.indexOf('=');
-  const levelText = eq === -1 ? entry : entry.slice(eq + 1).trim();
-  if (parseLevel(levelText) === undefined) {
-    return {
-      expected: LEVEL_EXPECTED,
-      got: `${JSON.stringify(levelText)} in ${JSON.stringify(entry)}`,
-    };
-  }
-  try {
-    parseLevelSpec(entry);
-  } catch {
-    const pattern = entry.slice(0, eq).trim();
-    return {
-      expected: PATTERN_EXPECTED,
-      got: `${JSON.stringify(pattern)} in ${JSON.stringify(entry)}`,
-    };
-  }
-  return undefined;
-}
-
-/**
- * Validates a level string such as `'info,app.db=debug'` (the `STARLOG_LEVEL` form) and returns
- * its canonical form, or what is wrong with the first bad entry.
- */
-export function checkLevelString(
-  spec: string,
-): { levels: string } | { expected: string; got: string } {
-  for (const raw of spec.split(',')) {
-    const entry = raw.trim();
-    if (entry === '') continue;
-    const problem = checkLevelEntry(entry);
-    if (problem) return problem;
-  }
-  return { levels: formatLevelSpec(parseLevelSpec(spec)) };
-}
 
 /**
  * `levels`: a level string (`'info,app.db=debug'`), a single level or severity number, or a
@@ -257,30 +224,6 @@ const headers = () =>
       return bad ? z.NEVER : out;
     })
     .optional();
-
-/** `unix:/abs/path` or `unix:///abs/path` (gRPC naming: the path after `unix://` must be absolute). */
-function isUnixTarget(target: string): boolean {
-  const path = target.startsWith('unix://') ? target.slice(7) : target.slice(5);
-  return path.length > 1 && path.startsWith('/') && !path.includes('\0');
-}
-
-/**
- * Whether `endpoint` is a gRPC target the OpenTelemetry OTLP/gRPC exporter accepts:
- * `http://host:port`, `https://host:port`, `unix:///abs/path` (or `unix:/abs/path`), or a bare
- * `host:port`.
- */
-export function isCollectorEndpoint(endpoint: string): boolean {
-  if (endpoint.startsWith('unix:')) return isUnixTarget(endpoint);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint)) {
-    try {
-      const url = new URL(endpoint);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-    } catch {
-      return false;
-    }
-  }
-  return /^(\[[0-9a-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/i.test(endpoint);
-}
 
 const collectorEndpoint = () =>
   leaf(

@@ -14,6 +14,8 @@ import type {
   SetupOptions,
   StatusSetupOptions,
 } from '../options.ts';
+import { requireSibling } from '../util/require-sibling.ts';
+import { checkLevelString, isCollectorEndpoint } from './checks.ts';
 import type { StarlogConfig } from './config-types.ts';
 import {
   dropInFromEnvironment,
@@ -25,7 +27,6 @@ import {
   type Warn,
 } from './environment.ts';
 import { ConfigError, ENVIRONMENT } from './errors.ts';
-import { checkLevelString, isCollectorEndpoint, parseDropInSection } from './schema.ts';
 
 /** Options of {@link toSetupOptions}. */
 export interface ToSetupOptionsOptions {
@@ -210,6 +211,11 @@ export function dropInOptions(
     text: string | undefined,
   ): StarlogConfig[K] => {
     if (text === undefined) return c[key];
+    // the schema library loads only when one of these variables is set (not in most children)
+    const { parseDropInSection } = requireSibling<typeof import('./schema.ts')>(
+      import.meta.url,
+      './schema',
+    );
     const parsed = parseDropInSection(key, text);
     if (parsed !== undefined && 'error' in parsed) {
       warn(`${name}: ignored ${JSON.stringify(text)}: ${parsed.error}`);

@@ -1,4 +1,5 @@
-import { type LoadedConfig, loadConfigSync } from '../config/load.ts';
+import type { LoadedConfig } from '../config/find.ts';
+import { loadConfigSync } from '../config/load-lazy.ts';
 import { toSetupOptions } from '../config/to-options.ts';
 import type { SetupOptions } from '../options.ts';
 

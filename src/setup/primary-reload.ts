@@ -1,6 +1,7 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { ConfigError } from '../config/errors.ts';
-import { type LoadedConfig, loadConfig } from '../config/load.ts';
+import type { LoadedConfig } from '../config/find.ts';
+import { loadConfig } from '../config/load-lazy.ts';
 import { diffReloadable, type ReloadDiff } from '../config/reload.ts';
 import { getLogger } from '../logger.ts';
 import { ControlRefusal, type ReloadAnswer } from '../multiprocess/control/primary-control.ts';

@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
-import type { LoadedConfig } from '../config/load.ts';
+import type { LoadedConfig } from '../config/find.ts';
 import { dropInEnvironment } from '../config/to-options.ts';
 import type { ShippingProcessor } from '../export/shipping-processor.ts';
 import { ControlRefusal, primaryControlService } from '../multiprocess/control/primary-control.ts';

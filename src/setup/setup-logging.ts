@@ -2,13 +2,31 @@ import { diag } from '@opentelemetry/api';
 import { dropInOptions } from '../config/to-options.ts';
 import { prepareDropIn } from '../instrumentations/install.ts';
 import type { SetupOptions } from '../options.ts';
+import { requireSibling } from '../util/require-sibling.ts';
 import { setupChild } from './child.ts';
 import { resolveOptions } from './config-options.ts';
 import type { LoggingHandle } from './handle.ts';
-import { setupPrimary } from './primary.ts';
 import { detectRole } from './role.ts';
 
 let current: Promise<LoggingHandle> | undefined;
+
+/**
+ * Starts a primary. Its set-up (receiver, deciding processors, destinations, view) is loaded
+ * here, synchronously (the provider is registered before setupLogging() returns, as a child's
+ * is), so a child never loads it; what loading or the set-up throws becomes the rejection.
+ */
+async function startPrimary(
+  resolved: SetupOptions,
+  env: NodeJS.ProcessEnv,
+  loaded: ReturnType<typeof resolveOptions>['loaded'],
+  options: SetupOptions,
+): Promise<LoggingHandle> {
+  const { setupPrimary } = requireSibling<typeof import('./primary.ts')>(
+    import.meta.url,
+    './primary',
+  );
+  return setupPrimary(resolved, env, loaded, options);
+}
 
 /** The primary's options (configuration file, environment, code), or the error reading them. */
 function resolvePrimary(
@@ -76,7 +94,7 @@ export function setupLogging(options: SetupOptions = {}): Promise<LoggingHandle>
       ? setupChild(options, env)
       : 'error' in primary
         ? Promise.reject(primary.error)
-        : setupPrimary(primary.options, env, primary.loaded, options);
+        : startPrimary(primary.options, env, primary.loaded, options);
   const started = start.then((handle) => {
     const shutdown = handle.shutdown.bind(handle);
     dropIn.activate(handle.levels);

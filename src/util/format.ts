@@ -30,6 +30,7 @@ function one(code: number, arg: unknown): string | typeof FALLBACK {
       if (t === 'boolean' || arg === undefined || arg === null) return num(Number(arg));
       return FALLBACK;
     case 105: // %i
+      // biome-ignore lint/correctness/useParseIntRadix: as util.format, '0x10' gives 16 (no radix)
       if (t === 'number' || t === 'string') return num(Number.parseInt(arg as string));
       return FALLBACK;
     case 102: // %f

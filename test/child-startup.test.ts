@@ -1,0 +1,115 @@
+/**
+ * What a process loads at start-up (issue 11 item 1: 100 short-lived children started at once
+ * spent most of their time loading ~670 modules each). A real child under a real receiver, with
+ * `setupLogging()` from the public entry and with `--import starlog/register`, must not load the
+ * configuration parser (zod, yaml), the receiver, the primary's set-up, the views, the tree viewer
+ * or the CLI; a single-process application without a configuration file must not load zod or yaml.
+ * The loaded modules are recorded by test/fixtures/module-census.ts (a `module.registerHooks`
+ * load hook).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
+import { cleanEnv, runProcess } from './support/process.ts';
+
+const NODE = process.execPath;
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const CENSUS = fixture('module-census.ts');
+const APP = fixture('startup-app.ts');
+const REGISTER = fileURLToPath(new URL('../src/register.ts', import.meta.url));
+const SRC = new URL('../src/', import.meta.url).href;
+
+/** Packages and starlog modules a child must not load (a prefix of the module URL). */
+const NOT_IN_A_CHILD = [
+  '/node_modules/zod/',
+  '/node_modules/yaml/',
+  `${SRC}config/load.ts`,
+  `${SRC}config/schema.ts`,
+  `${SRC}multiprocess/receiver/receiver.ts`,
+  `${SRC}multiprocess/receiver/logs-service.ts`,
+  `${SRC}setup/primary.ts`,
+  `${SRC}setup/destinations.ts`,
+  `${SRC}view/`,
+  `${SRC}tree/`,
+  `${SRC}cli/`,
+];
+/** Modules a child loaded when this test was written: 443 (672 before); a margin for upgrades. */
+const CHILD_MODULE_CEILING = 480;
+
+function census(stderr: string): { modules: string[]; cpuMs: number } {
+  const line = stderr.split('\n').find((l) => l.startsWith('modules '));
+  assert.ok(line, `the census printed no module list; stderr:\n${stderr}`);
+  const cpu = /cpu-ms ([\d.]+)/.exec(stderr);
+  return { modules: JSON.parse(line.slice(8)) as string[], cpuMs: Number(cpu?.[1]) };
+}
+
+function forbidden(modules: string[], prefixes: readonly string[]): string[] {
+  return modules.filter((url) => prefixes.some((p) => url.includes(p)));
+}
+
+let dir: string;
+before(() => {
+  // a working directory without a configuration file
+  dir = mkdtempSync(join(tmpdir(), 'starlog-startup-test-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('start-up: what a process loads', () => {
+  for (const [how, args] of [
+    ['setupLogging() from the public entry', [CENSUS, APP, 'setup']],
+    ['--import starlog/register', [CENSUS, '--import', REGISTER, APP, 'api']],
+  ] as const) {
+    test(`a child with ${how} loads no config parser, receiver, primary set-up, view, tree or CLI`, async () => {
+      let delivered = 0;
+      const processor: LogRecordProcessor = {
+        onEmit() {
+          delivered++;
+        },
+        forceFlush: async () => {},
+        shutdown: async () => {},
+      };
+      const receiver = await startReceiver({ processor });
+      try {
+        const r = await runProcess(NODE, ['--import', ...args], {
+          cwd: dir,
+          env: { ...cleanEnv(), ...receiver.env },
+          timeoutMs: 60_000,
+        });
+        assert.equal(r.code, 0, `the child failed:\n${r.stderr}`);
+        const { modules, cpuMs } = census(r.stderr);
+        assert.deepEqual(forbidden(modules, NOT_IN_A_CHILD), [], 'a child loaded these');
+        assert.ok(
+          modules.length <= CHILD_MODULE_CEILING,
+          `a child loaded ${modules.length} modules (at most ${CHILD_MODULE_CEILING}), ${cpuMs} ms CPU`,
+        );
+        assert.equal(delivered, 1, 'the child record did not reach the receiver');
+      } finally {
+        await receiver.close();
+      }
+    });
+  }
+
+  test('a single-process application without a configuration file loads neither zod nor yaml', async () => {
+    const r = await runProcess(NODE, ['--import', CENSUS, APP, 'setup'], {
+      cwd: dir,
+      env: cleanEnv(),
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.code, 0, `the application failed:\n${r.stderr}`);
+    const { modules } = census(r.stderr);
+    assert.ok(
+      modules.some((url) => url.startsWith(`${SRC}setup/primary.ts`)),
+      'the application did not run as a primary',
+    );
+    assert.deepEqual(
+      forbidden(modules, ['/node_modules/zod/', '/node_modules/yaml/', `${SRC}cli/`]),
+      [],
+      'a primary without a configuration file loaded these',
+    );
+  });
+});
