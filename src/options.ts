@@ -167,7 +167,11 @@ export interface SetupOptions {
    * `maxSpillBytes` (default 32 MiB) held for retries while a collector is unreachable, and
    * `maxExportBatchBytes` (default 4 MiB) per export (at most 2 exports in flight), so a
    * destination holds at most about 104 MiB. A record over the queue's bound is dropped and
-   * counted (`stats().destinations.<name>.queueFull`; the oldest spilled batch: `spillOverflow`).
+   * counted (`stats().destinations.<name>.queueFull`; the oldest spilled batch: `spillOverflow`),
+   * except for the JSON-lines file: there the emitting thread writes the oldest batches
+   * synchronously (`fs.writeSync`) until the queue is half full, so a tight loop gets a slower
+   * `emit()` instead of drops (`stats().destinations.file.syncFlushes`). The console and a
+   * collector cannot write synchronously without blocking on a terminal or a network: they drop.
    */
   destinationQueue?: {
     maxQueueBytes?: number;

@@ -705,6 +705,11 @@ export abstract class BatchQueue<T> {
     return out;
   }
 
+  /** Whether nothing is in flight or spilled (so the oldest sealed batch is the oldest unsettled). */
+  protected _nothingAhead(): boolean {
+    return this._inFlight.size === 0 && this._spill.length === 0;
+  }
+
   /** Call after batches taken with `_takeSealed` were settled elsewhere. */
   protected _settled(): void {
     this._settle();

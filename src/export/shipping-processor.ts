@@ -30,6 +30,17 @@ export interface ShippingProcessorOptions extends ShippingQueueOptions {
    * `shutdown()` shuts it down.
    */
   exporter: LogRecordExporter;
+  /**
+   * A synchronous writer for the same destination (the JSON-lines file: `exportSync`), or none.
+   * With one, a full queue does not drop: the emitting thread writes the oldest sealed batches
+   * with it (oldest first, each taken out of the queue before it is written, so nothing is written
+   * twice) until the queue is at most half full, and `onEmit` returns once the record fits — a
+   * tight loop gets a slower `emit()`, not drops (counted in `stats().syncFlushes`). Records the
+   * writer reports as failed (disk full …) are counted in `exportFailed`, not retried. Not used
+   * while a batch is in flight or spilled (the order would break): the record is then dropped and
+   * counted in `queueFull` as without a writer. Must return promptly and never throw.
+   */
+  writeSync?: (records: ReadableLogRecord[]) => { exported: number; failed: number };
 }
 
 /** A batch of records, numbered in the order it was opened (`id` 0, 1, 2, ...). */
@@ -70,6 +81,7 @@ export class ShippingProcessor
   implements LogRecordProcessor
 {
   private readonly _exporter: LogRecordExporter;
+  private readonly _writeSync: ShippingProcessorOptions['writeSync'];
   private _open: ReadableLogRecord[] = [];
   private _openBytes = 0;
   /** this processor's name in its drop reports (see `DROP_REPORTER_KEY`) */
@@ -91,6 +103,7 @@ export class ShippingProcessor
       timeoutGraceMs: 0,
     });
     this._exporter = options.exporter;
+    this._writeSync = options.writeSync;
   }
 
   onEmit(record: ReadWriteLogRecord, _context?: Context): void {
@@ -158,6 +171,42 @@ export class ShippingProcessor
 
   protected _shutdownExporter(): Promise<void> {
     return this._exporter.shutdown();
+  }
+
+  /**
+   * The queue is full: with a `writeSync`, writes the oldest sealed batches now until the queue
+   * is at most half full (records and bytes). Returns whether the record of `bytes` now fits.
+   */
+  protected override _relieve(_count: number, bytes: number): boolean {
+    const write = this._writeSync;
+    if (write === undefined || this._blocked || !this._nothingAhead()) return false;
+    if (this._openCount() > 0) this._seal(false);
+    const maxRecords = this._maxQueueSize >> 1;
+    const maxBytes = this._maxQueueBytes / 2;
+    let wrote = false;
+    while (this._waiting > maxRecords || this._waitingBytes > maxBytes) {
+      const [batch] = this._takeSealed(1);
+      if (batch === undefined) break;
+      wrote = true;
+      const records = this._reportDrops ? this._withDropReport(batch.data) : batch.data;
+      let exported = 0;
+      try {
+        exported = Math.min(batch.count, write(records).exported);
+      } catch (err) {
+        diag.error('starlog ShippingProcessor: synchronous write failed', err);
+      }
+      this._exported += exported;
+      if (exported < batch.count) {
+        this._exportFailed += batch.count - exported;
+        diag.warn(
+          `starlog ShippingProcessor: ${batch.count - exported} records not written; counted in stats().exportFailed`,
+        );
+      }
+    }
+    if (!wrote) return false;
+    this._syncFlushes++;
+    this._settled();
+    return this._waiting < this._maxQueueSize && this._waitingBytes + bytes <= this._maxQueueBytes;
   }
 
   /** `records` plus a drop report record when any drop counter is not zero. */

@@ -84,7 +84,12 @@ export function buildDestinations(options: SetupOptions): Destinations {
       reopenSignal: f.reopenSignal,
     });
     const exporter = file;
-    const q = new ShippingProcessor({ ...bounds, exporter });
+    // a full queue is written synchronously by the emitting thread, not dropped (see writeSync)
+    const q = new ShippingProcessor({
+      ...bounds,
+      exporter,
+      writeSync: (records) => exporter.exportSync(records),
+    });
     queues.file = q;
     exitWriters.file = (records) => exporter.exportSync(records);
     main.push(filtered(q, minimumSeverityOf(f, 'file')));
