@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import { getLogger, setupLogging, startReceiver } from '../src/index.ts';
+import { until } from './support/wait.ts';
 
 const fixture = fileURLToPath(new URL('./fixtures/setup-child.ts', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'starlog-setup-'));
@@ -66,6 +67,13 @@ test('primary + forked children + a worker thread: every record in the file, chi
   ]);
   assert.deepEqual([codeA, codeB, codeW], [0, 0, 0]);
 
+  // child-b calls process.exit(): what it still held arrives in a hand-off file, which the
+  // primary ingests within about a second (watch or its 1 s scan), not before the child's exit
+  const expected = [String(a.pid), String(b.pid), String(process.pid)].sort();
+  const senders = () => Object.keys(handle.stats().receiver?.children ?? {}).sort();
+  await until(() => senders().join() === expected.join(), {
+    what: `records of ${expected.join(', ')} in the receiver's table (when the wait began: ${senders().join(', ')})`,
+  });
   const stats = handle.stats();
   await handle.shutdown();
   const bodies = await readBodies(file);
@@ -80,7 +88,6 @@ test('primary + forked children + a worker thread: every record in the file, chi
   assert.deepEqual(bodies.get('primary')?.includes('primary record'), true);
   assert.equal(stats.dropped, 0);
   const pids = Object.keys(stats.receiver?.children ?? {}).sort();
-  const expected = [String(a.pid), String(b.pid), String(process.pid)].sort();
   assert.deepEqual(pids, expected, 'the worker thread ships under our own pid');
 });
 
