@@ -192,6 +192,23 @@ describe('LookbackProcessor: a request that ended well releases its buffer', () 
     assert.equal(s.discarded, 3);
   });
 
+  test("an HTTP request task's access record (scope starlog.http) releases its trace", () => {
+    const { sink, lookback, emit, provider } = setup();
+    const sc = spanContext();
+    emit('app', DEBUG, 'loading', sc);
+    assert.equal(lookback.stats().buffered, 1);
+    provider.getLogger('starlog.http').emit({
+      severityNumber: INFO,
+      body: 'GET /orders/:id 200 3.2ms',
+      attributes: { 'task.id': '1@abcd', 'task.outcome': 'success' },
+      context: trace.setSpanContext(ROOT_CONTEXT, sc),
+    });
+    const s = lookback.stats();
+    assert.equal(s.buffered, 0, 'the request ended well: its buffer is released');
+    assert.equal(s.discarded, 1);
+    assert.deepEqual(sink.bodies, ['GET /orders/:id 200 3.2ms']);
+  });
+
   test('a failing task flushes its DEBUG trail', async () => {
     const { sink, lookback, provider } = setup();
     registerGlobalLoggerProvider(provider);

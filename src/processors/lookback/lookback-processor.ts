@@ -7,7 +7,6 @@ import {
 } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
-import { TASK_SCOPE_NAME } from '../../semconv.ts';
 import { parseDuration } from '../../util/duration.ts';
 import { CoarseClock } from './coarse-clock.ts';
 import { FollowWindows } from './follow-windows.ts';
@@ -22,7 +21,7 @@ import {
 } from './lookback-options.ts';
 import { RecordReader, reportError } from './record-reader.ts';
 import { LookbackSpanProcessor } from './span-processor.ts';
-import { isRootTaskSuccess } from './task-end.ts';
+import { isRootTaskSuccess, isTaskEndScope } from './task-end.ts';
 
 export type { LookbackBounds, LookbackKey, LookbackOptions, LookbackStats };
 
@@ -232,7 +231,7 @@ export class LookbackProcessor implements LogRecordProcessor {
 
   private noteScope(scope: InstrumentationScope): void {
     this.lastScope = scope;
-    this.lastScopeIsTask = this.releaseOnTaskEnd && scope.name === TASK_SCOPE_NAME;
+    this.lastScopeIsTask = this.releaseOnTaskEnd && isTaskEndScope(scope.name);
   }
 
   /**
