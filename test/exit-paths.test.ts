@@ -239,6 +239,7 @@ describe('exit paths', { concurrency: 2 }, () => {
             killWhen: c.killWhenReceived ? () => true : undefined,
           }),
         ]);
+        await receiver.settled?.();
         assertBodies(receiver, n, c.exactlyOnce ?? true);
         assert.equal(on.code, off.code, `exit code with starlog ${on.code}, without ${off.code}`);
         assert.equal(
