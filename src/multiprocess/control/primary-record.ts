@@ -22,6 +22,7 @@ import { constants, readFileSync, rmSync } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diag } from '@opentelemetry/api';
+import { effectiveUid } from '../../util/effective-uid.ts';
 
 /** Directory of the record, relative to the primary's working directory. */
 export const PRIMARY_RECORD_DIR = '.starlog';
@@ -123,11 +124,6 @@ export async function ensureRecordDirectory(cwd: string = process.cwd()): Promis
   return dir;
 }
 
-/** The effective user id, or undefined where there is none (Windows). */
-function euid(): number | undefined {
-  return typeof process.geteuid === 'function' ? process.geteuid() : undefined;
-}
-
 /**
  * Makes sure `dir` is a real directory (not a symlink) owned by the effective user with mode
  * 0700, creating it if missing. Refuses (throws) a symlink, a non-directory, or a directory of
@@ -154,7 +150,7 @@ async function ownPrivateDirectory(dir: string): Promise<void> {
   }
   if (st.isSymbolicLink()) refuse('it is a symbolic link');
   if (!st.isDirectory()) refuse('it is not a directory');
-  const me = euid();
+  const me = effectiveUid();
   if (me !== undefined && st.uid !== me)
     refuse(`it belongs to uid ${st.uid}, not to this user (uid ${me})`);
   // chmod through a descriptor opened without following links: never the target of a swapped link

@@ -22,6 +22,7 @@
  * @module
  */
 import { constants, lstatSync, type Stats } from 'node:fs';
+import { effectiveUid } from '../../util/effective-uid.ts';
 
 /** Environment variable naming the primary's hand-off directory (absolute path). */
 export const HANDOFF_DIR_ENV = 'STARLOG_HANDOFF_DIR';
@@ -34,11 +35,6 @@ export const HANDOFF_NAME = /^handoff-(\d+)-(\d+)-(\d+)-[0-9a-f]{8}\.otlp$/;
 
 /** Flags of every open of a hand-off file: never through a symbolic link, never a FIFO's wait. */
 export const HANDOFF_OPEN_NOFOLLOW = constants.O_NOFOLLOW | constants.O_NONBLOCK;
-
-/** The effective user id, or undefined where there is none (Windows). */
-export function effectiveUid(): number | undefined {
-  return typeof process.geteuid === 'function' ? process.geteuid() : undefined;
-}
 
 /**
  * Why `dir` cannot serve as a hand-off directory (`undefined` when it can): it must be a real
