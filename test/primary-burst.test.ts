@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,6 +18,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ShippingProcessor } from '../src/export/shipping-processor.ts';
 import { JsonlFileExporter } from '../src/exporters/jsonl-file.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
+import { fileBodies } from './support/jsonl.ts';
 
 const APP = fileURLToPath(new URL('./fixtures/primary-exit-app.ts', import.meta.url));
 const REGISTER_SRC = new URL('../src/register.ts', import.meta.url).href;
@@ -65,18 +66,6 @@ function run(
   });
 }
 
-/** The bodies in the file, in file order. */
-function bodies(file: string): string[] {
-  assert.ok(existsSync(file), `${file} was not written`);
-  const out: string[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line === '') continue;
-    for (const rl of JSON.parse(line).resourceLogs)
-      for (const sl of rl.scopeLogs) for (const r of sl.logRecords) out.push(r.body.stringValue);
-  }
-  return out;
-}
-
 const REGISTER_CONFIG = `status:
   enabled: false
 exporters:
@@ -97,7 +86,7 @@ describe('a primary logging 200,000 records in one synchronous loop', { concurre
         const r = await run(mode, cwd, register);
         assert.equal(r.code, mode === 'exit' ? 3 : 0, `exit code; stderr=${r.stderr}`);
         assert.doesNotMatch(r.stderr, /queue full|dropping/i, 'no drop reported');
-        const got = bodies(join(cwd, 'out.jsonl'));
+        const got = fileBodies(join(cwd, 'out.jsonl'));
         assert.equal(got.length, N + 1, `records in the file (of ${N + 1})`);
         for (let i = 0; i < N; i++) {
           if (got[i] !== `r ${i}`) assert.fail(`record ${i} is ${got[i]}: out of order or missing`);

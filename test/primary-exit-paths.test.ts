@@ -7,11 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { fileBodies } from './support/jsonl.ts';
 
 const APP = fileURLToPath(new URL('./fixtures/primary-exit-app.ts', import.meta.url));
 const REGISTER_SRC = new URL('../src/register.ts', import.meta.url).href;
@@ -73,17 +74,6 @@ function runApp(
       resolve({ code, signal, stdout, stderr });
     });
   });
-}
-
-function fileBodies(file: string): string[] {
-  assert.ok(existsSync(file), `${file} was not written`);
-  const out: string[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line === '') continue;
-    for (const rl of JSON.parse(line).resourceLogs)
-      for (const sl of rl.scopeLogs) for (const r of sl.logRecords) out.push(r.body.stringValue);
-  }
-  return out;
 }
 
 function assertAll(bodies: string[], expected: string[]): void {
