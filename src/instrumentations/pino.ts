@@ -25,6 +25,7 @@
  */
 import { diag } from '@opentelemetry/api';
 import { fromJsonRecord, pinoLevelOf, scopeOf } from './json-record.ts';
+import { captureFast, type PinoInternals, pinoInternals } from './pino-fast.ts';
 import { type CaptureContext, emitJsonFields } from './scope-loggers.ts';
 
 interface PinoLogger {
@@ -71,10 +72,12 @@ class CaptureDestination {
   readonly original: Writable;
   readonly #ctx: CaptureContext;
   readonly #drop: boolean;
+  readonly #internals: PinoInternals | undefined;
 
-  constructor(original: Writable, ctx: CaptureContext) {
+  constructor(original: Writable, ctx: CaptureContext, internals: PinoInternals | undefined) {
     this.original = original;
     this.#ctx = ctx;
+    this.#internals = internals;
     this.#drop = !ctx.keepOutput && toStdio(original);
   }
 
@@ -97,6 +100,22 @@ class CaptureDestination {
   #capture(s: string): void {
     try {
       const logger = this.lastLogger;
+      const scope = (logger?.[SCOPE] as string | undefined) ?? 'pino';
+      if (
+        logger !== undefined &&
+        this.#internals !== undefined &&
+        captureFast(
+          logger,
+          this.#internals,
+          scope,
+          this.lastLevel,
+          this.lastObj,
+          this.lastMsg,
+          this.lastTime,
+        )
+      ) {
+        return;
+      }
       let parsed: Record<string, unknown>;
       try {
         parsed = JSON.parse(s) as Record<string, unknown>;
@@ -105,7 +124,7 @@ class CaptureDestination {
       }
       const fields = fromJsonRecord(
         parsed,
-        (logger?.[SCOPE] as string | undefined) ?? 'pino',
+        scope,
         this.lastLevel,
         logger?.levels?.labels?.[this.lastLevel],
       );
@@ -148,6 +167,8 @@ export function instrumentPino(pino: unknown, ctx: CaptureContext): () => void {
     [PATCHED]?: () => void;
   };
   if (shared[PATCHED] !== undefined) return shared[PATCHED];
+  // what the fast path reads (pino-fast.ts); without it every record takes the JSON path
+  const internals = pinoInternals(factory as Parameters<typeof pinoInternals>[0]);
   const setLevel = shared[setLevelSym] as (this: PinoLogger, level: string) => void;
   const child = shared.child;
   const tracked = new Set<WeakRef<PinoLogger>>();
@@ -168,7 +189,7 @@ export function instrumentPino(pino: unknown, ctx: CaptureContext): () => void {
     if (Object.hasOwn(logger, streamSym)) {
       const stream = logger[streamSym] as Writable;
       if (!(stream instanceof CaptureDestination)) {
-        logger[streamSym] = new CaptureDestination(stream, ctx);
+        logger[streamSym] = new CaptureDestination(stream, ctx, internals);
       }
     }
   };
