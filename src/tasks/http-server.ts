@@ -98,6 +98,13 @@ function traceHeaders(request: IncomingMessage): [string | undefined, string | u
   const raw = request.rawHeaders;
   let traceparent: string | undefined;
   let tracestate: string | undefined;
+  if (!Array.isArray(raw)) {
+    // not node:http's IncomingMessage (a mock, another server): its headers object, if any
+    const h = request.headers ?? {};
+    const tp = h.traceparent;
+    const ts = h.tracestate;
+    return [Array.isArray(tp) ? tp[0] : tp, Array.isArray(ts) ? ts[0] : ts];
+  }
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     if (name.length === 11 && traceparent === undefined && name.toLowerCase() === 'traceparent')
