@@ -41,6 +41,7 @@ export interface PinoInternals {
   errorKeySym: symbol;
   nestedKeySym: symbol;
   timeSym: symbol;
+  timeSliceIndexSym: symbol;
   hooksSym: symbol;
   epochTime: unknown;
   nullTime: unknown;
@@ -64,6 +65,7 @@ export function pinoInternals(factory: {
     'errorKeySym',
     'nestedKeySym',
     'timeSym',
+    'timeSliceIndexSym',
     'hooksSym',
   ] as const;
   for (const n of names) if (typeof s[n] !== 'symbol') return undefined;

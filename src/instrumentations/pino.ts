@@ -73,6 +73,7 @@ class CaptureDestination {
   readonly #ctx: CaptureContext;
   readonly #drop: boolean;
   readonly #internals: PinoInternals | undefined;
+  #skipNext = false;
 
   constructor(original: Writable, ctx: CaptureContext, internals: PinoInternals | undefined) {
     this.original = original;
@@ -81,7 +82,35 @@ class CaptureDestination {
     this.#drop = !ctx.keepOutput && toStdio(original);
   }
 
+  /** Captures a record from pino's `asJson` arguments when its line would not be written. */
+  captureBeforeFormat(
+    logger: PinoLogger,
+    obj: unknown,
+    msg: unknown,
+    level: number,
+    time: unknown,
+  ): boolean {
+    const p = this.#internals;
+    if (!this.#drop || p === undefined || this.#ctx.levels() === undefined) return false;
+    try {
+      const slice = logger[p.timeSliceIndexSym];
+      const t = typeof time === 'string' && typeof slice === 'number' ? time.slice(slice) : time;
+      const scope = (logger[SCOPE] as string | undefined) ?? 'pino';
+      if (!captureFast(logger, p, scope, level, obj, msg, t)) return false;
+    } catch (err) {
+      diag.error('starlog: capturing a pino record failed', err);
+      return false; // pino formats it and the line is captured the other way
+    }
+    this.#skipNext = true;
+    return true;
+  }
+
   write(s: string): unknown {
+    if (this.#skipNext) {
+      // captured before pino formatted it (captureBeforeFormat): nothing to write or parse
+      this.#skipNext = false;
+      return true;
+    }
     const on = this.#ctx.levels() !== undefined;
     if (on) this.#capture(s);
     if (on && this.#drop) return true;
@@ -170,6 +199,28 @@ export function instrumentPino(pino: unknown, ctx: CaptureContext): () => void {
   // what the fast path reads (pino-fast.ts); without it every record takes the JSON path
   const internals = pinoInternals(factory as Parameters<typeof pinoInternals>[0]);
   const setLevel = shared[setLevelSym] as (this: PinoLogger, level: string) => void;
+  // A record whose line would be dropped (stdout/stderr while starlog is set up) is captured
+  // from asJson's arguments and pino does not format it; anything else is formatted as before.
+  const asJsonSym = symbols?.asJsonSym;
+  const asJson = asJsonSym === undefined ? undefined : shared[asJsonSym];
+  if (asJsonSym !== undefined && typeof asJson === 'function' && internals !== undefined) {
+    shared[asJsonSym] = function (
+      this: PinoLogger,
+      obj: unknown,
+      msg: unknown,
+      num: number,
+      time: unknown,
+    ): unknown {
+      const stream = this[streamSym];
+      if (
+        stream instanceof CaptureDestination &&
+        stream.captureBeforeFormat(this, obj, msg, num, time)
+      ) {
+        return '';
+      }
+      return asJson.call(this, obj, msg, num, time);
+    };
+  }
   const child = shared.child;
   const tracked = new Set<WeakRef<PinoLogger>>();
   // loggers created while setupLogging() is under way, adopted when its table arrives
