@@ -215,9 +215,13 @@ export function captureFast(
   const ms = time === '' ? Number.NaN : Number(time);
   const timestamp = Number.isFinite(ms) && Math.abs(ms - Date.now()) > 1 ? ms : undefined;
   const ctx = context.active();
-  let sc = trace.getSpanContext(ctx);
+  const task = taskInContext(ctx);
+  const span = trace.getSpan(ctx);
+  let sc = span?.spanContext();
   if (sc !== undefined && sc !== lastValid) {
-    if (isSpanContextValid(sc)) lastValid = sc;
+    // a task's synthetic span context is valid by construction (random or parsed ids)
+    if ((task !== undefined && span === task._span && !task._recording) || isSpanContextValid(sc))
+      lastValid = sc;
     else sc = undefined;
   }
   const record = {
@@ -235,7 +239,7 @@ export function captureFast(
     return true;
   }
   // the task attributes TaskAttributesProcessor adds count against the limits too
-  const view = (taskInContext(ctx) ?? getProcessTask())?._recordView;
+  const view = (task ?? getProcessTask())?._recordView;
   emitDirect(
     out,
     record,

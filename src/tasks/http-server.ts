@@ -32,7 +32,7 @@ import { emitDirect } from './direct-emit.ts';
 import { learnedRoute, subscribeRoutes } from './http-route.ts';
 import { parseCarrier, type RemoteParent } from './ids.ts';
 import { newDetachedTask } from './scope.ts';
-import type { Task } from './task.ts';
+import { cleanAttributes, type Task } from './task.ts';
 
 /** Options of the automatic request tasks (`setupLogging({ httpTasks })`). */
 export interface HttpTaskOptions {
@@ -49,7 +49,11 @@ export { HTTP_SCOPE_NAME };
 
 const STATE = Symbol('starlog.httpTask');
 const WRAPPED = Symbol('starlog.httpEmit');
-const EMPTY: Attributes = Object.freeze({}) as Attributes;
+/**
+ * No attributes: task.ts's own empty object (what `cleanAttributes(undefined)` returns), so the
+ * task takes its shared id-only record view instead of building one per request.
+ */
+const EMPTY: Attributes = cleanAttributes(undefined);
 /**
  * The most attributes an access record adds to its task's (`task.name`, `task.outcome`,
  * `task.duration_ms`, `http.request.method`, `url.path`, `http.route`, the status or
