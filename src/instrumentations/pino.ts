@@ -3,10 +3,14 @@
  * points (`pino.symbols`, documented "for integration purposes with ecosystem and third-party
  * libraries", and the destination metadata protocol, `Symbol.for('pino.metadata')`):
  *
- * - **Records.** Each root logger's destination is wrapped: pino still formats the line (so its
- *   serializers, redaction, formatters and mixins apply), the wrapper parses it and emits one
+ * - **Records.** Each root logger's destination is wrapped; each record becomes one
  *   OpenTelemetry log record in the caller's Context (so inside a task it carries the task), see
- *   `json-record.ts` for the mapping.
+ *   `json-record.ts` for the mapping. Where the line would parse back to the very values pino
+ *   was given, the record is built from those values (`pino-fast.ts`: the destination metadata,
+ *   or, for a line that would not be written, asJson's arguments without pino formatting the
+ *   line; pino's `tracing:pino_asJson` channel then does not see that line). Otherwise pino
+ *   formats the line (its serializers, redaction, formatters and mixins apply) and the wrapper
+ *   parses it.
  * - **Original output.** A destination that is the process's stdout or stderr (pino's default,
  *   fastify's `logger: true`) is not written any more while starlog is set up: the record reaches
  *   the console and the file through starlog instead (in a child: through the primary), so no line
