@@ -17,7 +17,15 @@ export interface QueuedBatch<T = unknown> {
   data: T;
   /** which half of a split batch (`.0`, `.1`, `.1.0`, …), none for a whole batch */
   part?: string;
+  /**
+   * set once the batch was handed to the transport: it may have reached the receiver although
+   * no answer said so (the primary ingested it and hung before answering)
+   */
+  sent?: boolean;
 }
+
+/** Most dropped batches the spill remembers for {@link Spill.takeDroppedSent}. */
+const MAX_DROPPED_SENT = 128;
 
 /**
  * Sealed batches kept in memory in id order (oldest first), bounded in bytes (as the processor
@@ -32,6 +40,7 @@ export class Spill<B extends QueuedBatch = QueuedBatch> {
   private _batches: B[] = [];
   private _bytes = 0;
   private _records = 0;
+  private _droppedSent: Array<{ id: number; part?: string }> = [];
 
   /** @param maxBytes - bound in bytes (the newest batch is kept regardless) */
   constructor(maxBytes: number) {
@@ -77,8 +86,27 @@ export class Spill<B extends QueuedBatch = QueuedBatch> {
       const old = this._take() as B;
       dropped ??= [];
       dropped.push(old);
+      if (old.sent === true) this._rememberSent(old);
     }
     return dropped ?? [];
+  }
+
+  /**
+   * Takes out the ids of the batches dropped since the last call that had been sent before
+   * (`sent`: they may have reached the receiver), oldest first, at most the newest 128: a drop
+   * report names them (`DROPPED_BATCHES_KEY`) so that the receiver does not count as dropped a
+   * batch it ingested.
+   */
+  takeDroppedSent(): Array<{ id: number; part?: string }> {
+    const out = this._droppedSent;
+    if (out.length > 0) this._droppedSent = [];
+    return out;
+  }
+
+  private _rememberSent(b: B): void {
+    const list = this._droppedSent;
+    if (list.length >= MAX_DROPPED_SENT) list.shift();
+    list.push(b.part === undefined ? { id: b.id } : { id: b.id, part: b.part });
   }
 
   /** Takes the oldest batch out. */
