@@ -230,7 +230,7 @@ export class OtlpShippingProcessor
   /** The dropped batches to name in a report now (the spill's latest drops of sent batches added). */
   private _takeDroppedIds(): readonly DroppedBatchId[] {
     for (const b of this._spill.takeDroppedSent()) {
-      this._droppedIds.add('spillOverflow', this._batchId(b.id, b.part));
+      this._droppedIds.add(b.reason, this._batchId(b.id, b.part));
     }
     return this._droppedIds.list;
   }

@@ -27,6 +27,14 @@ export interface QueuedBatch<T = unknown> {
 /** Most dropped batches the spill remembers for {@link Spill.takeDroppedSent}. */
 const MAX_DROPPED_SENT = 128;
 
+/** A dropped batch that had been sent (see {@link Spill.takeDroppedSent}). */
+export interface DroppedSent {
+  id: number;
+  part?: string;
+  /** the drop counter its records went to */
+  reason: 'spillOverflow' | 'exportFailed';
+}
+
 /**
  * Sealed batches kept in memory in id order (oldest first), bounded in bytes (as the processor
  * counts them). When a batch added makes the total exceed `maxBytes`, the *oldest* batches are
@@ -40,7 +48,7 @@ export class Spill<B extends QueuedBatch = QueuedBatch> {
   private _batches: B[] = [];
   private _bytes = 0;
   private _records = 0;
-  private _droppedSent: Array<{ id: number; part?: string }> = [];
+  private _droppedSent: DroppedSent[] = [];
 
   /** @param maxBytes - bound in bytes (the newest batch is kept regardless) */
   constructor(maxBytes: number) {
@@ -86,7 +94,7 @@ export class Spill<B extends QueuedBatch = QueuedBatch> {
       const old = this._take() as B;
       dropped ??= [];
       dropped.push(old);
-      if (old.sent === true) this._rememberSent(old);
+      this.noteDropped(old, 'spillOverflow');
     }
     return dropped ?? [];
   }
@@ -97,16 +105,21 @@ export class Spill<B extends QueuedBatch = QueuedBatch> {
    * report names them (`DROPPED_BATCHES_KEY`) so that the receiver does not count as dropped a
    * batch it ingested.
    */
-  takeDroppedSent(): Array<{ id: number; part?: string }> {
+  takeDroppedSent(): DroppedSent[] {
     const out = this._droppedSent;
     if (out.length > 0) this._droppedSent = [];
     return out;
   }
 
-  private _rememberSent(b: B): void {
+  /**
+   * Notes a batch counted as dropped (by the spill, or by the processor: retries given up at
+   * shutdown) for {@link Spill.takeDroppedSent}, if it had been sent.
+   */
+  noteDropped(b: QueuedBatch, reason: DroppedSent['reason']): void {
+    if (b.sent !== true) return;
     const list = this._droppedSent;
     if (list.length >= MAX_DROPPED_SENT) list.shift();
-    list.push(b.part === undefined ? { id: b.id } : { id: b.id, part: b.part });
+    list.push(b.part === undefined ? { id: b.id, reason } : { id: b.id, part: b.part, reason });
   }
 
   /** Takes the oldest batch out. */
