@@ -117,8 +117,11 @@ async function recordCpu(variant: string, dest: string): Promise<number> {
 const rec: Record<string, number[]> = {};
 for (let r = 0; r < rounds; r++) {
   for (const dest of dests) {
-    for (const v of ['pino', 'pino-starlog'])
-      (rec[`${v}/${dest}`] ??= []).push(await recordCpu(v, dest));
+    for (const v of ['pino', 'pino-starlog']) {
+      const key = `${v}/${dest}`;
+      rec[key] ??= [];
+      rec[key].push(await recordCpu(v, dest));
+    }
   }
   process.stderr.write(`record round ${r + 1}/${rounds}\n`);
 }
