@@ -8,9 +8,11 @@
  *     first), an attribute equality search (`user=leo`), a numeric one
  *     (`http.response.status_code>=500`), free text (target < 200 ms each);
  *  3. live: a real primary (setupLogging: JSON-lines file destination) emitting 200,000 records as
- *     fast as it can, with and without `view: true`, interleaved rounds (a fresh process each),
- *     median records/s (target: drop ≤ 10 %) and the primary thread's CPU µs per record; what the
- *     view stored and what its stage dropped (when indexing is behind, it drops and counts);
+ *     fast as it can, with and without `view: true` (default `maxRate`; env BENCH_VIEW_RATE sets
+ *     another), interleaved rounds (a fresh process each; which side goes first alternates),
+ *     median records/s (target: drop ≤ 10 %), the primary thread's and the whole process's CPU µs
+ *     per record; what the view stored and what its stage dropped (beyond `maxRate`, or when
+ *     indexing is behind, it drops and counts);
  *     then the view paced at 50,000 records/s for 5 s: records lost (target 0) and how long after
  *     the last record the store holds them all (the tail's lag).
  *
@@ -19,7 +21,8 @@
  *     LoggerProvider with 6 attributes (task id and name, user, order.id, method, path), CPU time
  *     of this thread (robust to other load on the machine), median of 7 rounds of 100 batches.
  *
- * Run: ./node_modules/.bin/node bench/view.ts [--records 1000000] [--rounds 3]
+ * Run: ./node_modules/.bin/node bench/view.ts [--records 1000000] [--rounds 3] [--skip-live]
+ *   [--skip-indexing]
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
