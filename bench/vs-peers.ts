@@ -17,7 +17,8 @@
  * are medians of per-round ratios to pino (sonic-boom 4.2.0), so a busy machine affects all alike.
  *
  *   ./node_modules/.bin/node bench/vs-peers.ts [--rounds 5] [--records 100000] [--cluster-records 100000]
- *     [--part 1,2] [--only 'starlog,winston']   (VS_PEERS_TIMELINE=1: each cluster run's timeline)
+ *     [--part 1,2] [--only 'starlog,winston']   (VS_PEERS_TIMELINE=1: each cluster run's timeline;
+ *     STARLOG_BENCH_BASELINE=/abs/dist: `starlog (baseline)` in part 2, see BASELINE)
  */
 import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
@@ -25,7 +26,7 @@ import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format, parseArgs } from 'node:util';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -35,10 +36,21 @@ const SELF = fileURLToPath(import.meta.url);
  * stripping, which doubles the start-up of every worker). Passed to the workers in the env.
  */
 const FROM = process.env.STARLOG_BENCH_FROM === 'src' ? 'src' : 'dist';
+/**
+ * `STARLOG_BENCH_BASELINE=/abs/other/dist`: one more contender, `starlog (baseline)`, whose
+ * cluster primary and workers load starlog from that directory (e.g. `main` built elsewhere), so
+ * a change is compared with what it replaces in the same run. Set for those processes only, as
+ * `STARLOG_BENCH_DIST`.
+ */
+const BASELINE = process.env.STARLOG_BENCH_BASELINE;
 const starlog = (): Promise<typeof import('../src/index.ts')> =>
-  FROM === 'src'
-    ? import('../src/index.ts')
-    : (import('../dist/index.js' as string) as Promise<typeof import('../src/index.ts')>);
+  process.env.STARLOG_BENCH_DIST
+    ? (import(pathToFileURL(join(process.env.STARLOG_BENCH_DIST, 'index.js')).href) as Promise<
+        typeof import('../src/index.ts')
+      >)
+    : FROM === 'src'
+      ? import('../src/index.ts')
+      : (import('../dist/index.js' as string) as Promise<typeof import('../src/index.ts')>);
 
 /** Exits when `dist/` is older than a file in `src/` (the figures would be of other code). */
 function checkBuilt(): void {
@@ -199,8 +211,11 @@ const CONTENDERS: Record<string, Contender> = {
   // only with --only: the child without its synchronous exporter (no backpressure, no offload
   // to the worker thread): what the child did before the offload, for 100,000 records
   'starlog (backpressure: false)': starlogChild(false),
+  ...(BASELINE ? { 'starlog (baseline)': starlogChild(true) } : {}),
 };
-const NAMES = Object.keys(CONTENDERS).filter((x) => x !== 'starlog (backpressure: false)');
+const NAMES = Object.keys(CONTENDERS).filter(
+  (x) => x !== 'starlog (backpressure: false)' && x !== 'starlog (baseline)',
+);
 const BASE = 'pino (sonic-boom 4.2.0)';
 
 interface Run {
@@ -431,7 +446,7 @@ async function main(): Promise<void> {
             '--file',
             join(dir, `c${fileNo++}.log`),
           ],
-          {},
+          name === 'starlog (baseline)' ? { STARLOG_BENCH_DIST: BASELINE } : {},
         );
       }
       const base = runs[BASE] as Run;
