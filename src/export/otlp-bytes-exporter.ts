@@ -21,7 +21,7 @@ import {
 import { type PrimaryTarget, primaryTarget } from '../multiprocess/child/primary-target.ts';
 import { TOKEN_METADATA_KEY } from '../multiprocess/protocol/token.ts';
 import { OTLP_LOGS_EXPORT_PATH } from '../otlp/grpc-methods.ts';
-import { decodeExportLogsResponse, type ExportLogsResponse } from '../otlp/logs-response.ts';
+import { decodeLogsExportResponse, type LogsExportResponse } from '../otlp/logs-response.ts';
 import { ReconnectingExporter, type ReconnectingExporterOptions } from './retry.ts';
 import { UnrefGrpcTransport } from './unref-grpc-transport.ts';
 
@@ -43,17 +43,15 @@ export interface EncodedLogsExporter {
 
 /**
  * The serializer handed to the official delegate: the request is already bytes; the response is
- * read by `logs-response.ts` (the child does not load `@opentelemetry/otlp-transformer`).
+ * read by `logs-response.ts` (what `ProtobufLogsSerializer.deserializeResponse` reads, without
+ * loading `@opentelemetry/otlp-transformer` and `@opentelemetry/sdk-metrics` into every child).
  */
 const PRE_ENCODED = {
   serializeRequest: (request: EncodedLogsRequest): Uint8Array => request.bytes,
-  deserializeResponse: (data: Uint8Array): ExportLogsResponse => decodeExportLogsResponse(data),
+  deserializeResponse: (data: Uint8Array): LogsExportResponse => decodeLogsExportResponse(data),
 };
 
-/**
- * What the official exporter metrics count, as `LogsExporterMetricsHelper` of
- * `@opentelemetry/otlp-transformer` 0.301 (`{ name: 'log', countItems }`), for encoded requests.
- */
+/** The official exporter metrics' item counter for logs (as `LogsExporterMetricsHelper` of otlp-transformer 0.301). */
 const LOGS_METRICS_HELPER = {
   name: 'log',
   countItems: (request: EncodedLogsRequest): number => request.length,

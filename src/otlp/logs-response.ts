@@ -1,51 +1,76 @@
 /**
- * The `ExportLogsServiceResponse` of an OTLP logs export (`collector/logs/v1/logs_service.proto`),
- * read without `@opentelemetry/otlp-transformer`: a child imports nothing of that package (its
- * index loads the metrics and trace serializers and `@opentelemetry/sdk-metrics`, ~80 modules
- * and ~50 ms of every child's start-up) for the one thing it needs from it, this message.
+ * Decodes an `ExportLogsServiceResponse` (opentelemetry-proto
+ * `collector/logs/v1/logs_service.proto`: 1 `partial_success` → `ExportLogsPartialSuccess`:
+ * 1 `rejected_log_records` int64, 2 `error_message` string) into the shape the official
+ * exporter's response handler reads, without loading `@opentelemetry/otlp-transformer` (its
+ * index loads every signal's serializers and `@opentelemetry/sdk-metrics`: ~80 modules and
+ * ~2 MB of resident memory in every child, for a response starlog's receiver leaves empty).
  *
  * @module
  */
-import { ProtobufReader, WT_LEN, WT_VARINT } from './protobuf-reader.ts';
 
-/** The fields the official response handler looks at (`partialSuccess`, when sent). */
-export interface ExportLogsResponse {
+/** What `ProtobufLogsSerializer.deserializeResponse` returns, as far as starlog reads it. */
+export interface LogsExportResponse {
   partialSuccess?: { rejectedLogRecords?: number; errorMessage?: string };
 }
 
 /**
- * Decodes an `ExportLogsServiceResponse`: `partial_success = 1` (`rejected_log_records = 1`,
- * int64; `error_message = 2`), unknown fields skipped, as the official
- * `ProtobufLogsSerializer.deserializeResponse` (an empty message gives `{}`).
- * @throws OtlpDecodeError on malformed bytes (the official one throws too)
+ * The response's partial success, if any. Never throws: bytes that are not a response read as
+ * an empty response (the exporter then reports plain success).
  */
-export function decodeExportLogsResponse(bytes: Uint8Array): ExportLogsResponse {
-  const out: ExportLogsResponse = {};
-  if (bytes.byteLength === 0) return out;
-  const r = new ProtobufReader();
-  r.reset(bytes);
-  const end = bytes.byteLength;
-  while (r.pos < end) {
-    const tag = r.tag(end);
-    if (tag >>> 3 !== 1 || !r.is(tag, WT_LEN, end)) {
-      if (tag >>> 3 !== 1) r.skip(tag, end);
-      continue;
-    }
-    const partial: { rejectedLogRecords?: number; errorMessage?: string } = {};
-    const len = r.length(end);
-    const stop = r.pos + len;
-    while (r.pos < stop) {
-      const t = r.tag(stop);
-      if (t >>> 3 === 1 && r.is(t, WT_VARINT, stop)) {
-        const lo = r.varint32(stop);
-        partial.rejectedLogRecords = r.hi * 2 ** 32 + lo;
-      } else if (t >>> 3 === 2 && r.is(t, WT_LEN, stop)) {
-        partial.errorMessage = r.string(stop);
-      } else if (t >>> 3 !== 1 && t >>> 3 !== 2) {
-        r.skip(t, stop);
-      }
-    }
-    out.partialSuccess = { ...out.partialSuccess, ...partial };
+export function decodeLogsExportResponse(bytes: Uint8Array): LogsExportResponse {
+  try {
+    const out: LogsExportResponse = {};
+    walk(bytes, 0, bytes.length, (field, start, end) => {
+      if (field !== 1 || end < 0) return;
+      const partial: NonNullable<LogsExportResponse['partialSuccess']> = {};
+      walk(bytes, start, end, (f, s, e, value) => {
+        if (f === 1 && e < 0) partial.rejectedLogRecords = value;
+        else if (f === 2 && e >= 0)
+          partial.errorMessage = Buffer.from(bytes.subarray(s, e)).toString('utf8');
+      });
+      out.partialSuccess = partial;
+    });
+    return out;
+  } catch {
+    return {};
   }
-  return out;
+}
+
+/**
+ * Calls `fn(field, start, end, value)` for each field of the message in `bytes[pos, end)`:
+ * length-delimited fields with their content's range, varints with `end = -1` and their value
+ * (other wire types are skipped). Throws on truncated input.
+ */
+function walk(
+  bytes: Uint8Array,
+  pos: number,
+  end: number,
+  fn: (field: number, start: number, end: number, value: number) => void,
+): void {
+  const varint = (): number => {
+    let result = 0;
+    let mul = 1;
+    for (;;) {
+      if (pos >= end) throw new RangeError('truncated');
+      const b = bytes[pos++] as number;
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) return result;
+      mul *= 128;
+    }
+  };
+  while (pos < end) {
+    const tag = varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (wire === 0) fn(field, pos, -1, varint());
+    else if (wire === 2) {
+      const len = varint();
+      if (pos + len > end) throw new RangeError('truncated');
+      fn(field, pos, pos + len, 0);
+      pos += len;
+    } else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else throw new RangeError(`wire type ${wire}`);
+  }
 }
