@@ -8,9 +8,11 @@
  *     first), an attribute equality search (`user=leo`), a numeric one
  *     (`http.response.status_code>=500`), free text (target < 200 ms each);
  *  3. live: a real primary (setupLogging: JSON-lines file destination) emitting 200,000 records as
- *     fast as it can, with and without `view: true`, interleaved rounds (a fresh process each),
- *     median records/s (target: drop ≤ 10 %) and the primary thread's CPU µs per record; what the
- *     view stored and what its stage dropped (when indexing is behind, it drops and counts);
+ *     fast as it can, with and without `view: true` (default `maxRate`; env BENCH_VIEW_RATE sets
+ *     another), interleaved rounds (a fresh process each; which side goes first alternates),
+ *     median records/s (target: drop ≤ 10 %), the primary thread's and the whole process's CPU µs
+ *     per record; what the view stored and what its stage dropped (beyond `maxRate`, or when
+ *     indexing is behind, it drops and counts);
  *     then the view paced at 50,000 records/s for 5 s: records lost (target 0) and how long after
  *     the last record the store holds them all (the tail's lag).
  *
@@ -19,7 +21,8 @@
  *     LoggerProvider with 6 attributes (task id and name, user, order.id, method, path), CPU time
  *     of this thread (robust to other load on the machine), median of 7 rounds of 100 batches.
  *
- * Run: ./node_modules/.bin/node bench/view.ts [--records 1000000] [--rounds 3]
+ * Run: ./node_modules/.bin/node bench/view.ts [--records 1000000] [--rounds 3] [--skip-live]
+ *   [--skip-indexing]
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -42,6 +45,7 @@ const { values } = parseArgs({
     records: { type: 'string', default: '1000000' },
     rounds: { type: 'string', default: '3' },
     'skip-live': { type: 'boolean', default: false },
+    'skip-indexing': { type: 'boolean', default: false },
     'primary-round': { type: 'string' },
   },
 });
@@ -281,7 +285,13 @@ function indexing() {
 async function primaryRound(
   view: boolean,
   records: number,
-): Promise<{ rate: number; mainThreadUsPerRecord: number; added: number; dropped: number }> {
+): Promise<{
+  rate: number;
+  mainThreadUsPerRecord: number;
+  processUsPerRecord: number;
+  added: number;
+  dropped: number;
+}> {
   const child = spawn(
     process.execPath,
     [
@@ -320,11 +330,12 @@ async function primaryRoundHere(view: boolean, records: number) {
     status: false,
     console: false,
     file: { path: join(dir, 'out.jsonl') },
-    view: view ? { print: false } : false,
+    view: view ? { print: false, maxRate: Number(process.env.BENCH_VIEW_RATE ?? 60_000) } : false,
   });
   const log = getLogger('bench');
   const start = performance.now();
   const cpu0 = process.threadCpuUsage();
+  const all0 = process.cpuUsage();
   for (let i = 0; i < records; i++) {
     log.info({ user: USERS[i % 8]!, 'order.id': i }, 'handled request %d', i);
     if (i % 2000 === 1999) await new Promise((r) => setImmediate(r));
@@ -332,6 +343,7 @@ async function primaryRoundHere(view: boolean, records: number) {
   await handle.forceFlush();
   const ms = performance.now() - start;
   const cpu = process.threadCpuUsage(cpu0);
+  const all = process.cpuUsage(all0);
   let counters = { added: 0, dropped: 0 };
   if (handle.viewUrl !== undefined) {
     // the stage posts its drop count within 50 ms; the worker indexes what it took
@@ -344,6 +356,7 @@ async function primaryRoundHere(view: boolean, records: number) {
   const res = {
     rate: records / (ms / 1000),
     mainThreadUsPerRecord: (cpu.user + cpu.system) / records,
+    processUsPerRecord: (all.user + all.system) / records,
     ...counters,
   };
   await handle.shutdown();
@@ -454,26 +467,35 @@ if (values['primary-round'] !== undefined) {
 }
 const result: Record<string, unknown> = { stage: stageCost() };
 console.log(JSON.stringify(result.stage, null, 2));
-result.indexing = indexing();
-console.log(JSON.stringify(result.indexing, null, 2));
+if (!values['skip-indexing']) {
+  result.indexing = indexing();
+  console.log(JSON.stringify(result.indexing, null, 2));
+}
 if (!values['skip-live']) {
   const without: number[] = [];
   const withView: number[] = [];
   const cpuWithout: number[] = [];
   const cpuWith: number[] = [];
+  const allWithout: number[] = [];
+  const allWith: number[] = [];
   let viewAdded = 0;
   let viewDropped = 0;
   for (let r = 0; r < ROUNDS; r++) {
-    const p = await primaryRound(false, 200_000);
+    // alternate which side goes first (a fresh process each): neither always runs on a warmer
+    // or cooler machine
+    const first = r % 2 === 0 ? await primaryRound(false, 200_000) : undefined;
     const v = await primaryRound(true, 200_000);
+    const p = first ?? (await primaryRound(false, 200_000));
     without.push(p.rate);
     withView.push(v.rate);
     cpuWithout.push(p.mainThreadUsPerRecord);
     cpuWith.push(v.mainThreadUsPerRecord);
+    allWithout.push(p.processUsPerRecord);
+    allWith.push(v.processUsPerRecord);
     viewAdded += v.added;
     viewDropped += v.dropped;
     console.error(
-      `round ${r + 1}: ${Math.round(p.rate)} vs ${Math.round(v.rate)} records/s (${(((p.rate - v.rate) / p.rate) * 100).toFixed(1)} %), main thread ${p.mainThreadUsPerRecord.toFixed(2)} vs ${v.mainThreadUsPerRecord.toFixed(2)} µs/record; view stored ${v.added}, dropped ${v.dropped}`,
+      `round ${r + 1}: ${Math.round(p.rate)} vs ${Math.round(v.rate)} records/s (${(((p.rate - v.rate) / p.rate) * 100).toFixed(1)} %), main thread ${p.mainThreadUsPerRecord.toFixed(2)} vs ${v.mainThreadUsPerRecord.toFixed(2)} µs/record, process ${p.processUsPerRecord.toFixed(2)} vs ${v.processUsPerRecord.toFixed(2)} µs/record; view stored ${v.added}, dropped ${v.dropped}`,
     );
   }
   const a = median(without);
@@ -485,6 +507,8 @@ if (!values['skip-live']) {
     medianOfRoundDrops: `${(median(without.map((x, i) => ((x - withView[i]!) / x) * 100))).toFixed(1)} %`,
     mainThreadUsPerRecordWithout: Number(median(cpuWithout).toFixed(2)),
     mainThreadUsPerRecordWithView: Number(median(cpuWith).toFixed(2)),
+    processUsPerRecordWithout: Number(median(allWithout).toFixed(2)),
+    processUsPerRecordWithView: Number(median(allWith).toFixed(2)),
     rounds: ROUNDS,
     recordsTheViewStored: viewAdded,
     recordsTheViewDropped: viewDropped,

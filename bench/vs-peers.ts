@@ -9,7 +9,9 @@
  *    + the official OTLP/gRPC exporter to a starlog primary), starlog (a child of a starlog
  *    primary, `getLogger().info`).
  * 2. 4 `node:cluster` workers × N records as fast as they can into one file: records/s, records
- *    lost (records counted in the file), total CPU (all processes) per record. pino and winston:
+ *    lost (records counted in the file), total CPU (all processes) per record from the workers'
+ *    first record on, and again with their start-up (imports, set-up, 2,000 warm-up records, which
+ *    the wall time includes). pino and winston:
  *    each worker appends to the file; starlog: workers ship to the cluster primary, which writes
  *    the JSON-lines file.
  *
@@ -17,7 +19,8 @@
  * are medians of per-round ratios to pino (sonic-boom 4.2.0), so a busy machine affects all alike.
  *
  *   ./node_modules/.bin/node bench/vs-peers.ts [--rounds 5] [--records 100000] [--cluster-records 100000]
- *     [--part 1,2] [--only 'starlog,winston']   (VS_PEERS_TIMELINE=1: each cluster run's timeline)
+ *     [--part 1,2] [--only 'starlog,winston']   (VS_PEERS_TIMELINE=1: each cluster run's timeline;
+ *     STARLOG_BENCH_BASELINE=/abs/dist: `starlog (baseline)` in part 2, see BASELINE)
  */
 import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
@@ -25,7 +28,7 @@ import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format, parseArgs } from 'node:util';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -35,10 +38,21 @@ const SELF = fileURLToPath(import.meta.url);
  * stripping, which doubles the start-up of every worker). Passed to the workers in the env.
  */
 const FROM = process.env.STARLOG_BENCH_FROM === 'src' ? 'src' : 'dist';
+/**
+ * `STARLOG_BENCH_BASELINE=/abs/other/dist`: one more contender, `starlog (baseline)`, whose
+ * cluster primary and workers load starlog from that directory (e.g. `main` built elsewhere), so
+ * a change is compared with what it replaces in the same run. Set for those processes only, as
+ * `STARLOG_BENCH_DIST`.
+ */
+const BASELINE = process.env.STARLOG_BENCH_BASELINE;
 const starlog = (): Promise<typeof import('../src/index.ts')> =>
-  FROM === 'src'
-    ? import('../src/index.ts')
-    : (import('../dist/index.js' as string) as Promise<typeof import('../src/index.ts')>);
+  process.env.STARLOG_BENCH_DIST
+    ? (import(pathToFileURL(join(process.env.STARLOG_BENCH_DIST, 'index.js')).href) as Promise<
+        typeof import('../src/index.ts')
+      >)
+    : FROM === 'src'
+      ? import('../src/index.ts')
+      : (import('../dist/index.js' as string) as Promise<typeof import('../src/index.ts')>);
 
 /** Exits when `dist/` is older than a file in `src/` (the figures would be of other code). */
 function checkBuilt(): void {
@@ -199,8 +213,11 @@ const CONTENDERS: Record<string, Contender> = {
   // only with --only: the child without its synchronous exporter (no backpressure, no offload
   // to the worker thread): what the child did before the offload, for 100,000 records
   'starlog (backpressure: false)': starlogChild(false),
+  ...(BASELINE ? { 'starlog (baseline)': starlogChild(true) } : {}),
 };
-const NAMES = Object.keys(CONTENDERS).filter((x) => x !== 'starlog (backpressure: false)');
+const NAMES = Object.keys(CONTENDERS).filter(
+  (x) => x !== 'starlog (backpressure: false)' && x !== 'starlog (baseline)',
+);
 const BASE = 'pino (sonic-boom 4.2.0)';
 
 interface Run {
@@ -290,6 +307,7 @@ async function clusterPrimary(
   const epoch0 = Date.now();
   const elu0 = performance.eventLoopUtilization();
   let workersCpu = 0;
+  let startCpu = 0;
   const timeline: string[] = [];
   await Promise.all(
     Array.from({ length: workers }, () => {
@@ -297,6 +315,7 @@ async function clusterPrimary(
       return new Promise<void>((resolve) => {
         w.on('message', (m: Run) => {
           workersCpu += m.cpuUs;
+          startCpu += m.startCpuUs ?? 0;
           if (m.t)
             timeline.push(
               `worker ${w.id}: start-up CPU ${((m.startCpuUs ?? 0) / 1000).toFixed(0)} ms, loop ${m.t[0] - epoch0}–${m.t[1] - epoch0} ms, flushed ${m.t[2] - epoch0} ms${m.exportedInLoop === undefined ? '' : ` (${m.exportedInLoop} delivered in the loop)`}, CPU ${(m.cpuUs / 1000).toFixed(0)} ms`,
@@ -319,6 +338,7 @@ async function clusterPrimary(
   process.send?.({
     records: n * workers,
     cpuUs: workersCpu + cpu.user + cpu.system,
+    startCpuUs: startCpu,
     wallMs,
     lost: n * workers - inFile,
   });
@@ -388,7 +408,16 @@ async function main(): Promise<void> {
   const part1Abs: Record<string, number[]> = {};
   const part2: Record<
     string,
-    { rate: number[]; cpu: number[]; lost: number[]; abs: number[]; absCpu: number[] }
+    {
+      rate: number[];
+      cpu: number[];
+      lost: number[];
+      abs: number[];
+      absCpu: number[];
+      /** CPU per record with the workers' start-up (imports, set-up, warm-up), µs, and × pino */
+      withStart: number[];
+      withStartRatio: number[];
+    }
   > = {};
   for (let r = 0; r < rounds; r++) {
     const order = names.map((_, i) => names[(i + r) % names.length] as string);
@@ -431,12 +460,20 @@ async function main(): Promise<void> {
             '--file',
             join(dir, `c${fileNo++}.log`),
           ],
-          {},
+          name === 'starlog (baseline)' ? { STARLOG_BENCH_DIST: BASELINE } : {},
         );
       }
       const base = runs[BASE] as Run;
       for (const [name, run] of Object.entries(runs)) {
-        const p = part2[name] ?? { rate: [], cpu: [], lost: [], abs: [], absCpu: [] };
+        const p = part2[name] ?? {
+          rate: [],
+          cpu: [],
+          lost: [],
+          abs: [],
+          absCpu: [],
+          withStart: [],
+          withStartRatio: [],
+        };
         part2[name] = p;
         const rate = run.records / (run.wallMs / 1000);
         p.rate.push(rate / (base.records / (base.wallMs / 1000)));
@@ -444,6 +481,9 @@ async function main(): Promise<void> {
         p.lost.push(run.lost ?? 0);
         p.abs.push(rate);
         p.absCpu.push(run.cpuUs / run.records);
+        const all = (x: Run) => (x.cpuUs + (x.startCpuUs ?? 0)) / x.records;
+        p.withStart.push(all(run));
+        p.withStartRatio.push(all(run) / all(base));
       }
     }
     console.log(`round ${r + 1}/${rounds} done`);
@@ -469,12 +509,12 @@ async function main(): Promise<void> {
       `\n2. 4 cluster workers × ${cn.toLocaleString('en')} records into one file (${rounds} rounds)`,
     );
     console.log(
-      '| contender | records/s (median) | × pino | CPU µs/record, all processes | × pino | lost (max over rounds) |',
+      "| contender | records/s (median) | × pino | CPU µs/record, all processes | × pino | with the workers' start-up: µs/record | × pino | lost (max over rounds) |",
     );
-    console.log('|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|');
     for (const [name, p] of Object.entries(part2))
       console.log(
-        `| ${name} | ${Math.round(median(p.abs)).toLocaleString('en')} | ${median(p.rate).toFixed(2)} | ${median(p.absCpu).toFixed(2)} | ${median(p.cpu).toFixed(2)} | ${Math.max(...p.lost)} |`,
+        `| ${name} | ${Math.round(median(p.abs)).toLocaleString('en')} | ${median(p.rate).toFixed(2)} | ${median(p.absCpu).toFixed(2)} | ${median(p.cpu).toFixed(2)} | ${median(p.withStart).toFixed(2)} | ${median(p.withStartRatio).toFixed(2)} | ${Math.max(...p.lost)} |`,
       );
   }
   console.log(JSON.stringify({ bench: 'vs-peers', records: n, part1, part2 }));

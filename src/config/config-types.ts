@@ -40,6 +40,8 @@ export interface ViewConfig {
   port?: number;
   maxSize?: number;
   maxAge?: number;
+  /** records per second the view takes at most */
+  maxRate?: number;
 }
 
 /** `httpTasks` section: see `HttpTaskOptions` (`ignore` is an option in code only). */

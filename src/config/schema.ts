@@ -307,6 +307,7 @@ const viewSection = section('view', {
   port: positiveInt(),
   maxSize: size(),
   maxAge: duration(),
+  maxRate: positiveInt(),
 });
 
 const httpTasksSection = section('httpTasks', {

@@ -333,7 +333,8 @@ export class OtlpShippingProcessor
     };
     if (this._viaWorker) {
       const workerDeadline = Date.now() + this._timeoutMs;
-      const cells = this._sync?.post([bytes], workerDeadline);
+      // a request with its drop report is a fresh buffer nobody else holds: moved, not copied
+      const cells = this._sync?.post([bytes], workerDeadline, bytes !== data);
       if (cells !== undefined) {
         this._offloads++;
         this._offloaded.push({ cells, deadline: workerDeadline, done });

@@ -9,7 +9,11 @@
  * yet acknowledged by the worker hold `maxPendingBytes` (default 8 MiB, estimated) or number
  * `maxPendingBatches` (default 10: the view's lag stays short when its worker gets little CPU),
  * new records are dropped and counted in {@link ViewStage.dropped} before any work is done on
- * them (the view is best effort; the primary's own work comes first). Never throws.
+ * them (the view is best effort; the primary's own work comes first). Also bounded in rate: it
+ * takes at most `maxRate` records per second (default 60,000; a token bucket holding one
+ * second's worth, so bursts pass), which bounds its cost on the primary's thread (~1 µs per
+ * record taken: at most ~6 % of that thread) and the CPU its worker takes from a primary running
+ * flat out; the clock is read only when the bucket is empty. Never throws.
  *
  * @module
  */
@@ -44,7 +48,12 @@ export interface ViewStageOptions {
   maxPendingBytes?: number;
   /** batches posted and not yet indexed at which records are dropped; default 10 */
   maxPendingBatches?: number;
+  /** records per second the stage takes at most (the rest dropped, counted); default 60,000 */
+  maxRate?: number;
 }
+
+/** Default of {@link ViewStageOptions.maxRate}, records/s. */
+export const DEFAULT_VIEW_MAX_RATE = 60_000;
 
 /** The stage; see the module documentation. */
 export class ViewStage implements LogRecordProcessor {
@@ -63,11 +72,20 @@ export class ViewStage implements LogRecordProcessor {
   private readonly worker: Worker;
   private readonly maxPendingBytes: number;
   private readonly maxPendingBatches: number;
+  /** records per ms the bucket fills with; its capacity is one second's worth */
+  private readonly ratePerMs: number;
+  private readonly capacity: number;
+  private tokens: number;
+  private filledAt = performance.now();
 
   constructor(worker: Worker, options: ViewStageOptions = {}) {
     this.worker = worker;
     this.maxPendingBytes = options.maxPendingBytes ?? 8 << 20;
     this.maxPendingBatches = options.maxPendingBatches ?? 10;
+    const rate = options.maxRate ?? DEFAULT_VIEW_MAX_RATE;
+    this.capacity = rate > 0 && Number.isFinite(rate) ? rate : Number.POSITIVE_INFINITY;
+    this.ratePerMs = this.capacity / 1000;
+    this.tokens = this.capacity;
     worker.on('message', (m: FromWorker) => {
       if (m?.type !== 'ack') return;
       this.pendingBytes -= m.bytes;
@@ -85,6 +103,12 @@ export class ViewStage implements LogRecordProcessor {
       this.arm();
       return;
     }
+    if (this.tokens >= 1) this.tokens--;
+    else if (!this.refill()) {
+      this.dropped++;
+      this.arm();
+      return;
+    }
     const encoder = this.encoder;
     try {
       const resource = record.resource;
@@ -96,6 +120,16 @@ export class ViewStage implements LogRecordProcessor {
     }
     if (encoder.records >= BATCH || encoder.bytes >= BATCH_BYTES) this.flush();
     else this.arm();
+  }
+
+  /** Fills the empty bucket for the time since it was last filled; takes one token if it can. */
+  private refill(): boolean {
+    const now = performance.now();
+    this.tokens = Math.min(this.capacity, this.tokens + (now - this.filledAt) * this.ratePerMs);
+    this.filledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
   }
 
   private arm(): void {

@@ -26,6 +26,12 @@ export interface ViewSetupOptions {
   maxSize?: number | string;
   /** records older than this are removed: ms or a duration string (`'1h'`); default `'1h'` */
   maxAge?: number | string;
+  /**
+   * records per second the view takes at most from the primary's pipeline, the rest dropped and
+   * counted (shown on the page); default 60,000. Bounds the view's cost on the primary's thread
+   * (~1 µs per record taken) and its indexing CPU; `0` or `Infinity`: no bound.
+   */
+  maxRate?: number;
   /** print the URL (with its token) to stderr; default true */
   print?: boolean;
 }
@@ -72,7 +78,7 @@ export function startLiveView(options: ViewSetupOptions = {}): LiveView {
   const data: LiveWorkerData = { dir, port: options.port, maxBytes, maxAgeMs };
   const worker = new Worker(workerUrl(), { workerData: data });
   worker.unref();
-  const stage = new ViewStage(worker);
+  const stage = new ViewStage(worker, { maxRate: options.maxRate });
   let recordCwd: string | undefined;
   const ready = new Promise<string>((resolve, reject) => {
     const onMessage = (m: { type?: string; url?: string; message?: string }) => {

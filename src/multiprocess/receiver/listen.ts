@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { type Server, ServerCredentials } from '@grpc/grpc-js';
 import { diag } from '@opentelemetry/api';
 import { endpointUrl, grpcChannelTarget, type ReceiverEndpoint } from '../protocol/endpoint.ts';
+import { widenHttp2Windows } from './http2-windows.ts';
 import { unrefServer } from './unref-server.ts';
 
 /** A bound server's address and what to remove when it stops. */
@@ -59,6 +60,7 @@ export class Listening {
       throw err;
     }
     unrefServer(server);
+    widenHttp2Windows(server);
     return new Listening(target, dir, socketPath);
   }
 

@@ -1,0 +1,134 @@
+// The view's store (src/view/store/store.ts) over a real node:sqlite database: a trace whose
+// records arrive in several batches (and after the store's cache of trace numbers was cleared) is
+// one trace with the sums of all its batches; the search semantics hold (`user=leo`,
+// `http.response.status_code>=500`, free text, trace-id prefix); the age bound evicts and counts.
+// And the live stage's rate bound (src/view/live-stage.ts): at most maxRate records per second
+// are taken, the rest counted as dropped, with a real MessageChannel port as its worker.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { MessageChannel, type Worker } from 'node:worker_threads';
+import { SeverityNumber } from '@opentelemetry/api-logs';
+import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { ViewStage } from '../src/view/live-stage.ts';
+import { ViewQueries } from '../src/view/store/queries.ts';
+import type { ViewRow } from '../src/view/store/row.ts';
+import { ViewStore } from '../src/view/store/store.ts';
+
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const OTHER = 'aa000000000000000000000000000001';
+
+function row(over: Partial<ViewRow> & { t: number }): ViewRow {
+  return { sev: 9, proc: 1, logger: 'app', body: 'x', ...over };
+}
+
+test('a trace over several batches is one trace with the sums; searches find its records', () => {
+  const store = new ViewStore();
+  store.addProcess({ key: 1, pid: '11', service: 'shop' });
+  store.addProcess({ key: 2, pid: '12', service: 'pricing' });
+  const q = new ViewQueries(store.db);
+  store.add([
+    row({ t: 10, trace: TRACE, task: '1@4bf9', tname: 'GET /orders/7', body: 'GET /orders/7' }),
+    row({ t: 11, trace: OTHER, task: '2@aa00', tname: 'GET /', body: 'GET /' }),
+    row({ t: 12, trace: TRACE, proc: 2, task: '1@4bf9/1', body: 'quote', attrs: { user: 'leo' } }),
+  ]);
+  // the second batch finds the trace in the store's cache; clear it so the third takes the
+  // upsert's conflict path
+  store.add([row({ t: 13, trace: TRACE, sev: 17, body: 'payment declined for order 7' })]);
+  (store as unknown as { tids: Map<string, number> }).tids.clear();
+  store.add([
+    row({
+      t: 15,
+      trace: TRACE,
+      task: '1@4bf9',
+      tname: 'GET /orders/7',
+      outcome: 'failure',
+      dur: 5,
+      body: 'FAILED GET /orders/7',
+      sev: 17,
+      attrs: { 'http.response.status_code': 500, user: 'leo' },
+    }),
+    row({ t: 16, trace: OTHER, task: '2@aa00', tname: 'GET /', outcome: 'success', dur: 5 }),
+  ]);
+  const traces = q.traces();
+  assert.equal(traces.length, 2, 'two traces');
+  const t = traces[0]!;
+  assert.equal(t.trace, TRACE, 'the failed trace comes first');
+  assert.deepEqual(
+    { n: t.n, errors: t.errors, root: t.root, outcome: t.outcome, dur: t.dur, first: t.first },
+    { n: 4, errors: 2, root: 'GET /orders/7', outcome: 'failure', dur: 5, first: 10 },
+  );
+  assert.equal(t.err, 'payment declined for order 7', 'the first error');
+  assert.deepEqual([...t.procs].sort(), [1, 2], 'the processes it crossed');
+  assert.equal(traces[1]!.n, 2, 'the other trace: 2 records');
+  assert.equal(q.trace(TRACE).length, 4, 'every record of the trace');
+  assert.equal(q.search({ q: 'user=leo' }).length, 2, 'user=leo');
+  assert.deepEqual(
+    q.search({ q: 'http.response.status_code>=500' }).map((r) => r.body),
+    ['FAILED GET /orders/7'],
+  );
+  assert.equal(q.search({ q: 'declined' }).length, 1, 'free text');
+  assert.equal(q.search({ q: 'trace:4bf92f' }).length, 4, 'trace id prefix');
+  assert.equal(q.tail({ after: 3 }).length, 3, 'tail after id 3');
+  store.close();
+});
+
+test('the age bound evicts the oldest batch and counts it', () => {
+  const store = new ViewStore({ maxAgeMs: 1000 });
+  const q = new ViewQueries(store.db);
+  store.add([row({ t: 1, trace: TRACE, body: 'old one' })], 10_000);
+  store.add([row({ t: 2, trace: OTHER, body: 'new one' })], 12_000);
+  const s = store.stats();
+  assert.deepEqual(
+    { added: s.added, evicted: s.evicted, records: s.records },
+    {
+      added: 2,
+      evicted: 1,
+      records: 1,
+    },
+  );
+  assert.deepEqual(
+    q.traces().map((t) => t.trace),
+    [OTHER],
+    'the evicted trace is gone',
+  );
+  assert.equal(q.search({ q: 'old' }).length, 0, 'an evicted record is not found');
+  store.close();
+});
+
+test('the live stage takes at most maxRate records per second and counts the rest', async () => {
+  const recs: ReadableLogRecord[] = [];
+  const provider = new LoggerProvider({
+    processors: [
+      {
+        onEmit: (r) => void recs.push(r),
+        forceFlush: async () => undefined,
+        shutdown: async () => undefined,
+      },
+    ],
+  });
+  const log = provider.getLogger('app');
+  for (let i = 0; i < 500; i++) log.emit({ severityNumber: SeverityNumber.INFO, body: `r${i}` });
+  const { port1, port2 } = new MessageChannel();
+  let taken = 0;
+  port2.on('message', (m: { type: string; batch?: unknown[]; bytes?: number }) => {
+    if (m.type !== 'rows') return;
+    taken += m.batch!.filter((x) => typeof x === 'string' && x.startsWith('r')).length;
+    port2.postMessage({ type: 'ack', bytes: m.bytes });
+  });
+  const stage = new ViewStage(port1 as unknown as Worker, { maxRate: 100 });
+  const start = performance.now();
+  for (const r of recs) stage.onEmit(r);
+  const elapsed = performance.now() - start;
+  await stage.forceFlush();
+  const deadline = Date.now() + 5000;
+  while (taken + stage.dropped < 500 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // a full bucket (one second's worth: 100) plus what it refilled while the loop ran
+  const most = 100 + Math.ceil(elapsed / 10) + 1;
+  assert.ok(taken >= 100 && taken <= most, `taken ${taken}, expected 100–${most}`);
+  assert.equal(taken + stage.dropped, 500, 'every record is taken or counted as dropped');
+  await stage.shutdown();
+  port1.close();
+  port2.close();
+});
