@@ -3,10 +3,14 @@
  * points (`pino.symbols`, documented "for integration purposes with ecosystem and third-party
  * libraries", and the destination metadata protocol, `Symbol.for('pino.metadata')`):
  *
- * - **Records.** Each root logger's destination is wrapped: pino still formats the line (so its
- *   serializers, redaction, formatters and mixins apply), the wrapper parses it and emits one
+ * - **Records.** Each root logger's destination is wrapped; each record becomes one
  *   OpenTelemetry log record in the caller's Context (so inside a task it carries the task), see
- *   `json-record.ts` for the mapping.
+ *   `json-record.ts` for the mapping. Where the line would parse back to the very values pino
+ *   was given, the record is built from those values (`pino-fast.ts`: the destination metadata,
+ *   or, for a line that would not be written, asJson's arguments without pino formatting the
+ *   line; pino's `tracing:pino_asJson` channel then does not see that line). Otherwise pino
+ *   formats the line (its serializers, redaction, formatters and mixins apply) and the wrapper
+ *   parses it.
  * - **Original output.** A destination that is the process's stdout or stderr (pino's default,
  *   fastify's `logger: true`) is not written any more while starlog is set up: the record reaches
  *   the console and the file through starlog instead (in a child: through the primary), so no line
@@ -25,6 +29,7 @@
  */
 import { diag } from '@opentelemetry/api';
 import { fromJsonRecord, pinoLevelOf, scopeOf } from './json-record.ts';
+import { captureFast, type PinoInternals, pinoInternals } from './pino-fast.ts';
 import { type CaptureContext, emitJsonFields } from './scope-loggers.ts';
 
 interface PinoLogger {
@@ -71,14 +76,45 @@ class CaptureDestination {
   readonly original: Writable;
   readonly #ctx: CaptureContext;
   readonly #drop: boolean;
+  readonly #internals: PinoInternals | undefined;
+  #skipNext = false;
 
-  constructor(original: Writable, ctx: CaptureContext) {
+  constructor(original: Writable, ctx: CaptureContext, internals: PinoInternals | undefined) {
     this.original = original;
     this.#ctx = ctx;
+    this.#internals = internals;
     this.#drop = !ctx.keepOutput && toStdio(original);
   }
 
+  /** Captures a record from pino's `asJson` arguments when its line would not be written. */
+  captureBeforeFormat(
+    logger: PinoLogger,
+    obj: unknown,
+    msg: unknown,
+    level: number,
+    time: unknown,
+  ): boolean {
+    const p = this.#internals;
+    if (!this.#drop || p === undefined || this.#ctx.levels() === undefined) return false;
+    try {
+      const slice = logger[p.timeSliceIndexSym];
+      const t = typeof time === 'string' && typeof slice === 'number' ? time.slice(slice) : time;
+      const scope = (logger[SCOPE] as string | undefined) ?? 'pino';
+      if (!captureFast(logger, p, scope, level, obj, msg, t)) return false;
+    } catch (err) {
+      diag.error('starlog: capturing a pino record failed', err);
+      return false; // pino formats it and the line is captured the other way
+    }
+    this.#skipNext = true;
+    return true;
+  }
+
   write(s: string): unknown {
+    if (this.#skipNext) {
+      // captured before pino formatted it (captureBeforeFormat): nothing to write or parse
+      this.#skipNext = false;
+      return true;
+    }
     const on = this.#ctx.levels() !== undefined;
     if (on) this.#capture(s);
     if (on && this.#drop) return true;
@@ -97,6 +133,22 @@ class CaptureDestination {
   #capture(s: string): void {
     try {
       const logger = this.lastLogger;
+      const scope = (logger?.[SCOPE] as string | undefined) ?? 'pino';
+      if (
+        logger !== undefined &&
+        this.#internals !== undefined &&
+        captureFast(
+          logger,
+          this.#internals,
+          scope,
+          this.lastLevel,
+          this.lastObj,
+          this.lastMsg,
+          this.lastTime,
+        )
+      ) {
+        return;
+      }
       let parsed: Record<string, unknown>;
       try {
         parsed = JSON.parse(s) as Record<string, unknown>;
@@ -105,7 +157,7 @@ class CaptureDestination {
       }
       const fields = fromJsonRecord(
         parsed,
-        (logger?.[SCOPE] as string | undefined) ?? 'pino',
+        scope,
         this.lastLevel,
         logger?.levels?.labels?.[this.lastLevel],
       );
@@ -148,7 +200,31 @@ export function instrumentPino(pino: unknown, ctx: CaptureContext): () => void {
     [PATCHED]?: () => void;
   };
   if (shared[PATCHED] !== undefined) return shared[PATCHED];
+  // what the fast path reads (pino-fast.ts); without it every record takes the JSON path
+  const internals = pinoInternals(factory as Parameters<typeof pinoInternals>[0]);
   const setLevel = shared[setLevelSym] as (this: PinoLogger, level: string) => void;
+  // A record whose line would be dropped (stdout/stderr while starlog is set up) is captured
+  // from asJson's arguments and pino does not format it; anything else is formatted as before.
+  const asJsonSym = symbols?.asJsonSym;
+  const asJson = asJsonSym === undefined ? undefined : shared[asJsonSym];
+  if (asJsonSym !== undefined && typeof asJson === 'function' && internals !== undefined) {
+    shared[asJsonSym] = function (
+      this: PinoLogger,
+      obj: unknown,
+      msg: unknown,
+      num: number,
+      time: unknown,
+    ): unknown {
+      const stream = this[streamSym];
+      if (
+        stream instanceof CaptureDestination &&
+        stream.captureBeforeFormat(this, obj, msg, num, time)
+      ) {
+        return '';
+      }
+      return asJson.call(this, obj, msg, num, time);
+    };
+  }
   const child = shared.child;
   const tracked = new Set<WeakRef<PinoLogger>>();
   // loggers created while setupLogging() is under way, adopted when its table arrives
@@ -168,7 +244,7 @@ export function instrumentPino(pino: unknown, ctx: CaptureContext): () => void {
     if (Object.hasOwn(logger, streamSym)) {
       const stream = logger[streamSym] as Writable;
       if (!(stream instanceof CaptureDestination)) {
-        logger[streamSym] = new CaptureDestination(stream, ctx);
+        logger[streamSym] = new CaptureDestination(stream, ctx, internals);
       }
     }
   };

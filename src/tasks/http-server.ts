@@ -20,6 +20,7 @@ import {
   type Attributes,
   context,
   diag,
+  isSpanContextValid,
   type Logger,
   type LoggerProvider,
   logs,
@@ -27,10 +28,11 @@ import {
   SeverityNumber,
 } from '@opentelemetry/api';
 import { COUNT_PREFIX, HTTP_SCOPE_NAME } from '../semconv.ts';
+import { emitDirect } from './direct-emit.ts';
 import { learnedRoute, subscribeRoutes } from './http-route.ts';
 import { parseCarrier, type RemoteParent } from './ids.ts';
 import { newDetachedTask } from './scope.ts';
-import type { Task } from './task.ts';
+import { cleanAttributes, type Task } from './task.ts';
 
 /** Options of the automatic request tasks (`setupLogging({ httpTasks })`). */
 export interface HttpTaskOptions {
@@ -47,7 +49,21 @@ export { HTTP_SCOPE_NAME };
 
 const STATE = Symbol('starlog.httpTask');
 const WRAPPED = Symbol('starlog.httpEmit');
-const EMPTY: Attributes = Object.freeze({}) as Attributes;
+/**
+ * No attributes: task.ts's own empty object (what `cleanAttributes(undefined)` returns), so the
+ * task takes its shared id-only record view instead of building one per request.
+ */
+const EMPTY: Attributes = cleanAttributes(undefined);
+/**
+ * The most attributes an access record adds to its task's (`task.name`, `task.outcome`,
+ * `task.duration_ms`, `http.request.method`, `url.path`, `http.route`, the status or
+ * `error.type`, two counters), for the attribute count limit.
+ */
+const ACCESS_KEYS = 9;
+const COUNT_REQUESTS = `${COUNT_PREFIX}http.requests`;
+const COUNT_ABORTED = `${COUNT_PREFIX}http.aborted`;
+/** `http.<N>xx` counter keys by status class (made once: a key built per request is re-hashed) */
+const COUNT_CLASSES = [0, 1, 2, 3, 4, 5].map((n) => `${COUNT_PREFIX}http.${n}xx`);
 
 type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 
@@ -77,9 +93,30 @@ function accessLogger(): Logger {
   return cachedLogger;
 }
 
-function header(request: IncomingMessage, name: string): string | undefined {
-  const v = request.headers[name];
-  return Array.isArray(v) ? v[0] : v;
+/**
+ * The `traceparent` and `tracestate` headers (the first of each), read from `rawHeaders`: the
+ * `headers` object is built lazily by node:http on first access, a cost of its own a handler that
+ * never reads it would otherwise pay for every request.
+ */
+function traceHeaders(request: IncomingMessage): [string | undefined, string | undefined] {
+  const raw = request.rawHeaders;
+  let traceparent: string | undefined;
+  let tracestate: string | undefined;
+  if (!Array.isArray(raw)) {
+    // not node:http's IncomingMessage (a mock, another server): its headers object, if any
+    const h = request.headers ?? {};
+    const tp = h.traceparent;
+    const ts = h.tracestate;
+    return [Array.isArray(tp) ? tp[0] : tp, Array.isArray(ts) ? ts[0] : ts];
+  }
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 11 && traceparent === undefined && name.toLowerCase() === 'traceparent')
+      traceparent = raw[i + 1];
+    else if (name.length === 10 && tracestate === undefined && name.toLowerCase() === 'tracestate')
+      tracestate = raw[i + 1];
+  }
+  return [traceparent, tracestate];
 }
 
 function onRequestStart(message: unknown): void {
@@ -94,10 +131,10 @@ function onRequestStart(message: unknown): void {
     const url = request.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const traceparent = header(request, 'traceparent');
     let remote: RemoteParent | undefined;
+    const [traceparent, tracestate] = traceHeaders(request);
     if (traceparent !== undefined) {
-      const parsed = parseCarrier(traceparent, header(request, 'tracestate'));
+      const parsed = parseCarrier(traceparent, tracestate);
       if (typeof parsed === 'string') diag.debug(`starlog: ignoring the traceparent: ${parsed}`);
       else remote = parsed;
     }
@@ -127,6 +164,9 @@ function emitInTask(this: Tagged, event: string | symbol, ...args: unknown[]): b
     const own = (Object.getPrototypeOf(this) as { emit: Emit }).emit;
     return own.call(this, event, ...args);
   }
+  // an event without listeners runs no code: no Context to enter (node:http emits several per
+  // request, e.g. 'end' and 'close' of a GET nobody reads)
+  if (this.listenerCount(event) === 0) return state.emit.call(this, event, ...args);
   return context.with(state.task.context, state.emit, this, event, ...args);
 }
 
@@ -153,9 +193,8 @@ function wrapEmit(server: Server): void {
   const wrapped = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'request') {
       const state = (args[0] as Tagged | undefined)?.[STATE];
-      if (state !== undefined) {
-        return context.with(state.task.context, () => original.call(this, event, ...args));
-      }
+      if (state !== undefined)
+        return context.with(state.task.context, original, this, event, ...args);
     }
     return original.call(this, event, ...args);
   };
@@ -187,19 +226,33 @@ function end(
     if (aborted) attributes['error.type'] = 'aborted';
     else attributes['http.response.status_code'] = status;
     if (options.counters !== false) {
-      attributes[`${COUNT_PREFIX}http.requests`] = 1;
+      attributes[COUNT_REQUESTS] = 1;
+      const klass = Math.floor(status / 100);
       attributes[
-        `${COUNT_PREFIX}${aborted ? 'http.aborted' : `http.${Math.floor(status / 100)}xx`}`
+        aborted ? COUNT_ABORTED : (COUNT_CLASSES[klass] ?? `${COUNT_PREFIX}http.${klass}xx`)
       ] = 1;
     }
     const ms = (attributes['task.duration_ms'] as number).toFixed(1);
-    accessLogger().emit({
+    const task = state.task;
+    // the access record's own values are strings and numbers; the task's (bind()) are checked
+    // once per task by its record view
+    const view = task._recordView;
+    const sc = task.spanContext;
+    const record = {
       severityNumber: failed ? SeverityNumber.ERROR : SeverityNumber.INFO,
       severityText: failed ? 'ERROR' : 'INFO',
       body: aborted ? `${name} aborted ${ms}ms` : `${name} ${status} ${ms}ms`,
       attributes,
-      context: state.task.context,
-    });
+      context: task.context,
+      // a synthetic span context is valid by construction (random or parsed ids); a real span's
+      // is checked as the SDK would
+      spanContext: !task._recording || isSpanContextValid(sc) ? sc : undefined,
+    };
+    if (!view.primitive) accessLogger().emit(record);
+    else {
+      const longest = Math.max(view.maxLength, name.length, state.path.length, 7);
+      emitDirect(accessLogger(), record, ACCESS_KEYS + view.keys.length, longest);
+    }
   } catch (err) {
     diag.error('starlog: ending an HTTP request task failed', err);
   }

@@ -33,6 +33,29 @@ function randomHex(bytes: number): string {
   }
 }
 
+/**
+ * A random, valid W3C trace id and span id at once (one hex encoding instead of two): 48
+ * lower-case hex characters, the trace id (32) then the span id (16), neither all zero.
+ */
+export function randomTraceAndSpanId(): string {
+  for (;;) {
+    if (poolOffset + 24 > POOL_SIZE) {
+      randomFillSync(pool);
+      poolOffset = 0;
+    }
+    const start = poolOffset;
+    poolOffset += 24;
+    if (!allZero(start, start + 16) && !allZero(start + 16, start + 24)) {
+      return pool.toString('hex', start, start + 24);
+    }
+  }
+}
+
+function allZero(from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (pool[i] !== 0) return false;
+  return true;
+}
+
 /** A random, valid W3C trace id: 32 lower-case hex characters, not all zero. */
 export function randomTraceId(): string {
   return randomHex(16);

@@ -18,7 +18,7 @@ import {
   parseForeignId,
   type RemoteParent,
   randomSpanId,
-  randomTraceId,
+  randomTraceAndSpanId,
   remoteRootPath,
   rootPath,
 } from './ids.ts';
@@ -65,11 +65,18 @@ function createTask(
   if (tracer !== undefined) {
     // A real span: the parent is read from parentContext (which carries parentSpan).
     span = tracer.startSpan(name, { attributes, root: parentSpan === undefined }, parentContext);
+  } else if (parentSpan === undefined) {
+    const ids = randomTraceAndSpanId();
+    span = trace.wrapSpanContext({
+      traceId: ids.slice(0, 32),
+      spanId: ids.slice(32),
+      traceFlags: TraceFlags.SAMPLED,
+    });
   } else {
     span = trace.wrapSpanContext({
-      traceId: parentSpan === undefined ? randomTraceId() : parentSpan.traceId,
+      traceId: parentSpan.traceId,
       spanId: randomSpanId(),
-      traceFlags: parentSpan === undefined ? TraceFlags.SAMPLED : parentSpan.traceFlags,
+      traceFlags: parentSpan.traceFlags,
     });
   }
   const traceId = span.spanContext().traceId;

@@ -12,10 +12,10 @@ import {
   type Span,
   type SpanContext,
   SpanStatusCode,
-  trace,
 } from '@opentelemetry/api';
 import { TASK_CONTEXT_KEY_NAME, TASK_SCOPE_NAME } from '../semconv.ts';
 import { childPath, formatTraceParent } from './ids.ts';
+import { TaskContext } from './task-context.ts';
 
 /**
  * The Context key under which the active {@link Task} is stored (next to its span, stored with
@@ -152,7 +152,8 @@ export class Task {
     this._recording = init.recording;
     this.spanContext = init.span.spanContext();
     this.#own = Object.freeze(init.attributes);
-    this.context = trace.setSpan(init.parentContext, init.span).setValue(TASK_KEY, this);
+    // one object on top of the parent Context, not two copies of it (see task-context.ts)
+    this.context = new TaskContext(init.parentContext, init.span, TASK_KEY, this);
   }
 
   /** The trace id (32 lower-case hex characters). */
