@@ -67,9 +67,6 @@ export class LookbackProcessor implements LogRecordProcessor {
   private readonly clock: CoarseClock;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
   private readonly reader: RecordReader;
-  /** The token and time of the last follow window opened (`undefined`: none, or changed since). */
-  private lastFollowToken: object | undefined;
-  private lastFollowAt = -1;
   /** Whether records without a span context pass (the default key, `holdUntraced` false). */
   private untracedPass: boolean;
   private readonly defaultKey: boolean;
@@ -167,54 +164,102 @@ export class LookbackProcessor implements LogRecordProcessor {
       }
       return;
     }
-    // a record without a trace, not held: passes (an ERROR too: it has no buffer to flush)
-    if (record.spanContext === undefined && this.untracedPass && !this.isShutdown) {
-      this.pass(record, ctx);
+    const sc = record.spanContext;
+    // a record without a trace, not held: passes (an ERROR too: it has no buffer to flush);
+    // `untracedPass` is false after shutdown
+    if (sc === undefined ? this.untracedPass : this.followsLast(sc, severity)) {
+      this.passedCount++;
+      try {
+        this.next.onEmit(record, ctx);
+      } catch (err) {
+        this.countError('next.onEmit() threw; the record is lost', err);
+      }
       return;
     }
     this.emitOther(record, ctx, severity);
   }
 
-  /** The rest of {@link onEmit}: flushing, held, following, no severity. */
+  /**
+   * Whether a traced record passes because it belongs to the span of the last record looked up,
+   * whose key's window is open and follows (the ERRORs and later records of a failing request,
+   * one after the other); an ERROR moves the window's end. No `Map` operation, no clock read
+   * (the clock's cached value). Only with the default key and without `hold` rules; false after
+   * shutdown (the windows are cleared).
+   */
+  private followsLast(sc: object, severity: number | undefined): boolean {
+    const w = this.windows.lastFor(sc);
+    if (w === null || !w.follow || !this.defaultKey || this.b.holdTable !== undefined) return false;
+    if (severity === undefined || severity === 0) return false;
+    const cached = this.clock.cached;
+    const now = cached >= 0 ? cached : this.clock.now();
+    if (now >= w.until) return false;
+    if (severity >= this.passBelow) w.until = now + this.b.followForMs;
+    return true;
+  }
+
+  /**
+   * The rest of {@link onEmit}: flushing, held, following, no severity. A record of a key whose
+   * window is open (the ERRORs and the later records of a failing request) is handled here
+   * without a call: its window is found by the record's span context (a pointer comparison for a
+   * run of records of one span, else one `Map` lookup), the time is the clock's cached value, and
+   * an ERROR only moves the window's end. A key whose window is open holds nothing (its records
+   * pass or are discarded while it is open, and a window opens with a take or a discard of the
+   * key's records), so such an ERROR has nothing to flush.
+   */
   private emitOther(
     record: ReadWriteLogRecord,
     ctx: Context | undefined,
     severity: number | undefined,
   ): void {
     if (this.isShutdown) return;
-    try {
-      if (severity !== undefined && severity >= this.b.flushSeverity) {
-        this.flushing(record, ctx);
-        return;
-      }
-      if (severity === undefined || severity === 0 || severity > this.b.holdMaxAll) {
-        this.pass(record, ctx); // no severity: never held
-        return;
-      }
-      if (this.b.holdTable !== undefined && severity > this.reader.holdMax(record)) {
-        this.pass(record, ctx);
-        return;
-      }
-      const key = this.reader.key(record);
-      if (key === undefined) {
-        this.pass(record, ctx);
-        return;
-      }
-      const now = this.clock.now();
-      if (this.windows.size !== 0) {
-        const mode = this.windows.lookup(key, now, this.reader.token);
-        if (mode === 'follow') {
-          this.pass(record, ctx);
-          return;
-        }
-        if (mode === 'done') {
+    const flushing = severity !== undefined && severity >= this.passBelow;
+    if (
+      !flushing &&
+      (severity === undefined ||
+        severity === 0 || // no severity: never held
+        severity > this.passAbove ||
+        (this.b.holdTable !== undefined && severity > this.reader.holdMax(record)))
+    ) {
+      this.pass(record, ctx);
+      return;
+    }
+    const key = this.reader.key(record);
+    if (key === undefined) {
+      this.pass(record, ctx);
+      return;
+    }
+    const w = this.windows.find(key, this.reader.token);
+    if (w !== null) {
+      const cached = this.clock.cached;
+      const now = cached >= 0 ? cached : this.clock.now();
+      if (now < w.until) {
+        if (flushing) {
+          w.until = now + this.b.followForMs;
+          w.follow = true;
+        } else if (!w.follow) {
           this.discardedCount++;
           return;
         }
+        this.passedCount++;
+        try {
+          this.next.onEmit(record, ctx);
+        } catch (err) {
+          this.countError('next.onEmit() threw; the record is lost', err);
+        }
+        return;
       }
-      this.store.hold(key, record, now);
+      this.windows.expire(key);
+    }
+    if (flushing) this.flushing(record, ctx, key);
+    else this.hold(record, key);
+  }
+
+  /** A record to hold (its key has no open window). */
+  private hold(record: ReadWriteLogRecord, key: unknown): void {
+    try {
+      this.store.hold(key, record, this.clock.now());
     } catch (err) {
-      // Not expected (only reads and pointer updates above); never let it reach logger.emit().
+      // Not expected (only reads and pointer updates); never let it reach logger.emit().
       this.countError('onEmit failed; the record is lost', err);
     }
   }
@@ -265,7 +310,7 @@ export class LookbackProcessor implements LogRecordProcessor {
     if (this.isShutdown) return 0;
     const now = this.clock.now();
     this.store.pruneAge(now);
-    if (key !== undefined) this.openWindow(key, undefined, now, 'follow');
+    if (key !== undefined) this.openWindow(key, undefined, now, true);
     return this.sendAll(this.store.take(key));
   }
 
@@ -299,7 +344,7 @@ export class LookbackProcessor implements LogRecordProcessor {
    */
   release(key: LookbackKey): number {
     if (this.isShutdown) return 0;
-    this.openWindow(key, undefined, this.clock.now(), 'done');
+    this.openWindow(key, undefined, this.clock.now(), false);
     return this.discard(key);
   }
 
@@ -358,9 +403,9 @@ export class LookbackProcessor implements LogRecordProcessor {
     if (this.b.onShutdown === 'flush') this.flush();
     else this.discard();
     this.windows.clear();
-    this.lastFollowToken = undefined;
     this.isShutdown = true;
     this.passAbove = Number.POSITIVE_INFINITY;
+    this.untracedPass = false;
     clearInterval(this.sweepTimer);
     await this.next.shutdown();
   }
@@ -379,48 +424,46 @@ export class LookbackProcessor implements LogRecordProcessor {
       this.passAbove = this.b.holdMaxAll;
       this.passBelow = this.b.flushSeverity;
     }
-    this.untracedPass = this.defaultKey && !this.b.holdUntraced;
+    this.untracedPass = this.defaultKey && !this.b.holdUntraced && !this.isShutdown;
     this.store.enforce(this.clock.now());
   }
 
   // ---- internals -------------------------------------------------------------------------
 
-  /** A record at or above `flushSeverity`: flushes its key (if any), opens its window, passes. */
-  private flushing(record: ReadWriteLogRecord, ctx: Context | undefined): void {
-    const key = this.reader.key(record);
-    if (key !== undefined) {
+  /** A record at or above `flushSeverity` whose key has no open window: flushes, opens, passes. */
+  private flushing(record: ReadWriteLogRecord, ctx: Context | undefined, key: unknown): void {
+    try {
       const now = this.clock.now();
-      this.openWindow(key, this.reader.token, now, 'follow');
-      if (this.store.count !== 0) {
-        this.store.pruneAge(now);
-        this.sendAll(this.store.take(key));
-      }
+      this.openWindow(key, this.reader.token, now, true);
+      this.takeAndSend(key, now);
+    } catch (err) {
+      this.countError('flushing failed', err);
     }
     this.pass(record, ctx);
+  }
+
+  /** Sends `key`'s held records (those within `maxAge`) to `next`. */
+  private takeAndSend(key: unknown, now: number): void {
+    if (this.store.count === 0) return;
+    this.store.pruneAge(now);
+    this.sendAll(this.store.take(key));
   }
 
   private releaseRecordKey(record: ReadWriteLogRecord): void {
     const key = this.reader.key(record);
     if (key === undefined || this.isShutdown) return;
-    this.openWindow(key, this.reader.token, this.clock.now(), 'done');
+    this.openWindow(key, this.reader.token, this.clock.now(), false);
     this.discard(key);
   }
 
-  /** @param token - stands for `key` (see `RecordReader.token`), or `undefined` */
-  private openWindow(
-    key: unknown,
-    token: object | undefined,
-    now: number,
-    mode: 'follow' | 'done',
-  ): void {
+  /**
+   * Opens (or extends, or switches) `key`'s window.
+   * @param token - stands for `key` (see `RecordReader.token`), or `undefined`
+   * @param follow - `true`: the key's records pass (after a flush); `false`: discarded (release)
+   */
+  private openWindow(key: unknown, token: object | undefined, now: number, follow: boolean): void {
     if (this.b.followForMs <= 0) return;
-    // the ERRORs of one failing request, one after the other: the window is already right
-    if (mode === 'follow' && token !== undefined && token === this.lastFollowToken) {
-      if (now === this.lastFollowAt) return;
-    }
-    this.windows.open(key, token, now + this.b.followForMs, mode, this.b.maxKeys);
-    this.lastFollowToken = mode === 'follow' ? token : undefined;
-    this.lastFollowAt = now;
+    this.windows.open(key, token, now + this.b.followForMs, follow, this.b.maxKeys);
   }
 
   private sendAll(records: ReadWriteLogRecord[]): number {
