@@ -25,6 +25,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { IngestedLogRecord } from '../multiprocess/receiver/ingested-log-record.ts';
 import { hrTimeToNanosString, MAX_DEPTH, resourceParts, scopeParts } from './json-encoder.ts';
 import { ProtobufReader } from './protobuf-reader.ts';
+import { hrTimeFromNanos } from './record-order.ts';
 import { doubleKeys } from './value-types.ts';
 
 interface Utf8Buffer extends Buffer {
@@ -281,6 +282,7 @@ function keyValues(map: Record<string, unknown>): boolean {
 }
 
 const TIME_PREFIX = '"timeUnixNano":"';
+const OBSERVED_PREFIX = '"observedTimeUnixNano":"';
 const secondsOf = [-1, -1];
 const secondsHeads: (Buffer | undefined)[] = [undefined, undefined];
 
@@ -290,31 +292,52 @@ function time(prefix: string, t: readonly [number, number] | undefined): void {
   const s = t[0];
   const ns = t[1];
   if (Number.isInteger(s) && Number.isInteger(ns) && s > 0 && ns >= 0 && ns < 1e9) {
-    // `"timeUnixNano":"<seconds>`: the same for every record of a second (two fields → two slots)
-    const slot = prefix === TIME_PREFIX ? 0 : 1;
-    let head = secondsHeads[slot];
-    if (secondsOf[slot] !== s || head === undefined) {
-      head = Buffer.from(`${prefix}${s}`, 'latin1');
-      secondsHeads[slot] = head;
-      secondsOf[slot] = s;
-    }
-    bytes(head);
-    if (pos + 11 > buf.length) ensure(11);
-    const b = buf;
-    let n = ns;
-    for (let i = pos + 8; i >= pos; i--) {
-      const q = (n / 10) | 0;
-      b[i] = 0x30 + n - q * 10;
-      n = q;
-    }
-    b[pos + 9] = 0x22; // "
-    b[pos + 10] = 0x2c; // ,
-    pos += 11;
+    timeDigits(prefix, s, ns);
     return;
   }
   // rare shapes (fractions, zero, NaN): the string encoder's exact rules
   const text = hrTimeToNanosString(t as [number, number]);
   if (text !== '') ascii(`${prefix}${text}",`);
+}
+
+/**
+ * `"name":"<ns>",` for fixed64 ns given as uint32 halves (a received record's time as sent): the
+ * same bytes as {@link time} of `hrTimeFromNanos(lo, hi)`, without making the array.
+ */
+function timeHalves(prefix: string, lo: number, hi: number): void {
+  if (hi < 0x40000000) {
+    const shifted = hi * 8388608 + (lo >>> 9); // (hi·2^32 + lo) >> 9, < 2^53
+    const s = Math.floor(shifted / 1953125);
+    if (s > 0) {
+      timeDigits(prefix, s, (shifted - s * 1953125) * 512 + (lo & 511));
+      return;
+    }
+  }
+  time(prefix, hrTimeFromNanos(lo, hi));
+}
+
+/** `"name":"<s><9 digits of ns>",` for whole s > 0 and 0 <= ns < 1e9. */
+function timeDigits(prefix: string, s: number, ns: number): void {
+  // `"timeUnixNano":"<seconds>`: the same for every record of a second (two fields → two slots)
+  const slot = prefix === TIME_PREFIX ? 0 : 1;
+  let head = secondsHeads[slot];
+  if (secondsOf[slot] !== s || head === undefined) {
+    head = Buffer.from(`${prefix}${s}`, 'latin1');
+    secondsHeads[slot] = head;
+    secondsOf[slot] = s;
+  }
+  bytes(head);
+  if (pos + 11 > buf.length) ensure(11);
+  const b = buf;
+  let n = ns;
+  for (let i = pos + 8; i >= pos; i--) {
+    const q = (n / 10) | 0;
+    b[i] = 0x30 + n - q * 10;
+    n = q;
+  }
+  b[pos + 9] = 0x22; // "
+  b[pos + 10] = 0x2c; // ,
+  pos += 11;
 }
 
 // ---- transcoding: body and attributes of an ingested record still kept as protobuf bytes ------
@@ -595,8 +618,15 @@ function logRecord(r: ReadableLogRecord): void {
   const received = r as ReadableLogRecord & ReceivedFields;
   marksOn = received.hasDoubleMarks === true;
   lit(J_OPEN_BRACE);
-  time('"timeUnixNano":"', r.hrTime);
-  time('"observedTimeUnixNano":"', r.hrTimeObserved);
+  if (r instanceof IngestedLogRecord) {
+    if (r.timeHi >= 0) timeHalves(TIME_PREFIX, r.timeLo, r.timeHi);
+    else time(TIME_PREFIX, r.hrTime);
+    if (r.observedHi >= 0) timeHalves(OBSERVED_PREFIX, r.observedLo, r.observedHi);
+    else time(OBSERVED_PREFIX, r.hrTimeObserved);
+  } else {
+    time(TIME_PREFIX, r.hrTime);
+    time(OBSERVED_PREFIX, r.hrTimeObserved);
+  }
   const sev = r.severityNumber;
   if (typeof sev === 'number' && sev > 0 && Number.isInteger(sev))
     if (sev < SEVERITY_FIELDS.length) lit(SEVERITY_FIELDS[sev]!);

@@ -49,7 +49,7 @@ import {
   WT_LEN,
   WT_VARINT,
 } from './protobuf-reader.ts';
-import { hrTimeFromNanos, sortByTime } from './record-order.ts';
+import { sortByTime } from './record-order.ts';
 import { type IngestedResource, ingestedResource, readResource } from './resource-decoder.ts';
 
 export type { OtlpDecodeLimits, OtlpDecoderOptions } from './decoder-options.ts';
@@ -69,7 +69,6 @@ const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_CACHE_BYTES = 16 * 1024 * 1024;
 const ZERO_TRACE_ID = '00000000000000000000000000000000';
 const ZERO_SPAN_ID = '0000000000000000';
-const EMPTY_HRTIME: HrTime = [0, 0];
 /** The attributes of a record kept lazily until they are decoded (never read: see IngestedLogRecord). */
 const LAZY_ATTRIBUTES: Attributes = Object.freeze({});
 
@@ -126,6 +125,8 @@ export class OtlpLogsDecoder {
 
   readonly #r = new ProtobufReader();
   #now: HrTime | undefined;
+  /** The receive time of the request being decoded (one array for all its records). */
+  readonly #received = (): HrTime => (this.#now ??= nowHrTime());
   #resources: Lru<IngestedResource>;
   #scopes: Lru<IngestedScope>;
   #nextResourceId = 1;
@@ -340,8 +341,10 @@ export class OtlpLogsDecoder {
     const r = this.#r;
     const values = this.#values;
     const scan = this.#scan;
-    let hrTime = EMPTY_HRTIME;
-    let observed: HrTime | undefined;
+    let timeLo = 0;
+    let timeHi = 0;
+    let observedLo = 0;
+    let observedHi = 0;
     let severityNumber: number | undefined;
     let severityText: string | undefined;
     let body: AnyValue;
@@ -374,7 +377,8 @@ export class OtlpLogsDecoder {
       switch (field) {
         case 1:
           r.fixed64(end);
-          hrTime = hrTimeFromNanos(r.lo, r.hi);
+          timeLo = r.lo;
+          timeHi = r.hi;
           break;
         case 2:
           severityNumber = r.varint32(end) | 0 || undefined;
@@ -435,7 +439,8 @@ export class OtlpLogsDecoder {
         }
         case 11:
           r.fixed64(end);
-          observed = r.lo === 0 && r.hi === 0 ? undefined : hrTimeFromNanos(r.lo, r.hi);
+          observedLo = r.lo;
+          observedHi = r.hi;
           break;
         case 12:
           eventName = r.string(end) || undefined;
@@ -453,12 +458,14 @@ export class OtlpLogsDecoder {
         isRemote: true,
       };
     }
-    if (observed === undefined) observed = this.#now ??= nowHrTime();
     const record = new IngestedLogRecord({
       resource,
       instrumentationScope: scope,
-      hrTime,
-      hrTimeObserved: observed,
+      timeLo,
+      timeHi,
+      observedLo,
+      observedHi,
+      received: this.#received,
       spanContext,
       severityNumber,
       severityText,
