@@ -133,6 +133,17 @@ export class OtlpLogsDecoder {
   readonly #values: ValueDecoder;
   readonly #scan: ValueScan;
   readonly #counter = { n: 0, dropped: 0 };
+  /**
+   * The last record's attribute fields when they were contiguous and passed the scan: their
+   * bytes (up to RUN_MAX_BYTES), count and whether a key is a counter's. The records of one call
+   * site repeat them; the next record with the same bytes is not scanned again.
+   */
+  readonly #run = {
+    bytes: new Uint8Array(RUN_MAX_BYTES),
+    length: -1,
+    count: 0,
+    counterKeys: false,
+  };
 
   /** @throws TypeError naming the option when a limit is not a positive integer */
   constructor(options: OtlpDecoderOptions = {}) {
@@ -354,6 +365,8 @@ export class OtlpLogsDecoder {
     let attrStart = -1;
     let attrEnd = -1;
     let attrCount = 0;
+    let attrContiguous = true;
+    let runSkipped = false;
     const attributes: Attributes | undefined = exact ? {} : undefined;
     const counter = this.#counter;
     counter.n = 0;
@@ -404,13 +417,28 @@ export class OtlpLogsDecoder {
         }
         case 6:
           if (exact) values.attribute(end, attributes!, counter);
-          else {
+          else if (attrStart < 0 && this.#sameRun(fieldStart, end)) {
+            // the same attribute bytes as the last record's (checked then): not scanned again
+            const run = this.#run;
+            attrCount = run.count;
+            if (attrCount > this.maxAttributes) {
+              return this.#logRecord(resource, scope, start, end, true);
+            }
+            scan.counterKeys = run.counterKeys;
+            attrStart = fieldStart;
+            attrEnd = fieldStart + run.length;
+            attrContiguous = false; // more attributes after the run: scanned from the start
+            runSkipped = true;
+            r.pos = attrEnd;
+          } else {
+            if (runSkipped) return this.#logRecord(resource, scope, start, end, true);
             const len = r.length(end);
             const s = r.pos;
             if (++attrCount > this.maxAttributes || !scan.attribute(s, s + len)) {
               return this.#logRecord(resource, scope, start, end, true);
             }
             if (attrStart < 0) attrStart = fieldStart;
+            else if (fieldStart !== attrEnd) attrContiguous = false;
             attrEnd = s + len;
             r.pos = s + len;
           }
@@ -479,6 +507,9 @@ export class OtlpLogsDecoder {
       if (bodyWhole) record.markBodyDouble();
       else if (values.marked) record.hasDoubleMarks = true;
     } else if (bodyStart >= 0 || attrStart >= 0) {
+      if (attrStart >= 0 && attrContiguous && !runSkipped) {
+        this.#keepRun(attrStart, attrEnd, attrCount, scan.counterKeys);
+      }
       record.src = r.buf;
       record.srcStart = start;
       record.srcEnd = end;
@@ -490,7 +521,31 @@ export class OtlpLogsDecoder {
     }
     return record;
   }
+
+  /** Whether the request's bytes at `from` (before `end`) are the kept attribute run. */
+  #sameRun(from: number, end: number): boolean {
+    const run = this.#run;
+    const n = run.length;
+    if (n <= 0 || from + n > end) return false;
+    const b = this.#r.buf;
+    const kept = run.bytes;
+    for (let i = 0; i < n; i++) if (kept[i] !== b[from + i]) return false;
+    return true;
+  }
+
+  #keepRun(start: number, end: number, count: number, counterKeys: boolean): void {
+    const n = end - start;
+    const run = this.#run;
+    if (n > RUN_MAX_BYTES) return;
+    run.bytes.set(this.#r.buf.subarray(start, end));
+    run.length = n;
+    run.count = count;
+    run.counterKeys = counterKeys;
+  }
 }
+
+/** Longest attribute run kept by the decoder (bytes of protobuf). */
+const RUN_MAX_BYTES = 512;
 
 /** Expected wire type of LogRecord fields 0..12 (-1: no such field). */
 const WIRE_TYPES = [
