@@ -69,6 +69,8 @@ export class LookbackProcessor implements LogRecordProcessor {
   private readonly reader: RecordReader;
   /** Whether records without a span context pass (the default key, `holdUntraced` false). */
   private untracedPass: boolean;
+  /** Whether {@link followsLast} may pass records: default key, no `hold` rules, not shut down. */
+  private followFast: boolean;
   private readonly defaultKey: boolean;
   /** The pass-through range of the fast path: `passAbove < severity < passBelow`. */
   private passAbove: number;
@@ -105,6 +107,7 @@ export class LookbackProcessor implements LogRecordProcessor {
     this.passBelow = this.b.flushSeverity;
     this.defaultKey = options.key === undefined;
     this.untracedPass = this.defaultKey && !this.b.holdUntraced;
+    this.followFast = this.defaultKey && this.b.holdTable === undefined;
     this.store = new HeldStore(this.b);
     this.clock = new CoarseClock(options.now);
     const sweepMs =
@@ -147,36 +150,32 @@ export class LookbackProcessor implements LogRecordProcessor {
   /** Holds, flushes, passes or discards one record (see the class description). Never throws. */
   onEmit(record: ReadWriteLogRecord, ctx?: Context): void {
     // The common case first, kept small so that it is inlined: written at once, above every hold
-    // level and below the flush level (after shutdown `passAbove` is Infinity: never taken).
+    // level and below the flush level (after shutdown `passAbove` is Infinity: never taken;
+    // `undefined` compares false). One call site of `next.onEmit` for every record that passes.
     const severity = record.severityNumber;
-    if (severity !== undefined && severity > this.passAbove && severity < this.passBelow) {
-      this.passedCount++;
+    if ((severity as number) > this.passAbove && (severity as number) < this.passBelow) {
       const scope = record.instrumentationScope;
       if (scope !== this.lastScope) this.noteScope(scope);
       if (this.lastScopeIsTask) {
+        this.passedCount++;
         this.taskRecord(record, ctx);
         return;
       }
-      try {
-        this.next.onEmit(record, ctx);
-      } catch (err) {
-        this.countError('next.onEmit() threw; the record is lost', err);
+    } else {
+      const sc = record.spanContext;
+      // a record without a trace, not held: passes (an ERROR too: it has no buffer to flush);
+      // `untracedPass` is false after shutdown
+      if (sc === undefined ? !this.untracedPass : !this.followsLast(sc, severity)) {
+        this.emitOther(record, ctx, severity);
+        return;
       }
-      return;
     }
-    const sc = record.spanContext;
-    // a record without a trace, not held: passes (an ERROR too: it has no buffer to flush);
-    // `untracedPass` is false after shutdown
-    if (sc === undefined ? this.untracedPass : this.followsLast(sc, severity)) {
-      this.passedCount++;
-      try {
-        this.next.onEmit(record, ctx);
-      } catch (err) {
-        this.countError('next.onEmit() threw; the record is lost', err);
-      }
-      return;
+    this.passedCount++;
+    try {
+      this.next.onEmit(record, ctx);
+    } catch (err) {
+      this.countError('next.onEmit() threw; the record is lost', err);
     }
-    this.emitOther(record, ctx, severity);
   }
 
   /**
@@ -188,12 +187,10 @@ export class LookbackProcessor implements LogRecordProcessor {
    */
   private followsLast(sc: object, severity: number | undefined): boolean {
     const w = this.windows.lastFor(sc);
-    if (w === null || !w.follow || !this.defaultKey || this.b.holdTable !== undefined) return false;
-    if (severity === undefined || severity === 0) return false;
-    const cached = this.clock.cached;
-    const now = cached >= 0 ? cached : this.clock.now();
-    if (now >= w.until) return false;
-    if (severity >= this.passBelow) w.until = now + this.b.followForMs;
+    if (w === null || !w.follow || !this.followFast || !((severity as number) > 0)) return false;
+    const now = this.clock.cached; // -1 when it must be read: the long path reads it
+    if (now < 0 || now >= w.until) return false;
+    if ((severity as number) >= this.passBelow) w.until = now + this.b.followForMs;
     return true;
   }
 
@@ -406,6 +403,7 @@ export class LookbackProcessor implements LogRecordProcessor {
     this.isShutdown = true;
     this.passAbove = Number.POSITIVE_INFINITY;
     this.untracedPass = false;
+    this.followFast = false;
     clearInterval(this.sweepTimer);
     await this.next.shutdown();
   }
@@ -425,6 +423,7 @@ export class LookbackProcessor implements LogRecordProcessor {
       this.passBelow = this.b.flushSeverity;
     }
     this.untracedPass = this.defaultKey && !this.b.holdUntraced && !this.isShutdown;
+    this.followFast = this.defaultKey && this.b.holdTable === undefined && !this.isShutdown;
     this.store.enforce(this.clock.now());
   }
 
