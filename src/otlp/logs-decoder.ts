@@ -138,6 +138,19 @@ export class OtlpLogsDecoder {
    * bytes (up to RUN_MAX_BYTES), count and whether a key is a counter's. The records of one call
    * site repeat them; the next record with the same bytes is not scanned again.
    */
+  /**
+   * The last trace id and span id read (their bytes and hex strings) and the last SpanContext
+   * made: the records of one request come one after the other, so their ids are not made into
+   * strings again (a native call and an allocation each) and records of one span share their
+   * SpanContext object (which the lookback buffer's window cache compares by identity).
+   */
+  readonly #ids = {
+    trace: new Uint8Array(16),
+    traceId: undefined as string | undefined,
+    span: new Uint8Array(8),
+    spanId: undefined as string | undefined,
+    sc: undefined as SpanContext | undefined,
+  };
   readonly #run = {
     bytes: new Uint8Array(RUN_MAX_BYTES),
     length: -1,
@@ -452,7 +465,7 @@ export class OtlpLogsDecoder {
         case 9: {
           const len = r.length(end);
           const s = r.pos;
-          traceId = len === 16 ? r.hex(s, s + 16) : undefined;
+          traceId = len === 16 ? this.#traceIdAt(s) : undefined;
           if (traceId === ZERO_TRACE_ID) traceId = undefined;
           r.pos = s + len;
           break;
@@ -460,7 +473,7 @@ export class OtlpLogsDecoder {
         case 10: {
           const len = r.length(end);
           const s = r.pos;
-          spanId = len === 8 ? r.hex(s, s + 8) : undefined;
+          spanId = len === 8 ? this.#spanIdAt(s) : undefined;
           if (spanId === ZERO_SPAN_ID) spanId = undefined;
           r.pos = s + len;
           break;
@@ -479,12 +492,22 @@ export class OtlpLogsDecoder {
     }
     let spanContext: SpanContext | undefined;
     if (traceId !== undefined || spanId !== undefined) {
-      spanContext = {
-        traceId: traceId ?? ZERO_TRACE_ID,
-        spanId: spanId ?? ZERO_SPAN_ID,
-        traceFlags: flags & 0xff,
-        isRemote: true,
-      };
+      const t = traceId ?? ZERO_TRACE_ID;
+      const sp = spanId ?? ZERO_SPAN_ID;
+      const traceFlags = flags & 0xff;
+      const last = this.#ids.sc;
+      // the records of one span, one after the other, share one SpanContext (as the SDK's do)
+      if (
+        last !== undefined &&
+        last.traceId === t &&
+        last.spanId === sp &&
+        last.traceFlags === traceFlags
+      ) {
+        spanContext = last;
+      } else {
+        spanContext = { traceId: t, spanId: sp, traceFlags, isRemote: true };
+        this.#ids.sc = spanContext;
+      }
     }
     const record = new IngestedLogRecord({
       resource,
@@ -522,6 +545,37 @@ export class OtlpLogsDecoder {
     return record;
   }
 
+  /** The hex trace id of the 16 bytes at `s` (the last one's string when they are the same). */
+  #traceIdAt(s: number): string {
+    const ids = this.#ids;
+    const b = this.#r.buf;
+    const kept = ids.trace;
+    if (ids.traceId !== undefined) {
+      let i = 0;
+      while (i < 16 && kept[i] === b[s + i]) i++;
+      if (i === 16) return ids.traceId;
+    }
+    for (let i = 0; i < 16; i++) kept[i] = b[s + i]!;
+    const id = this.#r.hex(s, s + 16);
+    ids.traceId = id;
+    return id;
+  }
+
+  /** The hex span id of the 8 bytes at `s` (the last one's string when they are the same). */
+  #spanIdAt(s: number): string {
+    const ids = this.#ids;
+    const b = this.#r.buf;
+    const kept = ids.span;
+    if (ids.spanId !== undefined) {
+      let i = 0;
+      while (i < 8 && kept[i] === b[s + i]) i++;
+      if (i === 8) return ids.spanId;
+    }
+    for (let i = 0; i < 8; i++) kept[i] = b[s + i]!;
+    const id = this.#r.hex(s, s + 8);
+    ids.spanId = id;
+    return id;
+  }
   /** Whether the request's bytes at `from` (before `end`) are the kept attribute run. */
   #sameRun(from: number, end: number): boolean {
     const run = this.#run;
