@@ -283,6 +283,11 @@ function keyValues(map: Record<string, unknown>): boolean {
 
 const TIME_PREFIX = '"timeUnixNano":"';
 const OBSERVED_PREFIX = '"observedTimeUnixNano":"';
+/** `00` … `99` as ASCII bytes. */
+const DIGIT_PAIRS = Uint8Array.from(
+  Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''),
+  (c) => c.charCodeAt(0),
+);
 const secondsOf = [-1, -1];
 const secondsHeads: (Buffer | undefined)[] = [undefined, undefined];
 
@@ -329,12 +334,17 @@ function timeDigits(prefix: string, s: number, ns: number): void {
   bytes(head);
   if (pos + 11 > buf.length) ensure(11);
   const b = buf;
-  let n = ns;
-  for (let i = pos + 8; i >= pos; i--) {
-    const q = (n / 10) | 0;
-    b[i] = 0x30 + n - q * 10;
+  const p = pos;
+  // nine digits, two at a time (ns < 1e9 < 2^31: int32 arithmetic)
+  let n = ns | 0;
+  for (let i = p + 7; i > p; i -= 2) {
+    const q = (n / 100) | 0;
+    const d = (n - q * 100) << 1;
+    b[i] = DIGIT_PAIRS[d]!;
+    b[i + 1] = DIGIT_PAIRS[d + 1]!;
     n = q;
   }
+  b[p] = 0x30 + n;
   b[pos + 9] = 0x22; // "
   b[pos + 10] = 0x2c; // ,
   pos += 11;
