@@ -75,9 +75,11 @@ export class LookbackProcessor implements LogRecordProcessor {
   /** The pass-through range of the fast path: `passAbove < severity < passBelow`. */
   private passAbove: number;
   private passBelow: number;
-  /** One-entry cache: the last scope seen on the pass path, and whether it is the tasks' one. */
-  private lastScope: InstrumentationScope | undefined;
-  private lastScopeIsTask = false;
+  /**
+   * One-entry cache: the last scope seen on the pass path when its records cannot end a task
+   * (`undefined` after a task scope): its records pass with one pointer comparison.
+   */
+  private passScope: InstrumentationScope | undefined;
 
   private flushedCount = 0;
   private discardedCount = 0;
@@ -155,8 +157,7 @@ export class LookbackProcessor implements LogRecordProcessor {
     const severity = record.severityNumber;
     if ((severity as number) > this.passAbove && (severity as number) < this.passBelow) {
       const scope = record.instrumentationScope;
-      if (scope !== this.lastScope) this.noteScope(scope);
-      if (this.lastScopeIsTask) {
+      if (scope !== this.passScope && this.isTaskScope(scope)) {
         this.passedCount++;
         this.taskRecord(record, ctx);
         return;
@@ -271,9 +272,14 @@ export class LookbackProcessor implements LogRecordProcessor {
     }
   }
 
-  private noteScope(scope: InstrumentationScope): void {
-    this.lastScope = scope;
-    this.lastScopeIsTask = this.releaseOnTaskEnd && isTaskEndScope(scope.name);
+  /** Whether records of `scope` can end a task (else it becomes the cached pass scope). */
+  private isTaskScope(scope: InstrumentationScope): boolean {
+    if (this.releaseOnTaskEnd && isTaskEndScope(scope.name)) {
+      this.passScope = undefined;
+      return true;
+    }
+    this.passScope = scope;
+    return false;
   }
 
   /**
