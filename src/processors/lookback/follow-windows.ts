@@ -37,9 +37,12 @@ export class Window {
 
 export class FollowWindows {
   private readonly windows = new Map<unknown, Window>();
-  /** The token of the last lookup or change (`NONE`: none), and its key's window (`null`: none). */
-  private lastToken: object = NONE;
-  private lastWindow: Window | null = null;
+  /**
+   * The token of the last lookup or change (`NONE`: none), and its key's window (`null`: none).
+   * Read-only outside this class (the processor's hot path reads them without a call).
+   */
+  lastToken: object = NONE;
+  lastWindow: Window | null = null;
 
   /** Windows open now (expired ones not yet removed included). */
   get size(): number {
@@ -58,14 +61,6 @@ export class FollowWindows {
     this.lastToken = token ?? NONE;
     this.lastWindow = w;
     return w;
-  }
-
-  /**
-   * The window of the last {@link find} or {@link open} when `token` is its token, else `null`
-   * (also when that key has no window).
-   */
-  lastFor(token: object): Window | null {
-    return token === this.lastToken ? this.lastWindow : null;
   }
 
   /** Removes `key`'s (expired) window. */

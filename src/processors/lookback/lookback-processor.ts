@@ -187,7 +187,8 @@ export class LookbackProcessor implements LogRecordProcessor {
    * shutdown (the windows are cleared).
    */
   private followsLast(sc: object, severity: number | undefined): boolean {
-    const w = this.windows.lastFor(sc);
+    const windows = this.windows;
+    const w = sc === windows.lastToken ? windows.lastWindow : null;
     if (w === null || !w.follow || !this.followFast || !((severity as number) > 0)) return false;
     const now = this.clock.cached; // -1 when it must be read: the long path reads it
     if (now < 0 || now >= w.until) return false;
