@@ -46,8 +46,12 @@ export type { LookbackBounds, LookbackKey, LookbackOptions, LookbackStats };
  * - `forceFlush()` forwards to `next` and does **not** flush the buffers (that would write every
  *   held record at each provider flush); use {@link flush} for that.
  *
- * A record that passes straight through costs a few comparisons (no `Map` operation unless it
- * flushes a key that holds records or opens a window for a new key). Held records are only read,
+ * A record that passes straight through costs a few comparisons: written at once (between the
+ * hold and flush levels, or untraced) a severity read, two comparisons and a scope pointer
+ * comparison; a failing request's ERRORs and later records, one after the other, a pointer
+ * comparison of their span context and their window's end (no `Map` operation, no clock read);
+ * an ERROR of another trace than the last record's one `Map` lookup of its window, and a store
+ * lookup only when the key has no open window. Held records are only read,
  * never changed. Flushed records reach `next.onEmit` with a Context holding only their own span
  * context (the original Context is not kept: it would pin spans and baggage in memory). `onEmit`
  * never throws. Works in any sdk-logs `LoggerProvider`; `next` is any LogRecordProcessor (e.g. a
