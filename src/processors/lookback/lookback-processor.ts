@@ -1,3 +1,7 @@
+/*
+ * Longer than 450 lines on purpose: `onEmit` and its pass-through paths stay together with the
+ * state they read (every record of a primary goes through them; see the class description).
+ */
 import {
   type Context,
   context,
