@@ -10,7 +10,7 @@
  * 32 MiB of encoded records, spill 32 MiB, retries 100 ms..5 s) that each emit `--rate` records/s for
  * `--seconds`. At half time primary #1 is stopped (gracefully: SIGTERM-like IPC `stop` →
  * `handle.shutdown()`; with `--crash`: SIGKILL) and primary #2 starts on the same path with the
- * same token. At the end: per child, sent = delivered (#1 + #2) + counted drops.
+ * same token. At the end: per child, sent = delivered (#1 + #2) + the drops the (last) primary counted for it.
  *
  * With `--hang S`, primary #1 is not restarted: it is stopped with SIGSTOP (a hung primary: its
  * socket accepts, nothing answers) `--hang-at` seconds after the stream starts (default
@@ -18,9 +18,9 @@
  * time out (gRPC deadline 30 s), are retried, and the primary must ingest every batch once
  * (duplicates are counted per record at the primary and must be 0). `--record-bytes N` pads
  * every record with an N-byte attribute (`rel.pad`). The children's resident memory is sampled
- * every second; its growth over an idle child's (setupLogging done, nothing logged: ~150 MB with
- * the synchronous export's worker thread) is compared with their queue bound (`maxQueueBytes`
- * 32 MiB + `maxSpillBytes` 32 MiB) + 64 MB.
+ * every second; its growth over an idle child's (setupLogging done, nothing logged: ~105 MB from
+ * the TypeScript sources, see `bench/child-memory.ts`) is compared with their queue bound
+ * (`maxQueueBytes` 32 MiB + `maxSpillBytes` 32 MiB) + 64 MB.
  *
  * Usage: ./node_modules/.bin/node bench/soak.ts [--seconds 60] [--rate 5000] [--children 4] [--crash]
  *   [--hang S [--hang-at S]] [--record-bytes N] [--no-backpressure]
@@ -70,6 +70,12 @@ interface Delivered {
   refusedRequests?: number;
   /** requests the receiver refused because the child had stopped waiting for them (deadline passed) */
   expiredRequests?: number;
+  /** the primary's drop count per child (its latest drop reports), keyed by pid */
+  childDropped?: Record<string, number>;
+  /** records children counted as dropped that this primary had ingested (not counted by it) */
+  uncountedDrops?: number;
+  /** requests refused because their child had reported the batch dropped */
+  refusedDropped?: number;
 }
 
 if (args.role === 'primary') await runPrimary();
@@ -128,6 +134,14 @@ async function runPrimary(): Promise<void> {
       duplicates,
       refusedRequests: handle.stats().receiver?.duplicates ?? 0,
       expiredRequests: handle.stats().receiver?.expired ?? 0,
+      childDropped: Object.fromEntries(
+        Object.entries(handle.stats().receiver?.children ?? {}).map(([pid, c]) => [
+          pid,
+          c.dropped?.total ?? 0,
+        ]),
+      ),
+      uncountedDrops: handle.stats().receiver?.uncountedDrops ?? 0,
+      refusedDropped: handle.stats().receiver?.refusedDropped ?? 0,
     };
     process.send?.(d, () => process.exit(0));
   });
@@ -309,7 +323,11 @@ async function runBench(): Promise<void> {
     for (let i = 0; i < n; i++) {
       const f = finals[i] as { sent: number; stats: ShippingStats };
       const delivered = (d1?.perChild[i] ?? 0) + (d2?.perChild[i] ?? 0);
-      const drops = childDrops(f.stats);
+      // the drops the primary counts for this child (the last primary has the latest report);
+      // the child's own count may include a batch the primary ingested but never acknowledged
+      const pid = String(children[i]?.proc.pid);
+      const own = childDrops(f.stats);
+      const drops = d2?.childDropped?.[pid] ?? d1?.childDropped?.[pid] ?? own;
       const ok = f.sent === delivered + drops;
       exact &&= ok;
       totalSent += f.sent;
@@ -317,7 +335,7 @@ async function runBench(): Promise<void> {
       totalDrops += drops;
       retries += f.stats.retries;
       rows.push(
-        `child ${i}: sent ${f.sent} = delivered ${delivered} (${d1 ? d1.perChild[i] : '-'} + ${d2?.perChild[i] ?? 0}) + drops ${drops} ${JSON.stringify(dropsByReason(f.stats))}  ${ok ? 'OK' : `MISMATCH (${f.sent - delivered - drops})`}  retries ${f.stats.retries}`,
+        `child ${i}: sent ${f.sent} = delivered ${delivered} (${d1 ? d1.perChild[i] : '-'} + ${d2?.perChild[i] ?? 0}) + drops ${drops} (the child's own count ${own}: ${JSON.stringify(dropsByReason(f.stats))})  ${ok ? 'OK' : `MISMATCH (${f.sent - delivered - drops})`}  retries ${f.stats.retries}`,
       );
     }
     if (args.crash) {
@@ -329,7 +347,7 @@ async function runBench(): Promise<void> {
     console.log(rows.join('\n'));
     console.log(
       `sent ${totalSent}, delivered ${totalDelivered}, counted drops ${totalDrops}: ${exact ? 'exact' : 'NOT exact'}; ` +
-        `duplicates at the primary ${(d1?.duplicates ?? 0) + (d2?.duplicates ?? 0)} (requests refused as sent again ${(d1?.refusedRequests ?? 0) + (d2?.refusedRequests ?? 0)}, as past their deadline ${(d1?.expiredRequests ?? 0) + (d2?.expiredRequests ?? 0)}); ` +
+        `duplicates at the primary ${(d1?.duplicates ?? 0) + (d2?.duplicates ?? 0)} (requests refused as sent again ${(d1?.refusedRequests ?? 0) + (d2?.refusedRequests ?? 0)}, as past their deadline ${(d1?.expiredRequests ?? 0) + (d2?.expiredRequests ?? 0)}, as reported dropped ${(d1?.refusedDropped ?? 0) + (d2?.refusedDropped ?? 0)}); ingested records children counted as dropped, not counted by the primary: ${(d1?.uncountedDrops ?? 0) + (d2?.uncountedDrops ?? 0)}; ` +
         `primary RSS max ${mb(first.maxRss)} MB (#1), ${mb(second.maxRss)} MB (#2); ` +
         `child RSS max ${mb(maxChildRss)} MB (idle ${mb(baseRss)} MB, growth ${mb(maxChildRss - baseRss)} MB), queue max ${mb(maxQueueBytes)} MB, spill max ${mb(maxSpillBytes)} MB; drain after the stream ${drainMs.toFixed(0)} ms`,
     );
@@ -356,6 +374,8 @@ async function runBench(): Promise<void> {
         duplicates: (d1?.duplicates ?? 0) + (d2?.duplicates ?? 0),
         refusedRequests: (d1?.refusedRequests ?? 0) + (d2?.refusedRequests ?? 0),
         expiredRequests: (d1?.expiredRequests ?? 0) + (d2?.expiredRequests ?? 0),
+        refusedDropped: (d1?.refusedDropped ?? 0) + (d2?.refusedDropped ?? 0),
+        uncountedDrops: (d1?.uncountedDrops ?? 0) + (d2?.uncountedDrops ?? 0),
         childMaxRssMB: mb(maxChildRss),
         childIdleRssMB: mb(baseRss),
         childMaxQueueMB: mb(maxQueueBytes),

@@ -168,6 +168,19 @@ describe('a hung primary', { concurrency: 3 }, () => {
       assert.equal(stats.pending, 0, 'nothing left pending');
       assert.ok(stats.exportFailed > 0, 'the records not delivered are counted in exportFailed');
       assert.equal(stats.exported + childDrops(stats), sent, 'sent = exported + counted drops');
+      // the primary resumes: it reads the requests that were in flight (within their deadline)
+      // and the child's last drop report (a hand-off file naming those batches): each record is
+      // in the file or in the primary's drop count, once
+      primary.proc.kill('SIGCONT');
+      const p = await primary.close();
+      const bodies = bodiesIn(primary.file).filter((b) => b.startsWith('0:'));
+      const unique = new Set(bodies).size;
+      const dropped = p.receiver?.dropped.total ?? 0;
+      console.log(
+        `# after the resume: in the file ${bodies.length} (${unique} distinct), the primary counted ${dropped} dropped, ${p.receiver?.uncountedDrops} ingested records not counted, ${p.receiver?.refusedDropped} requests refused as dropped`,
+      );
+      assert.equal(bodies.length, unique, 'no record written twice');
+      assert.equal(unique + dropped, sent, "sent = delivered + the primary's drops");
     } finally {
       child.proc.kill('SIGKILL');
       primary.proc.kill('SIGKILL');

@@ -581,13 +581,22 @@ export abstract class BatchQueue<T> {
     this._clearRetry();
     if (this._openCount() > 0) this._seal(false);
     let n = 0;
-    for (const b of this._spill.takeAll()) n += b.count;
-    for (const b of this._sealed) n += b.count;
+    const spill = this._spill;
+    // a batch sent before may have arrived: its id goes into the next drop report (spill.ts)
+    for (const b of spill.takeAll()) {
+      n += b.count;
+      spill.noteDropped(b, 'exportFailed');
+    }
+    for (const b of this._sealed) {
+      n += b.count;
+      spill.noteDropped(b, 'exportFailed');
+    }
     this._sealed.length = 0;
     this._waiting = 0;
     this._waitingBytes = 0;
     if (inFlightToo) {
       n += this._inFlightRecords;
+      for (const b of this._inFlight) spill.noteDropped(b, 'exportFailed');
       this._inFlight.clear();
       this._inFlightRecords = 0;
     }

@@ -18,14 +18,10 @@ import {
   createOtlpGrpcExporterMetrics,
   type OTLPGRPCExporterConfigNode,
 } from '@opentelemetry/otlp-grpc-exporter-base';
-import {
-  type IExportLogsServiceResponse,
-  LogsExporterMetricsHelper,
-  ProtobufLogsSerializer,
-} from '@opentelemetry/otlp-transformer';
 import { type PrimaryTarget, primaryTarget } from '../multiprocess/child/primary-target.ts';
 import { TOKEN_METADATA_KEY } from '../multiprocess/protocol/token.ts';
 import { OTLP_LOGS_EXPORT_PATH } from '../otlp/grpc-methods.ts';
+import { decodeLogsExportResponse, type LogsExportResponse } from '../otlp/logs-response.ts';
 import { ReconnectingExporter, type ReconnectingExporterOptions } from './retry.ts';
 import { UnrefGrpcTransport } from './unref-grpc-transport.ts';
 
@@ -45,11 +41,20 @@ export interface EncodedLogsExporter {
   shutdown(): Promise<void>;
 }
 
-/** The serializer handed to the official delegate: the request is already bytes. */
+/**
+ * The serializer handed to the official delegate: the request is already bytes; the response is
+ * read by `logs-response.ts` (what `ProtobufLogsSerializer.deserializeResponse` reads, without
+ * loading `@opentelemetry/otlp-transformer` and `@opentelemetry/sdk-metrics` into every child).
+ */
 const PRE_ENCODED = {
   serializeRequest: (request: EncodedLogsRequest): Uint8Array => request.bytes,
-  deserializeResponse: (data: Uint8Array): IExportLogsServiceResponse =>
-    ProtobufLogsSerializer.deserializeResponse(data),
+  deserializeResponse: (data: Uint8Array): LogsExportResponse => decodeLogsExportResponse(data),
+};
+
+/** The official exporter metrics' item counter for logs (as `LogsExporterMetricsHelper` of otlp-transformer 0.301). */
+const LOGS_METRICS_HELPER = {
+  name: 'log',
+  countItems: (request: EncodedLogsRequest): number => request.length,
 };
 
 /**
@@ -67,7 +72,7 @@ export class OtlpGrpcBytesExporter
         convertLegacyOtlpGrpcOptions(config, 'LOGS'),
         PRE_ENCODED,
         'otlp_grpc_log_exporter',
-        LogsExporterMetricsHelper as never,
+        LOGS_METRICS_HELPER as never,
         undefined,
         'LogsExportService',
         OTLP_LOGS_EXPORT_PATH,
@@ -99,7 +104,7 @@ export function bytesExporterToPrimary(
       PRE_ENCODED,
       createOtlpGrpcExporterMetrics(
         'otlp_grpc_log_exporter',
-        LogsExporterMetricsHelper as never,
+        LOGS_METRICS_HELPER as never,
         config.url,
         undefined,
       ),

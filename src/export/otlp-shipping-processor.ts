@@ -5,6 +5,7 @@ import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-
 import type { SyncExporter } from '../multiprocess/child/sync-export.ts';
 import {
   DROP_REPORT_SCOPE,
+  type DroppedBatchId,
   dropReportAttributes,
   newDropReporter,
   totalDrops,
@@ -13,6 +14,7 @@ import { encodeLogsRequest, LogsRequestBuilder, writerPool } from '../otlp/logs-
 import { splitLogsRequest } from '../otlp/request-split.ts';
 import { PlainLogRecord } from '../util/plain-log-record.ts';
 import { BatchQueue } from './batch-queue.ts';
+import { DroppedBatches } from './dropped-batches.ts';
 import type { EncodedLogsExporter, EncodedLogsRequest } from './otlp-bytes-exporter.ts';
 import { BACKPRESSURE_DETAILS, GrpcCode } from './retry.ts';
 import type { ShippingQueueOptions, ShippingStats } from './shipping-stats.ts';
@@ -128,6 +130,8 @@ export class OtlpShippingProcessor
   private _offloadWaitMs = 0;
   /** this processor's name in its drop reports (see `DROP_REPORTER_KEY`) */
   private readonly _reporter = newDropReporter(threadId);
+  /** dropped batches that may have reached the receiver, named in drop reports until answered */
+  private readonly _droppedIds = new DroppedBatches();
 
   constructor(options: OtlpShippingProcessorOptions) {
     if (!options || typeof options.exporter?.export !== 'function') {
@@ -207,9 +211,28 @@ export class OtlpShippingProcessor
       new PlainLogRecord({
         resource: this._lastResource,
         instrumentationScope: { name: DROP_REPORT_SCOPE },
-        attributes: dropReportAttributes(counts, this._reporter),
+        attributes: dropReportAttributes(
+          counts,
+          this._reporter,
+          undefined,
+          undefined,
+          this._takeDroppedIds(),
+        ),
       }),
     ]);
+  }
+
+  /** This processor's batch id of `batch` (`BATCH_ID_KEY`): `<pid>:<reporter>:<id>[<part>]`. */
+  private _batchId(id: number, part: string | undefined): string {
+    return `${process.pid}:${this._reporter}:${id}${part ?? ''}`;
+  }
+
+  /** The dropped batches to name in a report now (the spill's latest drops of sent batches added). */
+  private _takeDroppedIds(): readonly DroppedBatchId[] {
+    for (const b of this._spill.takeDroppedSent()) {
+      this._droppedIds.add(b.reason, this._batchId(b.id, b.part));
+    }
+    return this._droppedIds.list;
   }
 
   /**
@@ -223,6 +246,7 @@ export class OtlpShippingProcessor
     deadline?: number,
   ): Buffer {
     if (!this._reportDrops || this._lastResource === undefined) return bytes;
+    batch.sent = true;
     const counts = this.dropCounts();
     const report = encodeLogsRequest([
       new PlainLogRecord({
@@ -231,8 +255,9 @@ export class OtlpShippingProcessor
         attributes: dropReportAttributes(
           counts,
           this._reporter,
-          `${process.pid}:${this._reporter}:${batch.id}${batch.part ?? ''}`,
+          this._batchId(batch.id, batch.part),
           deadline,
+          this._takeDroppedIds(),
         ),
       }),
     ]);
@@ -299,6 +324,13 @@ export class OtlpShippingProcessor
       this._finalDeadline,
     );
     const bytes = this._withReport(batch, data, deadline);
+    // an answered request carried the dropped batch ids named so far: the receiver has them
+    const named = this._droppedIds.upTo;
+    const answer = done;
+    done = (ok, error) => {
+      if (ok) this._droppedIds.acknowledge(named);
+      answer(ok, error);
+    };
     if (this._viaWorker) {
       const workerDeadline = Date.now() + this._timeoutMs;
       const cells = this._sync?.post([bytes], workerDeadline);
@@ -359,6 +391,7 @@ export class OtlpShippingProcessor
       requests.push({ bytes: this._withReport(b, bytes, deadline), length: b.count });
     }
     this._syncFlushes++;
+    const named = this._droppedIds.upTo;
     const result = sync.exportEncoded(requests);
     if (result.failed > 0 || result.timedOut) {
       // keep them queued (they may have arrived: a retry is de-duplicated by the receiver)
@@ -372,6 +405,7 @@ export class OtlpShippingProcessor
       return false;
     }
     this._syncFailures = 0;
+    this._droppedIds.acknowledge(named);
     this._takeSealed(taken.reduce((n, b) => n + b.count, 0));
     this._exported += result.exported;
     this._settled();

@@ -13,7 +13,6 @@
 import { diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { exporterToPrimary, primaryTarget } from '../multiprocess/child/primary-target.ts';
 import { BACKPRESSURE_DETAILS } from '../otlp/grpc-methods.ts';
 
 /** gRPC status codes (`grpc/status.proto`, `google.rpc.Code`) that starlog tells apart. */
@@ -192,29 +191,4 @@ export class ReconnectingExporter<I = ReadableLogRecord[]> {
     this._stale = false;
     old.shutdown().catch((err: unknown) => diag.warn('starlog: old exporter shutdown failed', err));
   }
-}
-
-/**
- * The child's exporter to the primary's receiver: the official `OTLPLogExporter`
- * (`@opentelemetry/exporter-logs-otlp-grpc`) configured by `exporterToPrimary` (url
- * `STARLOG_ENDPOINT`, plain-text credentials, token as metadata `x-starlog-token`, 30 s deadline),
- * inside a {@link ReconnectingExporter} (generation `n > 0` uses `userAgent: 'starlog-reconnect/n'`).
- *
- * @param env - where `STARLOG_ENDPOINT` and `STARLOG_TOKEN` are read; default `process.env`
- * @throws Error when `STARLOG_ENDPOINT` is not set
- */
-export function createPrimaryExporter(
-  env: Record<string, string | undefined> = process.env,
-  options: ReconnectingExporterOptions & { timeoutMillis?: number } = {},
-): ReconnectingExporter {
-  const target = primaryTarget(env);
-  return new ReconnectingExporter(
-    (generation) =>
-      exporterToPrimary(
-        target,
-        options.timeoutMillis ?? 30_000,
-        generation > 0 ? `starlog-reconnect/${generation}` : undefined,
-      ),
-    options,
-  );
 }

@@ -17,6 +17,22 @@ export interface QueuedBatch<T = unknown> {
   data: T;
   /** which half of a split batch (`.0`, `.1`, `.1.0`, …), none for a whole batch */
   part?: string;
+  /**
+   * set once the batch was handed to the transport: it may have reached the receiver although
+   * no answer said so (the primary ingested it and hung before answering)
+   */
+  sent?: boolean;
+}
+
+/** Most dropped batches the spill remembers for {@link Spill.takeDroppedSent}. */
+const MAX_DROPPED_SENT = 128;
+
+/** A dropped batch that had been sent (see {@link Spill.takeDroppedSent}). */
+export interface DroppedSent {
+  id: number;
+  part?: string;
+  /** the drop counter its records went to */
+  reason: 'spillOverflow' | 'exportFailed';
 }
 
 /**
@@ -32,6 +48,7 @@ export class Spill<B extends QueuedBatch = QueuedBatch> {
   private _batches: B[] = [];
   private _bytes = 0;
   private _records = 0;
+  private _droppedSent: DroppedSent[] = [];
 
   /** @param maxBytes - bound in bytes (the newest batch is kept regardless) */
   constructor(maxBytes: number) {
@@ -77,8 +94,32 @@ export class Spill<B extends QueuedBatch = QueuedBatch> {
       const old = this._take() as B;
       dropped ??= [];
       dropped.push(old);
+      this.noteDropped(old, 'spillOverflow');
     }
     return dropped ?? [];
+  }
+
+  /**
+   * Takes out the ids of the batches dropped since the last call that had been sent before
+   * (`sent`: they may have reached the receiver), oldest first, at most the newest 128: a drop
+   * report names them (`DROPPED_BATCHES_KEY`) so that the receiver does not count as dropped a
+   * batch it ingested.
+   */
+  takeDroppedSent(): DroppedSent[] {
+    const out = this._droppedSent;
+    if (out.length > 0) this._droppedSent = [];
+    return out;
+  }
+
+  /**
+   * Notes a batch counted as dropped (by the spill, or by the processor: retries given up at
+   * shutdown) for {@link Spill.takeDroppedSent}, if it had been sent.
+   */
+  noteDropped(b: QueuedBatch, reason: DroppedSent['reason']): void {
+    if (b.sent !== true) return;
+    const list = this._droppedSent;
+    if (list.length >= MAX_DROPPED_SENT) list.shift();
+    list.push(b.part === undefined ? { id: b.id, reason } : { id: b.id, part: b.part, reason });
   }
 
   /** Takes the oldest batch out. */

@@ -37,7 +37,11 @@ export interface ExitHooksOptions {
 
 /** Handle returned by {@link installExitHooks}. */
 export interface ExitHooks {
-  /** Removes every listener installed (and stops an eager worker). Idempotent. */
+  /**
+   * Removes every listener installed (and stops an eager worker); with a hand-off directory and
+   * nothing pending (after a shutdown), first hands the processor's latest drop report over in a
+   * file. Idempotent.
+   */
   uninstall(): void;
   /** Outcome of the last synchronous export, if one ran (for tests and diagnostics). */
   readonly lastSyncExport: SyncExportResult | undefined;
@@ -116,18 +120,22 @@ export function installExitHooks(
   let beforeExitTimedOut = false;
   const signalsHandling = new Set<NodeJS.Signals>();
 
+  /** Hands the latest drop counts over in a file (nothing to send, but drops counted since the last export still reach the primary). */
+  const handOffDropReport = (): void => {
+    const report =
+      handoffDir !== undefined && 'takeAllRequests' in processor
+        ? processor.dropReportRequest()
+        : undefined;
+    if (report !== undefined && handoffDir !== undefined) {
+      const written = writeHandoffSync(handoffDir, [report]);
+      if (!written.ok)
+        diag.warn(`starlog: the last drop report was not delivered: ${written.reason}`);
+    }
+  };
+
   const exportRestSync = (): void => {
     if (processor.pending === 0) {
-      // nothing to send, but drops counted since the last export still reach the primary
-      const report =
-        handoffDir !== undefined && 'takeAllRequests' in processor
-          ? processor.dropReportRequest()
-          : undefined;
-      if (report !== undefined && handoffDir !== undefined) {
-        const written = writeHandoffSync(handoffDir, [report]);
-        if (!written.ok)
-          diag.warn(`starlog: the last drop report was not delivered: ${written.reason}`);
-      }
+      handOffDropReport();
       return;
     }
     let total = 0;
@@ -271,6 +279,13 @@ export function installExitHooks(
     uninstall(): void {
       if (!installed) return;
       installed = false;
+      // after a shutdown (the hooks go with it): what it gave up on reaches the primary's count,
+      // naming the batches that may have arrived (a hung primary that resumes ingests them once)
+      try {
+        if (processor.pending === 0) handOffDropReport();
+      } catch (err) {
+        diag.error('starlog: the last drop report failed', err);
+      }
       process.removeListener('beforeExit', onBeforeExit);
       process.removeListener('exit', onExit);
       if (typeof process.send === 'function') {

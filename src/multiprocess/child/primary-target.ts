@@ -1,7 +1,3 @@
-import { credentials, Metadata } from '@grpc/grpc-js';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
-import { TOKEN_METADATA_KEY } from '../protocol/token.ts';
-
 /** Where a child reaches its primary: the receiver's gRPC target and the token. */
 export interface PrimaryTarget {
   /** `STARLOG_ENDPOINT`: `unix:///…/receiver.sock` or `http://127.0.0.1:PORT` */
@@ -35,26 +31,4 @@ export function primaryTarget(
     token: env.STARLOG_TOKEN?.trim() ?? '',
     handoffDir: env.STARLOG_HANDOFF_DIR?.trim() || undefined,
   };
-}
-
-/**
- * The official `OTLPLogExporter` (`@opentelemetry/exporter-logs-otlp-grpc`) pointed at the
- * primary's receiver: plain-text gRPC (the socket is private, TCP is loopback only) and the
- * token as metadata `x-starlog-token`, all passed explicitly rather than read from the
- * `OTEL_EXPORTER_OTLP_LOGS_*` variables.
- */
-export function exporterToPrimary(
-  target: PrimaryTarget,
-  timeoutMillis: number,
-  userAgent?: string,
-): OTLPLogExporter {
-  const metadata = new Metadata();
-  if (target.token) metadata.set(TOKEN_METADATA_KEY, target.token);
-  return new OTLPLogExporter({
-    url: target.endpoint,
-    credentials: credentials.createInsecure(),
-    metadata,
-    timeoutMillis,
-    ...(userAgent === undefined ? {} : { userAgent }),
-  });
 }

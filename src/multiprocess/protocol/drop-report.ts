@@ -78,18 +78,74 @@ export const BATCH_ID_KEY = 'starlog.batch.id';
  */
 export const BATCH_DEADLINE_KEY = 'starlog.batch.deadline';
 
-/** The attributes of a drop report record (`reporter`: see {@link DROP_REPORTER_KEY}; `batchId`: see {@link BATCH_ID_KEY}; `deadline`: see {@link BATCH_DEADLINE_KEY}). */
+/**
+ * Attribute of a drop report: the batches counted as dropped that may nevertheless have reached
+ * the receiver (they had been sent at least once, and no answer said they were not ingested),
+ * as an array of strings `<reason>:<batch id>` (`reason` a key of {@link DropCounts}, the batch id
+ * as in {@link BATCH_ID_KEY}). The case: the primary ingested a request just as it hung, its
+ * answer never reached the child, the child retried the batch and its spill then dropped and
+ * counted it. The receiver does not count the drop of a batch it ingested, and refuses a batch
+ * reported dropped that arrives later (see `BatchLedger`), so sent = delivered + counted drops
+ * stays exact. A child repeats an id in every report until a request carrying it was answered
+ * (at most {@link MAX_DROPPED_BATCH_IDS} ids).
+ */
+export const DROPPED_BATCHES_KEY = 'starlog.dropped.batches';
+
+/** Most ids in {@link DROPPED_BATCHES_KEY} (a sender keeps at most these; a receiver reads at most these). */
+export const MAX_DROPPED_BATCH_IDS = 128;
+
+/** A batch counted as dropped that may have reached the receiver (see {@link DROPPED_BATCHES_KEY}). */
+export interface DroppedBatchId {
+  reason: keyof DropCounts;
+  /** as in {@link BATCH_ID_KEY} */
+  batchId: string;
+}
+
+/**
+ * The attributes of a drop report record (`reporter`: see {@link DROP_REPORTER_KEY}; `batchId`:
+ * see {@link BATCH_ID_KEY}; `deadline`: see {@link BATCH_DEADLINE_KEY}; `droppedBatches`: see
+ * {@link DROPPED_BATCHES_KEY}, left out when empty).
+ */
 export function dropReportAttributes(
   d: DropCounts,
   reporter?: string,
   batchId?: string,
   deadline?: number,
+  droppedBatches?: readonly DroppedBatchId[],
 ): Attributes {
   const out: Attributes = {};
   if (reporter !== undefined) out[DROP_REPORTER_KEY] = reporter;
   if (batchId !== undefined) out[BATCH_ID_KEY] = batchId;
   if (deadline !== undefined) out[BATCH_DEADLINE_KEY] = Math.floor(deadline);
   for (const [reason, key] of DROP_REASONS) out[key] = d[reason];
+  if (droppedBatches !== undefined && droppedBatches.length > 0) {
+    out[DROPPED_BATCHES_KEY] = droppedBatches
+      .slice(-MAX_DROPPED_BATCH_IDS)
+      .map((b) => `${b.reason}:${b.batchId}`);
+  }
+  return out;
+}
+
+const REASON_NAMES = new Set<string>(DROP_REASONS.map(([reason]) => reason));
+
+/**
+ * The batches a drop report names as dropped (see {@link DROPPED_BATCHES_KEY}): at most
+ * {@link MAX_DROPPED_BATCH_IDS}; entries that are not strings, name no known reason or an empty
+ * batch id are skipped.
+ */
+export function droppedBatchesOf(attributes: Attributes): DroppedBatchId[] {
+  const v = attributes[DROPPED_BATCHES_KEY];
+  if (!Array.isArray(v)) return [];
+  const out: DroppedBatchId[] = [];
+  for (const entry of v.slice(0, MAX_DROPPED_BATCH_IDS)) {
+    if (typeof entry !== 'string') continue;
+    const colon = entry.indexOf(':');
+    const reason = entry.slice(0, colon);
+    const batchId = entry.slice(colon + 1, colon + 1 + 128);
+    if (colon > 0 && batchId !== '' && REASON_NAMES.has(reason)) {
+      out.push({ reason: reason as keyof DropCounts, batchId });
+    }
+  }
   return out;
 }
 

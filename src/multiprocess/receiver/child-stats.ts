@@ -2,11 +2,13 @@ import type { OtlpDecodeResult } from '../../otlp/logs-decoder.ts';
 import {
   DROP_REASONS,
   type DropCounts,
+  droppedBatchesOf,
   dropReporterOf,
   emptyDropCounts,
   parseDropReport,
   totalDrops,
 } from '../protocol/drop-report.ts';
+import { BatchLedger } from './batch-ledger.ts';
 import type { IngestedLogRecord } from './ingested-log-record.ts';
 import type { ReceiverChildStats } from './receiver-types.ts';
 
@@ -24,6 +26,15 @@ export class ChildStatsTable {
   private readonly evictedDrops = emptyDropCounts();
   /** each child's latest counts per reporter (thread, processor), see `DROP_REPORTER_KEY` */
   private readonly reporters = new WeakMap<ReceiverChildStats, Map<string, DropCounts>>();
+  /**
+   * per child and reporter, records reported dropped that were ingested (`DROPPED_BATCHES_KEY`),
+   * subtracted from the reporter's counts
+   */
+  private readonly uncounted = new WeakMap<ReceiverChildStats, Map<string, DropCounts>>();
+  /** the recent batches: ingested, or reported dropped (de-duplication, exact drop counts) */
+  readonly batches = new BatchLedger();
+  /** records reported dropped that had been ingested, in all (not counted as dropped) */
+  uncountedDrops = 0;
 
   /** Counts an accepted request's records per child. */
   tally(result: OtlpDecodeResult): void {
@@ -73,10 +84,40 @@ export class ChildStatsTable {
         for (const [reason] of DROP_REASONS)
           counts[reason] = Math.max(counts[reason], before[reason]);
       byReporter.set(reporter, counts);
+      this.uncount(child, reporter, report);
       const sum = emptyDropCounts();
-      for (const d of byReporter.values())
-        for (const [reason] of DROP_REASONS) sum[reason] += d[reason];
+      const uncounted = this.uncounted.get(child);
+      for (const [name, d] of byReporter) {
+        const u = uncounted?.get(name);
+        for (const [reason] of DROP_REASONS)
+          sum[reason] += Math.max(0, d[reason] - (u?.[reason] ?? 0));
+      }
       child.dropped = { ...sum, total: totalDrops(sum) };
+    }
+  }
+
+  /**
+   * The batches a report names as dropped (`DROPPED_BATCHES_KEY`): those ingested are not
+   * counted (once each), the others are remembered so that a late copy is refused.
+   */
+  private uncount(child: ReceiverChildStats, reporter: string, report: IngestedLogRecord): void {
+    const named = droppedBatchesOf(report.attributes);
+    if (named.length === 0) return;
+    for (const { reason, batchId } of named) {
+      const n = this.batches.reportedDropped(batchId);
+      if (n === 0) continue;
+      let byReporter = this.uncounted.get(child);
+      if (byReporter === undefined) {
+        byReporter = new Map();
+        this.uncounted.set(child, byReporter);
+      }
+      let u = byReporter.get(reporter);
+      if (u === undefined) {
+        u = emptyDropCounts();
+        byReporter.set(reporter, u);
+      }
+      u[reason] += n;
+      this.uncountedDrops += n;
     }
   }
 

@@ -20,6 +20,7 @@ import {
   type OtlpLogsDecoder,
 } from '../../otlp/logs-decoder.ts';
 import { batchDeadlineOf, batchIdOf, DROP_REPORT_SCOPE } from '../protocol/drop-report.ts';
+import type { BatchArrival } from './batch-ledger.ts';
 import type { ChildStatsTable } from './child-stats.ts';
 import type { IngestedLogRecord } from './ingested-log-record.ts';
 import type { TokenCheck } from './token-check.ts';
@@ -30,8 +31,6 @@ export const LOGS_SERVICE: ServiceDefinition = {
 };
 
 const EMPTY_RESPONSE = Buffer.alloc(0); // an ExportLogsServiceResponse without partial_success
-/** Batch ids remembered for de-duplication (a retried request arrives within seconds or minutes). */
-const MAX_RECENT_BATCHES = 65_536;
 
 /** Counters of the logs service (see `ReceiverStats`). */
 export interface LogsServiceCounters {
@@ -43,6 +42,8 @@ export interface LogsServiceCounters {
   duplicates: number;
   /** requests refused because their deadline (`BATCH_DEADLINE_KEY`) had passed */
   expired: number;
+  /** requests refused because their child had reported the batch dropped (`batch-ledger.ts`) */
+  refusedDropped: number;
   processorErrors: number;
 }
 
@@ -56,10 +57,9 @@ export class LogsService {
     backpressure: 0,
     duplicates: 0,
     expired: 0,
+    refusedDropped: 0,
     processorErrors: 0,
   };
-  /** batch ids of the requests ingested lately (insertion order = age) */
-  private readonly recentBatches = new Set<string>();
   private lastProcessorReport = 0;
   private unreportedProcessorErrors = 0;
 
@@ -139,9 +139,17 @@ export class LogsService {
         details: 'starlog receiver: past the request deadline',
       };
     }
-    if (this.isDuplicate(records)) {
+    const arrival = this.arrival(records);
+    if (arrival === 'duplicate') {
       counters.duplicates++;
       return null;
+    }
+    if (arrival === 'dropped') {
+      counters.refusedDropped++;
+      return {
+        code: status.FAILED_PRECONDITION,
+        details: 'starlog receiver: the sender counted this batch as dropped',
+      };
     }
     let reports: IngestedLogRecord[] | undefined;
     for (let i = 0; i < records.length; i++) {
@@ -187,20 +195,17 @@ export class LogsService {
   }
 
   /**
-   * Whether a request names a batch ingested already: a child sent it again (its export timed
-   * out, or its exit export resent a batch that was in flight). The batch id is in the drop
-   * report appended last (`drop-report.ts`, `BATCH_ID_KEY`).
+   * What to do with a request by its batch id (`drop-report.ts`, `BATCH_ID_KEY`, in the drop
+   * report appended last; its other records are the batch), see `BatchLedger`: `duplicate` when
+   * it was ingested already (a child sent it again: its export timed out, or its exit export
+   * resent a batch that was in flight), `dropped` when its child reported it dropped.
    */
-  private isDuplicate(records: readonly unknown[]): boolean {
+  private arrival(records: readonly unknown[]): BatchArrival {
     const last = records[records.length - 1] as IngestedLogRecord | undefined;
-    if (last === undefined || last.instrumentationScope.name !== DROP_REPORT_SCOPE) return false;
+    if (last === undefined || last.instrumentationScope.name !== DROP_REPORT_SCOPE) return 'ingest';
     const batch = batchIdOf(last.attributes);
-    if (batch === '') return false;
-    const recent = this.recentBatches;
-    if (recent.has(batch)) return true;
-    recent.add(batch);
-    if (recent.size > MAX_RECENT_BATCHES) recent.delete(recent.values().next().value as string);
-    return false;
+    if (batch === '') return 'ingest';
+    return this.children.batches.arrive(batch, records.length - 1);
   }
 }
 

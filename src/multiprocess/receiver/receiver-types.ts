@@ -175,6 +175,17 @@ export interface ReceiverStats {
    */
   expired: number;
   /**
+   * Requests refused (FAILED_PRECONDITION, nothing ingested) because their child had already
+   * reported the batch dropped (`starlog.dropped.batches`): its drop is counted, so ingesting it
+   * would count its records twice.
+   */
+  refusedDropped: number;
+  /**
+   * Records a child reported dropped (`starlog.dropped.batches`) that this receiver had ingested
+   * (the answer to the request never reached the child): not counted in `dropped`.
+   */
+  uncountedDrops: number;
+  /**
    * Records lost in children before they reached this receiver: the sum of the latest drop
    * report of every child seen (children forgotten beyond 1024 keep their last counts here).
    */

@@ -203,6 +203,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         backpressure: c.backpressure,
         duplicates: c.duplicates,
         expired: c.expired,
+        refusedDropped: c.refusedDropped,
+        uncountedDrops: children.uncountedDrops,
         dropped: children.dropped(),
         processorErrors: c.processorErrors,
         children: children.snapshot(),
