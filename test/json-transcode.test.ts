@@ -232,6 +232,31 @@ describe('JSON-lines transcoding of records kept as bytes', () => {
     assert.ok(decodedInputs > 100, `enough mutations decode (${decodedInputs})`);
   });
 
+  test('the attributes repeated record after record (kept by the decoder and the writer) give the same line', () => {
+    // one decoder: each record's attribute run is compared with the previous record's
+    const decoder = new OtlpLogsDecoder();
+    const run = [attr('route', str('/orders')), attr('status', int(200n))];
+    const dropped = concat([tag(7, WT_VARINT), varint(2n)]);
+    const cases: [string, Uint8Array][] = [
+      ['first', record(body(str('a')), ...run)],
+      ['the same run', record(body(str('b')), ...run)],
+      ['the same run, then a repeated key', record(...run, attr('route', str('/x')))],
+      ['the same run again', record(...run)],
+      ['the same run, then another key', record(...run, attr('user', str('u1')))],
+      ['the same run, a field, a repeated key', record(...run, dropped, attr('status', int(5n)))],
+      ['a run with a field inside', record(run[0]!, dropped, run[1]!)],
+      ['the same bytes as that, not kept', record(run[0]!, dropped, run[1]!)],
+      ['a counter key', record(attr('starlog.count.requests', int(3n)))],
+      ['the counter key again', record(attr('starlog.count.requests', int(3n)))],
+      ['a shorter run', record(run[0]!)],
+    ];
+    for (const [what, bytes] of cases) same(bytes, what, decoder);
+    const again = decoder.decode(record(attr('starlog.count.requests', int(3n)))).records;
+    assert.equal((again[0] as IngestedLogRecord).counterKeys, true);
+    const repeat = decoder.decode(record(...run, attr('route', str('/x')))).records;
+    assert.deepEqual(repeat[0]!.attributes, { route: '/x', status: 200 });
+  });
+
   test('changed records are written from their values; reading them decodes once', () => {
     const bytes = record(body(str('hello')), attr('a', int(1n)), attr('s', dbl(2)));
     const { lazy, decoded } = both(bytes);

@@ -25,6 +25,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { IngestedLogRecord } from '../multiprocess/receiver/ingested-log-record.ts';
 import { hrTimeToNanosString, MAX_DEPTH, resourceParts, scopeParts } from './json-encoder.ts';
 import { ProtobufReader } from './protobuf-reader.ts';
+import { hrTimeFromNanos } from './record-order.ts';
 import { doubleKeys } from './value-types.ts';
 
 interface Utf8Buffer extends Buffer {
@@ -281,6 +282,12 @@ function keyValues(map: Record<string, unknown>): boolean {
 }
 
 const TIME_PREFIX = '"timeUnixNano":"';
+const OBSERVED_PREFIX = '"observedTimeUnixNano":"';
+/** `00` … `99` as ASCII bytes. */
+const DIGIT_PAIRS = Uint8Array.from(
+  Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''),
+  (c) => c.charCodeAt(0),
+);
 const secondsOf = [-1, -1];
 const secondsHeads: (Buffer | undefined)[] = [undefined, undefined];
 
@@ -290,31 +297,57 @@ function time(prefix: string, t: readonly [number, number] | undefined): void {
   const s = t[0];
   const ns = t[1];
   if (Number.isInteger(s) && Number.isInteger(ns) && s > 0 && ns >= 0 && ns < 1e9) {
-    // `"timeUnixNano":"<seconds>`: the same for every record of a second (two fields → two slots)
-    const slot = prefix === TIME_PREFIX ? 0 : 1;
-    let head = secondsHeads[slot];
-    if (secondsOf[slot] !== s || head === undefined) {
-      head = Buffer.from(`${prefix}${s}`, 'latin1');
-      secondsHeads[slot] = head;
-      secondsOf[slot] = s;
-    }
-    bytes(head);
-    if (pos + 11 > buf.length) ensure(11);
-    const b = buf;
-    let n = ns;
-    for (let i = pos + 8; i >= pos; i--) {
-      const q = (n / 10) | 0;
-      b[i] = 0x30 + n - q * 10;
-      n = q;
-    }
-    b[pos + 9] = 0x22; // "
-    b[pos + 10] = 0x2c; // ,
-    pos += 11;
+    timeDigits(prefix, s, ns);
     return;
   }
   // rare shapes (fractions, zero, NaN): the string encoder's exact rules
   const text = hrTimeToNanosString(t as [number, number]);
   if (text !== '') ascii(`${prefix}${text}",`);
+}
+
+/**
+ * `"name":"<ns>",` for fixed64 ns given as uint32 halves (a received record's time as sent): the
+ * same bytes as {@link time} of `hrTimeFromNanos(lo, hi)`, without making the array.
+ */
+function timeHalves(prefix: string, lo: number, hi: number): void {
+  if (hi < 0x40000000) {
+    const shifted = hi * 8388608 + (lo >>> 9); // (hi·2^32 + lo) >> 9, < 2^53
+    const s = Math.floor(shifted / 1953125);
+    if (s > 0) {
+      timeDigits(prefix, s, (shifted - s * 1953125) * 512 + (lo & 511));
+      return;
+    }
+  }
+  time(prefix, hrTimeFromNanos(lo, hi));
+}
+
+/** `"name":"<s><9 digits of ns>",` for whole s > 0 and 0 <= ns < 1e9. */
+function timeDigits(prefix: string, s: number, ns: number): void {
+  // `"timeUnixNano":"<seconds>`: the same for every record of a second (two fields → two slots)
+  const slot = prefix === TIME_PREFIX ? 0 : 1;
+  let head = secondsHeads[slot];
+  if (secondsOf[slot] !== s || head === undefined) {
+    head = Buffer.from(`${prefix}${s}`, 'latin1');
+    secondsHeads[slot] = head;
+    secondsOf[slot] = s;
+  }
+  bytes(head);
+  if (pos + 11 > buf.length) ensure(11);
+  const b = buf;
+  const p = pos;
+  // nine digits, two at a time (ns < 1e9 < 2^31: int32 arithmetic)
+  let n = ns | 0;
+  for (let i = p + 7; i > p; i -= 2) {
+    const q = (n / 100) | 0;
+    const d = (n - q * 100) << 1;
+    b[i] = DIGIT_PAIRS[d]!;
+    b[i + 1] = DIGIT_PAIRS[d + 1]!;
+    n = q;
+  }
+  b[p] = 0x30 + n;
+  b[pos + 9] = 0x22; // "
+  b[pos + 10] = 0x2c; // ,
+  pos += 11;
 }
 
 // ---- transcoding: body and attributes of an ingested record still kept as protobuf bytes ------
@@ -388,6 +421,11 @@ function lazyValues(r: IngestedLogRecord, src: Buffer): void {
   else pbAnyValue(src, r.bodyStart, r.bodyEnd);
   if (r.attrStart >= 0) {
     lit(J_ATTRIBUTES_OPEN);
+    if (sameRun(src, r.attrStart, r.attrEnd)) {
+      copyRun();
+      return;
+    }
+    const mark = pos;
     const end = r.attrEnd;
     let first = true;
     at = r.attrStart;
@@ -408,7 +446,54 @@ function lazyValues(r: IngestedLogRecord, src: Buffer): void {
       at = s + len;
     }
     lit(J_CLOSE_BRACKET);
+    keepRun(src, r.attrStart, r.attrEnd, mark);
   }
+}
+
+/*
+ * The attributes of the records of one call site are the same bytes record after record (the
+ * typical call: route, status, ms, user): the last run of attribute fields written (up to
+ * RUN_MAX_BYTES of protobuf) and its JSON are kept, so the next record with the same bytes costs
+ * one comparison and one copy instead of a transcoding per attribute. Exact: the JSON of a run
+ * depends on its bytes only.
+ */
+const RUN_MAX_BYTES = 512;
+const runSrc = new Uint8Array(RUN_MAX_BYTES);
+let runSrcLen = -1;
+let runJson = new Uint8Array(4096);
+/** The kept JSON: a view of `runJson`. */
+let runJsonView = runJson.subarray(0, 0);
+
+/** Whether [start, end) of `src` are the bytes of the kept run. */
+function sameRun(src: Buffer, start: number, end: number): boolean {
+  const n = end - start;
+  if (n !== runSrcLen) return false;
+  const kept = runSrc;
+  for (let i = 0; i < n; i++) if (kept[i] !== src[start + i]) return false;
+  return true;
+}
+
+/** Writes the kept run's JSON (`…]`). */
+function copyRun(): void {
+  const n = runJsonView.length;
+  if (pos + n > buf.length) ensure(n);
+  buf.set(runJsonView, pos);
+  pos += n;
+}
+
+/** Keeps [start, end) of `src` and the JSON written for it from `mark` (when small enough). */
+function keepRun(src: Buffer, start: number, end: number, mark: number): void {
+  const n = end - start;
+  const m = pos - mark;
+  if (n > RUN_MAX_BYTES) return;
+  if (m > runJson.length) {
+    if (m > 64 * 1024) return;
+    runJson = new Uint8Array(m * 2);
+  }
+  runSrc.set(src.subarray(start, end));
+  runSrcLen = n;
+  runJson.set(buf.subarray(mark, pos));
+  runJsonView = runJson.subarray(0, m);
 }
 
 /** A KeyValue message [start, end) as `{"key":…,"value":…}`. */
@@ -595,8 +680,15 @@ function logRecord(r: ReadableLogRecord): void {
   const received = r as ReadableLogRecord & ReceivedFields;
   marksOn = received.hasDoubleMarks === true;
   lit(J_OPEN_BRACE);
-  time('"timeUnixNano":"', r.hrTime);
-  time('"observedTimeUnixNano":"', r.hrTimeObserved);
+  if (r instanceof IngestedLogRecord) {
+    if (r.timeHi >= 0) timeHalves(TIME_PREFIX, r.timeLo, r.timeHi);
+    else time(TIME_PREFIX, r.hrTime);
+    if (r.observedHi >= 0) timeHalves(OBSERVED_PREFIX, r.observedLo, r.observedHi);
+    else time(OBSERVED_PREFIX, r.hrTimeObserved);
+  } else {
+    time(TIME_PREFIX, r.hrTime);
+    time(OBSERVED_PREFIX, r.hrTimeObserved);
+  }
   const sev = r.severityNumber;
   if (typeof sev === 'number' && sev > 0 && Number.isInteger(sev))
     if (sev < SEVERITY_FIELDS.length) lit(SEVERITY_FIELDS[sev]!);

@@ -49,7 +49,7 @@ import {
   WT_LEN,
   WT_VARINT,
 } from './protobuf-reader.ts';
-import { hrTimeFromNanos, sortByTime } from './record-order.ts';
+import { sortByTime } from './record-order.ts';
 import { type IngestedResource, ingestedResource, readResource } from './resource-decoder.ts';
 
 export type { OtlpDecodeLimits, OtlpDecoderOptions } from './decoder-options.ts';
@@ -69,7 +69,6 @@ const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_CACHE_BYTES = 16 * 1024 * 1024;
 const ZERO_TRACE_ID = '00000000000000000000000000000000';
 const ZERO_SPAN_ID = '0000000000000000';
-const EMPTY_HRTIME: HrTime = [0, 0];
 /** The attributes of a record kept lazily until they are decoded (never read: see IngestedLogRecord). */
 const LAZY_ATTRIBUTES: Attributes = Object.freeze({});
 
@@ -126,12 +125,38 @@ export class OtlpLogsDecoder {
 
   readonly #r = new ProtobufReader();
   #now: HrTime | undefined;
+  /** The receive time of the request being decoded (one array for all its records). */
+  readonly #received = (): HrTime => (this.#now ??= nowHrTime());
   #resources: Lru<IngestedResource>;
   #scopes: Lru<IngestedScope>;
   #nextResourceId = 1;
   readonly #values: ValueDecoder;
   readonly #scan: ValueScan;
   readonly #counter = { n: 0, dropped: 0 };
+  /**
+   * The last record's attribute fields when they were contiguous and passed the scan: their
+   * bytes (up to RUN_MAX_BYTES), count and whether a key is a counter's. The records of one call
+   * site repeat them; the next record with the same bytes is not scanned again.
+   */
+  /**
+   * The last trace id and span id read (their bytes and hex strings) and the last SpanContext
+   * made: the records of one request come one after the other, so their ids are not made into
+   * strings again (a native call and an allocation each) and records of one span share their
+   * SpanContext object (which the lookback buffer's window cache compares by identity).
+   */
+  readonly #ids = {
+    trace: new Uint8Array(16),
+    traceId: undefined as string | undefined,
+    span: new Uint8Array(8),
+    spanId: undefined as string | undefined,
+    sc: undefined as SpanContext | undefined,
+  };
+  readonly #run = {
+    bytes: new Uint8Array(RUN_MAX_BYTES),
+    length: -1,
+    count: 0,
+    counterKeys: false,
+  };
 
   /** @throws TypeError naming the option when a limit is not a positive integer */
   constructor(options: OtlpDecoderOptions = {}) {
@@ -340,8 +365,10 @@ export class OtlpLogsDecoder {
     const r = this.#r;
     const values = this.#values;
     const scan = this.#scan;
-    let hrTime = EMPTY_HRTIME;
-    let observed: HrTime | undefined;
+    let timeLo = 0;
+    let timeHi = 0;
+    let observedLo = 0;
+    let observedHi = 0;
     let severityNumber: number | undefined;
     let severityText: string | undefined;
     let body: AnyValue;
@@ -351,6 +378,8 @@ export class OtlpLogsDecoder {
     let attrStart = -1;
     let attrEnd = -1;
     let attrCount = 0;
+    let attrContiguous = true;
+    let runSkipped = false;
     const attributes: Attributes | undefined = exact ? {} : undefined;
     const counter = this.#counter;
     counter.n = 0;
@@ -374,7 +403,8 @@ export class OtlpLogsDecoder {
       switch (field) {
         case 1:
           r.fixed64(end);
-          hrTime = hrTimeFromNanos(r.lo, r.hi);
+          timeLo = r.lo;
+          timeHi = r.hi;
           break;
         case 2:
           severityNumber = r.varint32(end) | 0 || undefined;
@@ -400,13 +430,28 @@ export class OtlpLogsDecoder {
         }
         case 6:
           if (exact) values.attribute(end, attributes!, counter);
-          else {
+          else if (attrStart < 0 && this.#sameRun(fieldStart, end)) {
+            // the same attribute bytes as the last record's (checked then): not scanned again
+            const run = this.#run;
+            attrCount = run.count;
+            if (attrCount > this.maxAttributes) {
+              return this.#logRecord(resource, scope, start, end, true);
+            }
+            scan.counterKeys = run.counterKeys;
+            attrStart = fieldStart;
+            attrEnd = fieldStart + run.length;
+            attrContiguous = false; // more attributes after the run: scanned from the start
+            runSkipped = true;
+            r.pos = attrEnd;
+          } else {
+            if (runSkipped) return this.#logRecord(resource, scope, start, end, true);
             const len = r.length(end);
             const s = r.pos;
             if (++attrCount > this.maxAttributes || !scan.attribute(s, s + len)) {
               return this.#logRecord(resource, scope, start, end, true);
             }
             if (attrStart < 0) attrStart = fieldStart;
+            else if (fieldStart !== attrEnd) attrContiguous = false;
             attrEnd = s + len;
             r.pos = s + len;
           }
@@ -420,7 +465,7 @@ export class OtlpLogsDecoder {
         case 9: {
           const len = r.length(end);
           const s = r.pos;
-          traceId = len === 16 ? r.hex(s, s + 16) : undefined;
+          traceId = len === 16 ? this.#traceIdAt(s) : undefined;
           if (traceId === ZERO_TRACE_ID) traceId = undefined;
           r.pos = s + len;
           break;
@@ -428,14 +473,15 @@ export class OtlpLogsDecoder {
         case 10: {
           const len = r.length(end);
           const s = r.pos;
-          spanId = len === 8 ? r.hex(s, s + 8) : undefined;
+          spanId = len === 8 ? this.#spanIdAt(s) : undefined;
           if (spanId === ZERO_SPAN_ID) spanId = undefined;
           r.pos = s + len;
           break;
         }
         case 11:
           r.fixed64(end);
-          observed = r.lo === 0 && r.hi === 0 ? undefined : hrTimeFromNanos(r.lo, r.hi);
+          observedLo = r.lo;
+          observedHi = r.hi;
           break;
         case 12:
           eventName = r.string(end) || undefined;
@@ -446,19 +492,31 @@ export class OtlpLogsDecoder {
     }
     let spanContext: SpanContext | undefined;
     if (traceId !== undefined || spanId !== undefined) {
-      spanContext = {
-        traceId: traceId ?? ZERO_TRACE_ID,
-        spanId: spanId ?? ZERO_SPAN_ID,
-        traceFlags: flags & 0xff,
-        isRemote: true,
-      };
+      const t = traceId ?? ZERO_TRACE_ID;
+      const sp = spanId ?? ZERO_SPAN_ID;
+      const traceFlags = flags & 0xff;
+      const last = this.#ids.sc;
+      // the records of one span, one after the other, share one SpanContext (as the SDK's do)
+      if (
+        last !== undefined &&
+        last.traceId === t &&
+        last.spanId === sp &&
+        last.traceFlags === traceFlags
+      ) {
+        spanContext = last;
+      } else {
+        spanContext = { traceId: t, spanId: sp, traceFlags, isRemote: true };
+        this.#ids.sc = spanContext;
+      }
     }
-    if (observed === undefined) observed = this.#now ??= nowHrTime();
     const record = new IngestedLogRecord({
       resource,
       instrumentationScope: scope,
-      hrTime,
-      hrTimeObserved: observed,
+      timeLo,
+      timeHi,
+      observedLo,
+      observedHi,
+      received: this.#received,
       spanContext,
       severityNumber,
       severityText,
@@ -472,6 +530,9 @@ export class OtlpLogsDecoder {
       if (bodyWhole) record.markBodyDouble();
       else if (values.marked) record.hasDoubleMarks = true;
     } else if (bodyStart >= 0 || attrStart >= 0) {
+      if (attrStart >= 0 && attrContiguous && !runSkipped) {
+        this.#keepRun(attrStart, attrEnd, attrCount, scan.counterKeys);
+      }
       record.src = r.buf;
       record.srcStart = start;
       record.srcEnd = end;
@@ -483,7 +544,62 @@ export class OtlpLogsDecoder {
     }
     return record;
   }
+
+  /** The hex trace id of the 16 bytes at `s` (the last one's string when they are the same). */
+  #traceIdAt(s: number): string {
+    const ids = this.#ids;
+    const b = this.#r.buf;
+    const kept = ids.trace;
+    if (ids.traceId !== undefined) {
+      let i = 0;
+      while (i < 16 && kept[i] === b[s + i]) i++;
+      if (i === 16) return ids.traceId;
+    }
+    for (let i = 0; i < 16; i++) kept[i] = b[s + i]!;
+    const id = this.#r.hex(s, s + 16);
+    ids.traceId = id;
+    return id;
+  }
+
+  /** The hex span id of the 8 bytes at `s` (the last one's string when they are the same). */
+  #spanIdAt(s: number): string {
+    const ids = this.#ids;
+    const b = this.#r.buf;
+    const kept = ids.span;
+    if (ids.spanId !== undefined) {
+      let i = 0;
+      while (i < 8 && kept[i] === b[s + i]) i++;
+      if (i === 8) return ids.spanId;
+    }
+    for (let i = 0; i < 8; i++) kept[i] = b[s + i]!;
+    const id = this.#r.hex(s, s + 8);
+    ids.spanId = id;
+    return id;
+  }
+  /** Whether the request's bytes at `from` (before `end`) are the kept attribute run. */
+  #sameRun(from: number, end: number): boolean {
+    const run = this.#run;
+    const n = run.length;
+    if (n <= 0 || from + n > end) return false;
+    const b = this.#r.buf;
+    const kept = run.bytes;
+    for (let i = 0; i < n; i++) if (kept[i] !== b[from + i]) return false;
+    return true;
+  }
+
+  #keepRun(start: number, end: number, count: number, counterKeys: boolean): void {
+    const n = end - start;
+    const run = this.#run;
+    if (n > RUN_MAX_BYTES) return;
+    run.bytes.set(this.#r.buf.subarray(start, end));
+    run.length = n;
+    run.count = count;
+    run.counterKeys = counterKeys;
+  }
 }
+
+/** Longest attribute run kept by the decoder (bytes of protobuf). */
+const RUN_MAX_BYTES = 512;
 
 /** Expected wire type of LogRecord fields 0..12 (-1: no such field). */
 const WIRE_TYPES = [

@@ -7,16 +7,46 @@
 import type { HrTime } from '@opentelemetry/api';
 import type { IngestedLogRecord } from '../multiprocess/receiver/ingested-log-record.ts';
 
-/** The time a record is ordered by: `hrTime`, or the observed time when `hrTime` is unset. */
-function orderTime(r: IngestedLogRecord): HrTime {
-  const t = r.hrTime;
-  return t[0] === 0 && t[1] === 0 ? r.hrTimeObserved : t;
+/**
+ * The time a record is ordered by, as exact ns (a double while below 2^53 ns, i.e. until 2255;
+ * later times compare by their HrTime): `time_unix_nano`, or the observed time when unset. Read
+ * from the record's uint32 halves when it still has them (no HrTime array made).
+ */
+function orderNanos(r: IngestedLogRecord): number {
+  let lo: number;
+  let hi: number;
+  if (r.timeHi >= 0) {
+    lo = r.timeLo;
+    hi = r.timeHi;
+  } else {
+    const t = r.hrTime;
+    if (t[0] !== 0 || t[1] !== 0) return t[0] * 1e9 + t[1];
+    lo = hi = 0;
+  }
+  if (lo === 0 && hi === 0) {
+    if (r.observedHi < 0) {
+      const t = r.hrTimeObserved;
+      return t[0] * 1e9 + t[1];
+    }
+    lo = r.observedLo;
+    hi = r.observedHi;
+  }
+  return hi * 4294967296 + lo;
 }
 
 function compareTime(a: IngestedLogRecord, b: IngestedLogRecord): number {
-  const ta = orderTime(a);
-  const tb = orderTime(b);
-  return ta[0] - tb[0] || ta[1] - tb[1];
+  const ta = orderNanos(a);
+  const tb = orderNanos(b);
+  if (ta !== tb || ta < 9007199254740992) return ta - tb;
+  // beyond 2^53 ns the doubles are rounded: the exact HrTimes decide
+  const ha = orderTime(a);
+  const hb = orderTime(b);
+  return ha[0] - hb[0] || ha[1] - hb[1];
+}
+
+function orderTime(r: IngestedLogRecord): HrTime {
+  const t = r.hrTime;
+  return t[0] === 0 && t[1] === 0 ? r.hrTimeObserved : t;
 }
 
 /** Sorts `records[from..]` by time, stably (ties keep wire order); one pass when already sorted. */

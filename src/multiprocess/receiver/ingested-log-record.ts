@@ -3,6 +3,7 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import { materialiseRecordValues } from '../../otlp/decoder-values.ts';
+import { hrTimeFromNanos } from '../../otlp/record-order.ts';
 import { markDouble, unmarkDouble } from '../../otlp/value-types.ts';
 
 /**
@@ -20,10 +21,14 @@ export interface IngestedScope extends InstrumentationScope {
 export interface IngestedLogRecordInit {
   resource: Resource;
   instrumentationScope: IngestedScope;
-  /** `time_unix_nano` as [seconds, nanoseconds]; [0, 0] when the sender left it unset */
-  hrTime: HrTime;
-  /** `observed_time_unix_nano` as [seconds, nanoseconds]; the receive time when unset */
-  hrTimeObserved: HrTime;
+  /** `time_unix_nano` (fixed64 ns) as two uint32 halves, low and high; 0, 0 when unset */
+  timeLo: number;
+  timeHi: number;
+  /** `observed_time_unix_nano` as two uint32 halves; 0, 0 when unset */
+  observedLo: number;
+  observedHi: number;
+  /** The receive time, the observed time of a record whose sender left it unset. */
+  received: () => HrTime;
   /**
    * Set when the sender sent a trace id or a span id (each kept independently: the missing one is
    * all zeros); `traceFlags` is the low byte of `flags`.
@@ -57,8 +62,17 @@ export interface IngestedLogRecordInit {
  * were never decoded straight from those bytes. Everything else is decoded at once.
  */
 export class IngestedLogRecord implements ReadWriteLogRecord {
-  hrTime: HrTime;
-  hrTimeObserved: HrTime;
+  /**
+   * @internal `time_unix_nano` as uint32 halves while {@link hrTime} was neither read nor set
+   * (`timeHi` -1 then: read `hrTime`): the file writes the time from them, no HrTime array is
+   * made per record. The same for the observed time (`observedHi` -1: read `hrTimeObserved`).
+   */
+  timeLo: number;
+  /** @internal */ timeHi: number;
+  /** @internal */ observedLo: number;
+  /** @internal */ observedHi: number;
+  private hrTimeValue: HrTime | undefined = undefined;
+  private observedValue: HrTime | undefined = undefined;
   spanContext?: SpanContext;
   readonly resource: Resource;
   readonly instrumentationScope: IngestedScope;
@@ -95,8 +109,16 @@ export class IngestedLogRecord implements ReadWriteLogRecord {
   private attributesValue: Attributes;
 
   constructor(init: IngestedLogRecordInit) {
-    this.hrTime = init.hrTime;
-    this.hrTimeObserved = init.hrTimeObserved;
+    this.timeLo = init.timeLo;
+    this.timeHi = init.timeHi;
+    if (init.observedLo === 0 && init.observedHi === 0) {
+      this.observedLo = 0;
+      this.observedHi = -1;
+      this.observedValue = init.received();
+    } else {
+      this.observedLo = init.observedLo;
+      this.observedHi = init.observedHi;
+    }
     this.spanContext = init.spanContext;
     this.resource = init.resource;
     this.instrumentationScope = init.instrumentationScope;
@@ -107,6 +129,38 @@ export class IngestedLogRecord implements ReadWriteLogRecord {
     this.flags = init.flags;
     this.bodyValue = init.body;
     this.attributesValue = init.attributes;
+  }
+
+  /** `time_unix_nano` as [seconds, nanoseconds] (made when first read); [0, 0] when unset. */
+  get hrTime(): HrTime {
+    let t = this.hrTimeValue;
+    if (t === undefined) {
+      t = hrTimeFromNanos(this.timeLo, this.timeHi);
+      this.hrTimeValue = t;
+      this.timeHi = -1; // the array may be changed in place: it is the time from now on
+    }
+    return t;
+  }
+
+  set hrTime(t: HrTime) {
+    this.hrTimeValue = t;
+    this.timeHi = -1;
+  }
+
+  /** `observed_time_unix_nano` as [seconds, nanoseconds]; the receive time when unset. */
+  get hrTimeObserved(): HrTime {
+    let t = this.observedValue;
+    if (t === undefined) {
+      t = hrTimeFromNanos(this.observedLo, this.observedHi);
+      this.observedValue = t;
+      this.observedHi = -1;
+    }
+    return t;
+  }
+
+  set hrTimeObserved(t: HrTime) {
+    this.observedValue = t;
+    this.observedHi = -1;
   }
 
   /** The body (decoded from the request bytes the first time it is read). */

@@ -8,11 +8,15 @@ export class CoarseClock {
   private readonly clock: () => number;
   private readonly coarse: boolean;
   private readonly origin: number;
-  /** The cached time (ms since origin), or -1 when it must be read again. */
-  private cache = -1;
+  /**
+   * The cached time (ms since origin), or -1 when it must be read ({@link now}; always -1 with an
+   * injected clock). Hot paths that only compare with a window's end read it directly: it is
+   * late by at most one synchronous run of code, as {@link now}.
+   */
+  cached = -1;
   private reads = 0;
   private readonly invalidate = (): void => {
-    this.cache = -1;
+    this.cached = -1;
   };
 
   /** @param clock - ms; default `performance.now`, read coarsely (see the class doc) */
@@ -24,16 +28,16 @@ export class CoarseClock {
 
   /** Now, in whole ms since creation (small on purpose: it is inlined in hot paths). */
   now(): number {
-    if (this.coarse && this.cache >= 0 && ++this.reads < 256) return this.cache;
+    if (this.coarse && this.cached >= 0 && ++this.reads < 256) return this.cached;
     return this.read();
   }
 
   private read(): number {
     if (!this.coarse) return Math.floor(this.clock() - this.origin);
-    const first = this.cache < 0;
+    const first = this.cached < 0;
     this.reads = 0;
-    this.cache = Math.floor(this.clock() - this.origin);
+    this.cached = Math.floor(this.clock() - this.origin);
     if (first) setImmediate(this.invalidate).unref();
-    return this.cache;
+    return this.cached;
   }
 }

@@ -1,12 +1,13 @@
 /**
  * The windows that start when a key's buffer is flushed or released: for `followFor` ms after a
- * flush the key's later records that would be held pass straight through (`'follow'`, the rest of
+ * flush the key's later records that would be held pass straight through (`follow`, the rest of
  * a failing request is kept); after a release (its request ended well) they are discarded at once
- * (`'done'`, records of other processes that arrive after the request ended are not held until
+ * (`follow: false`, records of other processes that arrive after the request ended are not held until
  * `maxAge`).
  *
  * Cost matters here (issue 13: a record that passes straight through must cost about what `next`
- * costs): a window is changed in place (no `Map.delete` + `Map.set` per record), and the window
+ * costs): a window is changed in place by the processor (no `Map.delete` + `Map.set` per record, no
+ * call here for the ERRORs of a request whose window is open), and the window
  * of the last lookup is remembered by an identity token (the record's span context object, which
  * the records of one span share), so the records of one request that come one after the other
  * cost a pointer comparison instead of a `Map` lookup. Keys themselves are never compared here:
@@ -19,25 +20,29 @@
 /** A key no caller can pass (the "no last key" marker). */
 const NONE: object = Object.freeze({});
 
-/** What a window does to the records of its key that would be held. */
-export type WindowMode = 'follow' | 'done';
-
-/** One key's window. */
-class Window {
+/**
+ * One key's window, changed in place by its owner (the processor extends `until` at every
+ * flushing record of the key: a field write, no `Map` operation).
+ */
+export class Window {
   /** End of the window, ms on the processor's clock. */
   until: number;
-  mode: WindowMode;
-  constructor(until: number, mode: WindowMode) {
+  /** `true`: the key's records that would be held pass (after a flush); `false`: discarded. */
+  follow: boolean;
+  constructor(until: number, follow: boolean) {
     this.until = until;
-    this.mode = mode;
+    this.follow = follow;
   }
 }
 
 export class FollowWindows {
   private readonly windows = new Map<unknown, Window>();
-  /** The token of the last lookup or change (`NONE`: none), and its key's window (`null`: none). */
-  private lastToken: object = NONE;
-  private lastWindow: Window | null = null;
+  /**
+   * The token of the last lookup or change (`NONE`: none), and its key's window (`null`: none).
+   * Read-only outside this class (the processor's hot path reads them without a call).
+   */
+  lastToken: object = NONE;
+  lastWindow: Window | null = null;
 
   /** Windows open now (expired ones not yet removed included). */
   get size(): number {
@@ -45,26 +50,22 @@ export class FollowWindows {
   }
 
   /**
-   * The mode of `key`'s window at `now`, or `undefined` when it has none (an expired window is
-   * removed). Never throws.
+   * `key`'s window (possibly expired: compare `until` with now; {@link expire} removes it), or
+   * `null`. A run of lookups with the same token costs a pointer comparison each. Never throws.
    * @param token - an object that stands for `key` (the same token always means the same key),
    *   or `undefined`
    */
-  lookup(key: unknown, now: number, token: object | undefined): WindowMode | undefined {
-    let w: Window | null | undefined;
-    if (token !== undefined && token === this.lastToken) w = this.lastWindow;
-    else {
-      if (this.windows.size === 0) return undefined;
-      w = this.windows.get(key) ?? null;
-      this.lastToken = token ?? NONE;
-      this.lastWindow = w;
-    }
-    if (w === null) return undefined;
-    if (now < w.until) return w.mode;
-    this.windows.delete(key);
-    this.lastToken = NONE;
-    this.lastWindow = null;
-    return undefined;
+  find(key: unknown, token: object | undefined): Window | null {
+    if (token !== undefined && token === this.lastToken) return this.lastWindow;
+    const w = this.windows.get(key) ?? null;
+    this.lastToken = token ?? NONE;
+    this.lastWindow = w;
+    return w;
+  }
+
+  /** Removes `key`'s (expired) window. */
+  expire(key: unknown): void {
+    this.remove(key);
   }
 
   /**
@@ -75,7 +76,7 @@ export class FollowWindows {
     key: unknown,
     token: object | undefined,
     until: number,
-    mode: WindowMode,
+    follow: boolean,
     maxKeys: number,
   ): void {
     let w: Window | null | undefined;
@@ -84,9 +85,9 @@ export class FollowWindows {
     } else w = this.windows.get(key);
     if (w !== undefined && w !== null) {
       w.until = until;
-      w.mode = mode;
+      w.follow = follow;
     } else {
-      w = new Window(until, mode);
+      w = new Window(until, follow);
       this.windows.set(key, w);
       if (this.windows.size > maxKeys) {
         const first = this.windows.keys().next();

@@ -1,3 +1,7 @@
+/*
+ * Longer than 450 lines on purpose: `onEmit` and its pass-through paths stay together with the
+ * state they read (every record of a primary goes through them; see the class description).
+ */
 import {
   type Context,
   context,
@@ -46,8 +50,12 @@ export type { LookbackBounds, LookbackKey, LookbackOptions, LookbackStats };
  * - `forceFlush()` forwards to `next` and does **not** flush the buffers (that would write every
  *   held record at each provider flush); use {@link flush} for that.
  *
- * A record that passes straight through costs a few comparisons (no `Map` operation unless it
- * flushes a key that holds records or opens a window for a new key). Held records are only read,
+ * A record that passes straight through costs a few comparisons: written at once (between the
+ * hold and flush levels, or untraced) a severity read, two comparisons and a scope pointer
+ * comparison; a failing request's ERRORs and later records, one after the other, a pointer
+ * comparison of their span context and their window's end (no `Map` operation, no clock read);
+ * an ERROR of another trace than the last record's one `Map` lookup of its window, and a store
+ * lookup only when the key has no open window. Held records are only read,
  * never changed. Flushed records reach `next.onEmit` with a Context holding only their own span
  * context (the original Context is not kept: it would pin spans and baggage in memory). `onEmit`
  * never throws. Works in any sdk-logs `LoggerProvider`; `next` is any LogRecordProcessor (e.g. a
@@ -67,18 +75,19 @@ export class LookbackProcessor implements LogRecordProcessor {
   private readonly clock: CoarseClock;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
   private readonly reader: RecordReader;
-  /** The token and time of the last follow window opened (`undefined`: none, or changed since). */
-  private lastFollowToken: object | undefined;
-  private lastFollowAt = -1;
   /** Whether records without a span context pass (the default key, `holdUntraced` false). */
   private untracedPass: boolean;
+  /** Whether {@link followsLast} may pass records: default key, no `hold` rules, not shut down. */
+  private followFast: boolean;
   private readonly defaultKey: boolean;
   /** The pass-through range of the fast path: `passAbove < severity < passBelow`. */
   private passAbove: number;
   private passBelow: number;
-  /** One-entry cache: the last scope seen on the pass path, and whether it is the tasks' one. */
-  private lastScope: InstrumentationScope | undefined;
-  private lastScopeIsTask = false;
+  /**
+   * One-entry cache: the last scope seen on the pass path when its records cannot end a task
+   * (`undefined` after a task scope): its records pass with one pointer comparison.
+   */
+  private passScope: InstrumentationScope | undefined;
 
   private flushedCount = 0;
   private discardedCount = 0;
@@ -108,6 +117,7 @@ export class LookbackProcessor implements LogRecordProcessor {
     this.passBelow = this.b.flushSeverity;
     this.defaultKey = options.key === undefined;
     this.untracedPass = this.defaultKey && !this.b.holdUntraced;
+    this.followFast = this.defaultKey && this.b.holdTable === undefined;
     this.store = new HeldStore(this.b);
     this.clock = new CoarseClock(options.now);
     const sweepMs =
@@ -150,71 +160,113 @@ export class LookbackProcessor implements LogRecordProcessor {
   /** Holds, flushes, passes or discards one record (see the class description). Never throws. */
   onEmit(record: ReadWriteLogRecord, ctx?: Context): void {
     // The common case first, kept small so that it is inlined: written at once, above every hold
-    // level and below the flush level (after shutdown `passAbove` is Infinity: never taken).
+    // level and below the flush level (after shutdown `passAbove` is Infinity: never taken;
+    // `undefined` compares false). One call site of `next.onEmit` for every record that passes.
     const severity = record.severityNumber;
-    if (severity !== undefined && severity > this.passAbove && severity < this.passBelow) {
-      this.passedCount++;
+    if ((severity as number) > this.passAbove && (severity as number) < this.passBelow) {
       const scope = record.instrumentationScope;
-      if (scope !== this.lastScope) this.noteScope(scope);
-      if (this.lastScopeIsTask) {
+      if (scope !== this.passScope && this.isTaskScope(scope)) {
+        this.passedCount++;
         this.taskRecord(record, ctx);
         return;
       }
-      try {
-        this.next.onEmit(record, ctx);
-      } catch (err) {
-        this.countError('next.onEmit() threw; the record is lost', err);
+    } else {
+      const sc = record.spanContext;
+      // a record without a trace, not held: passes (an ERROR too: it has no buffer to flush);
+      // `untracedPass` is false after shutdown
+      if (sc === undefined ? !this.untracedPass : !this.followsLast(sc, severity)) {
+        this.emitOther(record, ctx, severity);
+        return;
       }
-      return;
     }
-    // a record without a trace, not held: passes (an ERROR too: it has no buffer to flush)
-    if (record.spanContext === undefined && this.untracedPass && !this.isShutdown) {
-      this.pass(record, ctx);
-      return;
+    this.passedCount++;
+    try {
+      this.next.onEmit(record, ctx);
+    } catch (err) {
+      this.countError('next.onEmit() threw; the record is lost', err);
     }
-    this.emitOther(record, ctx, severity);
   }
 
-  /** The rest of {@link onEmit}: flushing, held, following, no severity. */
+  /**
+   * Whether a traced record passes because it belongs to the span of the last record looked up,
+   * whose key's window is open and follows (the ERRORs and later records of a failing request,
+   * one after the other); an ERROR moves the window's end. No `Map` operation, no clock read
+   * (the clock's cached value). Only with the default key and without `hold` rules; false after
+   * shutdown (the windows are cleared).
+   */
+  private followsLast(sc: object, severity: number | undefined): boolean {
+    const windows = this.windows;
+    const w = sc === windows.lastToken ? windows.lastWindow : null;
+    if (w === null || !w.follow || !this.followFast || !((severity as number) > 0)) return false;
+    const now = this.clock.cached; // -1 when it must be read: the long path reads it
+    if (now < 0 || now >= w.until) return false;
+    if ((severity as number) >= this.passBelow) w.until = now + this.b.followForMs;
+    return true;
+  }
+
+  /**
+   * The rest of {@link onEmit}: flushing, held, following, no severity. A record of a key whose
+   * window is open (the ERRORs and the later records of a failing request) is handled here
+   * without a call: its window is found by the record's span context (a pointer comparison for a
+   * run of records of one span, else one `Map` lookup), the time is the clock's cached value, and
+   * an ERROR only moves the window's end. A key whose window is open holds nothing (its records
+   * pass or are discarded while it is open, and a window opens with a take or a discard of the
+   * key's records), so such an ERROR has nothing to flush.
+   */
   private emitOther(
     record: ReadWriteLogRecord,
     ctx: Context | undefined,
     severity: number | undefined,
   ): void {
     if (this.isShutdown) return;
-    try {
-      if (severity !== undefined && severity >= this.b.flushSeverity) {
-        this.flushing(record, ctx);
-        return;
-      }
-      if (severity === undefined || severity === 0 || severity > this.b.holdMaxAll) {
-        this.pass(record, ctx); // no severity: never held
-        return;
-      }
-      if (this.b.holdTable !== undefined && severity > this.reader.holdMax(record)) {
-        this.pass(record, ctx);
-        return;
-      }
-      const key = this.reader.key(record);
-      if (key === undefined) {
-        this.pass(record, ctx);
-        return;
-      }
-      const now = this.clock.now();
-      if (this.windows.size !== 0) {
-        const mode = this.windows.lookup(key, now, this.reader.token);
-        if (mode === 'follow') {
-          this.pass(record, ctx);
-          return;
-        }
-        if (mode === 'done') {
+    const flushing = severity !== undefined && severity >= this.passBelow;
+    if (
+      !flushing &&
+      (severity === undefined ||
+        severity === 0 || // no severity: never held
+        severity > this.passAbove ||
+        (this.b.holdTable !== undefined && severity > this.reader.holdMax(record)))
+    ) {
+      this.pass(record, ctx);
+      return;
+    }
+    const key = this.reader.key(record);
+    if (key === undefined) {
+      this.pass(record, ctx);
+      return;
+    }
+    const w = this.windows.find(key, this.reader.token);
+    if (w !== null) {
+      const cached = this.clock.cached;
+      const now = cached >= 0 ? cached : this.clock.now();
+      if (now < w.until) {
+        if (flushing) {
+          w.until = now + this.b.followForMs;
+          w.follow = true;
+        } else if (!w.follow) {
           this.discardedCount++;
           return;
         }
+        this.passedCount++;
+        try {
+          this.next.onEmit(record, ctx);
+        } catch (err) {
+          this.countError('next.onEmit() threw; the record is lost', err);
+        }
+        return;
       }
-      this.store.hold(key, record, now);
+      this.windows.expire(key);
+    }
+    if (flushing) this.flushing(record, ctx, key);
+    else this.hold(record, key);
+  }
+
+  /** A record to hold (its key has no open window). */
+  private hold(record: ReadWriteLogRecord, key: unknown): void {
+    try {
+      this.store.hold(key, record, this.clock.now());
     } catch (err) {
-      // Not expected (only reads and pointer updates above); never let it reach logger.emit().
+      // Not expected (only reads and pointer updates); never let it reach logger.emit().
       this.countError('onEmit failed; the record is lost', err);
     }
   }
@@ -229,9 +281,14 @@ export class LookbackProcessor implements LogRecordProcessor {
     }
   }
 
-  private noteScope(scope: InstrumentationScope): void {
-    this.lastScope = scope;
-    this.lastScopeIsTask = this.releaseOnTaskEnd && isTaskEndScope(scope.name);
+  /** Whether records of `scope` can end a task (else it becomes the cached pass scope). */
+  private isTaskScope(scope: InstrumentationScope): boolean {
+    if (this.releaseOnTaskEnd && isTaskEndScope(scope.name)) {
+      this.passScope = undefined;
+      return true;
+    }
+    this.passScope = scope;
+    return false;
   }
 
   /**
@@ -265,7 +322,7 @@ export class LookbackProcessor implements LogRecordProcessor {
     if (this.isShutdown) return 0;
     const now = this.clock.now();
     this.store.pruneAge(now);
-    if (key !== undefined) this.openWindow(key, undefined, now, 'follow');
+    if (key !== undefined) this.openWindow(key, undefined, now, true);
     return this.sendAll(this.store.take(key));
   }
 
@@ -299,7 +356,7 @@ export class LookbackProcessor implements LogRecordProcessor {
    */
   release(key: LookbackKey): number {
     if (this.isShutdown) return 0;
-    this.openWindow(key, undefined, this.clock.now(), 'done');
+    this.openWindow(key, undefined, this.clock.now(), false);
     return this.discard(key);
   }
 
@@ -358,9 +415,10 @@ export class LookbackProcessor implements LogRecordProcessor {
     if (this.b.onShutdown === 'flush') this.flush();
     else this.discard();
     this.windows.clear();
-    this.lastFollowToken = undefined;
     this.isShutdown = true;
     this.passAbove = Number.POSITIVE_INFINITY;
+    this.untracedPass = false;
+    this.followFast = false;
     clearInterval(this.sweepTimer);
     await this.next.shutdown();
   }
@@ -379,48 +437,47 @@ export class LookbackProcessor implements LogRecordProcessor {
       this.passAbove = this.b.holdMaxAll;
       this.passBelow = this.b.flushSeverity;
     }
-    this.untracedPass = this.defaultKey && !this.b.holdUntraced;
+    this.untracedPass = this.defaultKey && !this.b.holdUntraced && !this.isShutdown;
+    this.followFast = this.defaultKey && this.b.holdTable === undefined && !this.isShutdown;
     this.store.enforce(this.clock.now());
   }
 
   // ---- internals -------------------------------------------------------------------------
 
-  /** A record at or above `flushSeverity`: flushes its key (if any), opens its window, passes. */
-  private flushing(record: ReadWriteLogRecord, ctx: Context | undefined): void {
-    const key = this.reader.key(record);
-    if (key !== undefined) {
+  /** A record at or above `flushSeverity` whose key has no open window: flushes, opens, passes. */
+  private flushing(record: ReadWriteLogRecord, ctx: Context | undefined, key: unknown): void {
+    try {
       const now = this.clock.now();
-      this.openWindow(key, this.reader.token, now, 'follow');
-      if (this.store.count !== 0) {
-        this.store.pruneAge(now);
-        this.sendAll(this.store.take(key));
-      }
+      this.openWindow(key, this.reader.token, now, true);
+      this.takeAndSend(key, now);
+    } catch (err) {
+      this.countError('flushing failed', err);
     }
     this.pass(record, ctx);
+  }
+
+  /** Sends `key`'s held records (those within `maxAge`) to `next`. */
+  private takeAndSend(key: unknown, now: number): void {
+    if (this.store.count === 0) return;
+    this.store.pruneAge(now);
+    this.sendAll(this.store.take(key));
   }
 
   private releaseRecordKey(record: ReadWriteLogRecord): void {
     const key = this.reader.key(record);
     if (key === undefined || this.isShutdown) return;
-    this.openWindow(key, this.reader.token, this.clock.now(), 'done');
+    this.openWindow(key, this.reader.token, this.clock.now(), false);
     this.discard(key);
   }
 
-  /** @param token - stands for `key` (see `RecordReader.token`), or `undefined` */
-  private openWindow(
-    key: unknown,
-    token: object | undefined,
-    now: number,
-    mode: 'follow' | 'done',
-  ): void {
+  /**
+   * Opens (or extends, or switches) `key`'s window.
+   * @param token - stands for `key` (see `RecordReader.token`), or `undefined`
+   * @param follow - `true`: the key's records pass (after a flush); `false`: discarded (release)
+   */
+  private openWindow(key: unknown, token: object | undefined, now: number, follow: boolean): void {
     if (this.b.followForMs <= 0) return;
-    // the ERRORs of one failing request, one after the other: the window is already right
-    if (mode === 'follow' && token !== undefined && token === this.lastFollowToken) {
-      if (now === this.lastFollowAt) return;
-    }
-    this.windows.open(key, token, now + this.b.followForMs, mode, this.b.maxKeys);
-    this.lastFollowToken = mode === 'follow' ? token : undefined;
-    this.lastFollowAt = now;
+    this.windows.open(key, token, now + this.b.followForMs, follow, this.b.maxKeys);
   }
 
   private sendAll(records: ReadWriteLogRecord[]): number {

@@ -13,6 +13,8 @@ export class RecordReader {
    * context, or an object key itself), or `undefined`: the same token always means the same key.
    */
   token: object | undefined;
+  /** The key {@link token} stands for (default key function only). */
+  private lastKey: LookbackKey | undefined;
   private readonly keyOf: ((record: ReadableLogRecord) => LookbackKey | undefined) | undefined;
   private readonly bounds: ResolvedBounds;
   private readonly onError: (what: string, err: unknown) => void;
@@ -33,22 +35,34 @@ export class RecordReader {
   /**
    * The buffer key of a record, `undefined` when it is not to be held: by default its trace id,
    * or without a valid one its Resource object when `holdUntraced`; else the key function's
-   * answer (one that throws is reported and counts as `undefined`). Sets {@link token}.
+   * answer (one that throws is reported and counts as `undefined`). Sets {@link token}. Small on
+   * purpose (inlined in the processor's hot path): the records of one span, one after the other,
+   * cost a pointer comparison.
    */
   key(record: ReadableLogRecord): LookbackKey | undefined {
+    const sc = record.spanContext;
+    if (sc !== undefined && sc === this.token && this.keyOf === undefined) return this.lastKey;
+    return this.readKey(record, sc);
+  }
+
+  private readKey(
+    record: ReadableLogRecord,
+    sc: ReadableLogRecord['spanContext'],
+  ): LookbackKey | undefined {
     if (this.keyOf === undefined) {
-      const sc = record.spanContext;
       if (sc !== undefined) {
         const id = sc.traceId;
         // compared with INVALID_TRACEID only when it may be equal: comparing two different
         // strings costs ~40 ns on V8, more than the rest of the pass-through path
         if (id.charCodeAt(0) !== 48 || id !== INVALID_TRACEID) {
           this.token = sc;
+          this.lastKey = id;
           return id;
         }
       }
       if (!this.bounds.holdUntraced) return undefined;
       this.token = record.resource;
+      this.lastKey = record.resource;
       return record.resource;
     }
     this.token = undefined;
