@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv, runProcess } from './support/process.ts';
+import { quietRunArgs } from './support/starlog-run.ts';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const fixture = (name: string) =>
   fileURLToPath(new URL(`./fixtures/drop-in/${name}`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'starlog-drop-in-'));
@@ -59,8 +59,7 @@ async function run(
   flags: string[] = [],
 ): Promise<{ code: number | null; stdout: string; stderr: string; records: Rec[] }> {
   const logFile = join(dir, `run-${++n}.jsonl`);
-  const args = [MAIN, 'run', '--log-file', logFile, '--status-interval', '1h'];
-  args.push('--console-level', 'off', '--register', ...flags, '--', process.execPath, file);
+  const args = quietRunArgs(logFile, ['--register', ...flags], [process.execPath, file]);
   const r = await runProcess(process.execPath, args, {
     cwd: dir,
     env: cleanEnv(),
@@ -164,16 +163,7 @@ test('--capture-output reads pino and bunyan JSON lines', async () => {
   const logFile = join(dir, 'capture.jsonl');
   const r = await runProcess(
     process.execPath,
-    [
-      MAIN,
-      'run',
-      '--log-file',
-      logFile,
-      '--status-interval',
-      '1h',
-      '--console-level',
-      'off',
-    ].concat(['--capture-output', '--', process.execPath, '-e', code]),
+    quietRunArgs(logFile, ['--capture-output'], [process.execPath, '-e', code]),
     { cwd: dir, env: cleanEnv(), timeoutMs: 60_000 },
   );
   assert.equal(r.code, 0, r.stderr);

@@ -24,12 +24,12 @@ import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { captureDiag } from './support/diag.ts';
 import { cleanEnv, runProcess } from './support/process.ts';
+import { quietRunArgs } from './support/starlog-run.ts';
 import { until } from './support/wait.ts';
 
 const NODE = process.execPath;
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const REGISTER = fileURLToPath(new URL('../src/register.ts', import.meta.url));
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 function collecting(): LogRecordProcessor & { bodies: string[] } {
   return {
@@ -137,16 +137,7 @@ describe('hand-off files: every role of a short-lived child', () => {
     const logFile = join(cwd, 'out.jsonl');
     const r = await runProcess(
       NODE,
-      [
-        MAIN,
-        'run',
-        '--log-file',
-        logFile,
-        '--status-interval',
-        '1h',
-        '--console-level',
-        'off',
-      ].concat(['--', NODE, fixture('short-lived-child.ts')]),
+      quietRunArgs(logFile, [], [NODE, fixture('short-lived-child.ts')]),
       { cwd, env: cleanEnv({ N: '20' }), timeoutMs: 60_000, group: true },
     );
     assert.equal(r.code, 0, r.stderr);

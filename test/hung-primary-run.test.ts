@@ -18,9 +18,9 @@ import type { LoggingStats } from '../src/setup/handle.ts';
 import { fileBodies } from './support/jsonl.ts';
 import { cleanEnv } from './support/process.ts';
 import { childDrops } from './support/reliability-children.ts';
+import { quietRunArgs } from './support/starlog-run.ts';
 import { until, within } from './support/wait.ts';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const APP = fileURLToPath(new URL('./fixtures/run-dry-app.ts', import.meta.url));
 /** the default shutdownTimeoutMs (DEFAULT_SHUTDOWN_TIMEOUT_MS) */
 const SHUTDOWN_MS = 5000;
@@ -46,20 +46,7 @@ test('starlog run --register: a child whose event loop runs dry while starlog ru
   const logFile = join(dir, 'out.jsonl');
   const run = spawn(
     process.execPath,
-    [
-      MAIN,
-      'run',
-      '--log-file',
-      logFile,
-      '--status-interval',
-      '1h',
-      '--console-level',
-      'off',
-      '--register',
-      '--',
-      process.execPath,
-      APP,
-    ],
+    quietRunArgs(logFile, ['--register'], [process.execPath, APP]),
     {
       cwd: dir,
       env: cleanEnv({ DRY_DIR: dir, DRY_RECORDS: String(RECORDS) }),

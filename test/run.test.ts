@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv, runProcess } from './support/process.ts';
+import { quietRunArgs } from './support/starlog-run.ts';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const OTEL_CHILD = fileURLToPath(new URL('./fixtures/run-otel-child.ts', import.meta.url));
 
 interface RunResult {
@@ -49,8 +49,7 @@ function starlogRun(
   opts: { signal?: NodeJS.Signals; readyText?: string; env?: Record<string, string> } = {},
 ): Promise<RunResult & { logFile: string }> {
   const logFile = join(dir, `run-${++n}.jsonl`);
-  const args = [MAIN, 'run', '--log-file', logFile, '--status-interval', '1h'];
-  args.push('--console-level', 'off', ...flags, '--', ...command);
+  const args = quietRunArgs(logFile, flags, command);
   return runProcess(process.execPath, args, {
     cwd: dir,
     env: cleanEnv(opts.env),
