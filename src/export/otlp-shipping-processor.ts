@@ -5,6 +5,7 @@ import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-
 import type { SyncExporter } from '../multiprocess/child/sync-export.ts';
 import {
   DROP_REPORT_SCOPE,
+  type DropCounts,
   type DroppedBatchId,
   dropReportAttributes,
   newDropReporter,
@@ -207,15 +208,25 @@ export class OtlpShippingProcessor
     if (!this._reportDrops || this._lastResource === undefined) return undefined;
     const counts = this.dropCounts();
     if (totalDrops(counts) === 0) return undefined;
+    return this._encodeReport(this._lastResource, counts);
+  }
+
+  /** One drop report request (see `drop-report.ts`) with `counts`, naming `batchId` if given. */
+  private _encodeReport(
+    resource: PlainLogRecord['resource'],
+    counts: DropCounts,
+    batchId?: string,
+    deadline?: number,
+  ): Buffer {
     return encodeLogsRequest([
       new PlainLogRecord({
-        resource: this._lastResource,
+        resource,
         instrumentationScope: { name: DROP_REPORT_SCOPE },
         attributes: dropReportAttributes(
           counts,
           this._reporter,
-          undefined,
-          undefined,
+          batchId,
+          deadline,
           this._takeDroppedIds(),
         ),
       }),
@@ -247,20 +258,12 @@ export class OtlpShippingProcessor
   ): Buffer {
     if (!this._reportDrops || this._lastResource === undefined) return bytes;
     batch.sent = true;
-    const counts = this.dropCounts();
-    const report = encodeLogsRequest([
-      new PlainLogRecord({
-        resource: this._lastResource,
-        instrumentationScope: { name: DROP_REPORT_SCOPE },
-        attributes: dropReportAttributes(
-          counts,
-          this._reporter,
-          this._batchId(batch.id, batch.part),
-          deadline,
-          this._takeDroppedIds(),
-        ),
-      }),
-    ]);
+    const report = this._encodeReport(
+      this._lastResource,
+      this.dropCounts(),
+      this._batchId(batch.id, batch.part),
+      deadline,
+    );
     return Buffer.concat([bytes, report]);
   }
 
