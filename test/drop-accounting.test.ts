@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
+import { CountingProcessor } from './support/collect.ts';
 import { runProcess } from './support/process.ts';
 import { childDrops, startChild } from './support/reliability-children.ts';
 import { until } from './support/wait.ts';
@@ -15,19 +15,8 @@ import { until } from './support/wait.ts';
 const NODE = process.execPath;
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-function counting(): LogRecordProcessor & { n: number } {
-  return {
-    n: 0,
-    onEmit() {
-      this.n++;
-    },
-    forceFlush: async () => {},
-    shutdown: async () => {},
-  };
-}
-
 test('drop reports of a main thread and a worker thread add up in the primary (keyed per reporter)', async () => {
-  const processor = counting();
+  const processor = new CountingProcessor();
   const receiver = await startReceiver({ processor });
   try {
     const r = await runProcess(NODE, [fixture('drops-threads.ts')], {
@@ -55,7 +44,7 @@ test('drop reports of a main thread and a worker thread add up in the primary (k
 test(`${process.env.SHORT_LIVED_CHILDREN ?? 6} short-lived children at once, each 20 records then process.exit(): delivered + counted drops = sent`, {
   timeout: 300_000,
 }, async () => {
-  const processor = counting();
+  const processor = new CountingProcessor();
   const receiver = await startReceiver({ processor });
   const children = Number(process.env.SHORT_LIVED_CHILDREN ?? 6);
   try {

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { LoggerProvider, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import {
   createPrimaryBytesExporter,
   type EncodedLogsExporter,
@@ -19,21 +19,11 @@ import {
 } from '../src/export/otlp-bytes-exporter.ts';
 import { OtlpShippingProcessor } from '../src/export/otlp-shipping-processor.ts';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
+import { CountingProcessor } from './support/collect.ts';
 import { until, within } from './support/wait.ts';
 
 const PAD = 'x'.repeat(1000);
 const BATCH = 10;
-
-function counting(): LogRecordProcessor & { n: number } {
-  return {
-    n: 0,
-    onEmit() {
-      this.n++;
-    },
-    forceFlush: async () => {},
-    shutdown: async () => {},
-  };
-}
 
 const failure = (code: number, details: string): ExportResult => ({
   code: ExportResultCode.FAILED,
@@ -72,7 +62,7 @@ function faulty(real: EncodedLogsExporter, fault: 'lost' | 'held') {
 }
 
 async function scenario(fault: 'lost' | 'held') {
-  const processor = counting();
+  const processor = new CountingProcessor();
   const receiver = await startReceiver({ processor });
   const real = createPrimaryBytesExporter({ ...receiver.env }, { timeoutMillis: 10_000 });
   const wrapper = faulty(real, fault);

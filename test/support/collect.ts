@@ -10,3 +10,13 @@ export class CollectingProcessor implements LogRecordProcessor {
   async forceFlush(): Promise<void> {}
   async shutdown(): Promise<void> {}
 }
+
+/** A LogRecordProcessor that only counts the records given to `onEmit` (`n`). */
+export class CountingProcessor implements LogRecordProcessor {
+  n = 0;
+  onEmit(): void {
+    this.n++;
+  }
+  async forceFlush(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+}
