@@ -5,7 +5,7 @@
  * `starlog tree` naming a task from its exit record alone.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,6 +13,7 @@ import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { getLogger, type LoggingHandle, setupLogging, task } from '../src/index.ts';
 import { TreeModel } from '../src/tree/model.ts';
 import { renderText } from '../src/tree/render-text.ts';
+import { type FileRecord, fileRecords } from './support/jsonl.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starlog-http-tasks-'));
 const file = join(dir, 'records.jsonl');
@@ -32,32 +33,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Rec {
-  scope: string;
-  body: string;
-  traceId: string;
-  attributes: Record<string, unknown>;
-}
-
-async function records(): Promise<Rec[]> {
+async function records(): Promise<FileRecord[]> {
   await handle.forceFlush();
-  const out: Rec[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line === '') continue;
-    for (const rl of JSON.parse(line).resourceLogs)
-      for (const sl of rl.scopeLogs)
-        for (const r of sl.logRecords) {
-          const attributes: Record<string, unknown> = {};
-          for (const a of r.attributes ?? []) attributes[a.key] = Object.values(a.value)[0];
-          out.push({
-            scope: sl.scope.name,
-            body: r.body?.stringValue,
-            traceId: r.traceId,
-            attributes,
-          });
-        }
-  }
-  return out;
+  return fileRecords(file);
 }
 
 test('express: the task is named by its route; records of the handler belong to it', async () => {

@@ -7,11 +7,12 @@
  * Each must give the record the JSON path gives: scope, severity, body, attributes, task.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type LoggingHandle, setupLogging, task } from '../src/index.ts';
+import { type FileRecord, fileRecords } from './support/jsonl.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starlog-pino-paths-'));
 const file = join(dir, 'records.jsonl');
@@ -31,37 +32,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Rec {
-  scope: string;
-  body: string;
-  severityText: string;
-  traceId: string;
-  attributes: Record<string, unknown>;
-}
-
-async function records(): Promise<Rec[]> {
+async function records(): Promise<FileRecord[]> {
   await handle.forceFlush();
-  const out: Rec[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line === '') continue;
-    for (const rl of JSON.parse(line).resourceLogs)
-      for (const sl of rl.scopeLogs)
-        for (const r of sl.logRecords) {
-          const attributes: Record<string, unknown> = {};
-          for (const a of r.attributes ?? []) {
-            const v = Object.values(a.value)[0];
-            attributes[a.key] = 'intValue' in a.value ? Number(v) : v;
-          }
-          out.push({
-            scope: sl.scope.name,
-            body: r.body?.stringValue,
-            severityText: r.severityText,
-            traceId: r.traceId ?? '',
-            attributes,
-          });
-        }
-  }
-  return out;
+  return fileRecords(file);
 }
 
 test('fast path, JSON path and capture before formatting give the same records', async () => {
