@@ -6,34 +6,20 @@
  * dropped anywhere.
  */
 import assert from 'node:assert/strict';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { setupLogging } from '../src/setup/setup-logging.ts';
-import { childDrops, startChild } from './support/reliability-children.ts';
+import {
+  childDrops,
+  countFileRecords,
+  receiverEnv,
+  startChild,
+} from './support/reliability-children.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starlog-speed-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Counts the records per child in an OTLP-JSON lines file (body `<child>:<seq>`), and duplicates. */
-async function countFile(path: string, children: number) {
-  const seen = Array.from({ length: children }, () => new Set<number>());
-  let duplicates = 0;
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line) continue;
-    for (const m of line.matchAll(/"body":\{"stringValue":"(\d+):(\d+)"\}/g)) {
-      const set = seen[Number(m[1])];
-      if (set === undefined) continue;
-      const seq = Number(m[2]);
-      if (set.has(seq)) duplicates++;
-      else set.add(seq);
-    }
-  }
-  return { perChild: seen.map((s) => s.size), duplicates };
-}
 
 test('a burst of 500,000 records from 4 children with default settings: every record in the file, none dropped', async () => {
   const file = join(dir, 'burst.jsonl');
@@ -45,10 +31,7 @@ test('a burst of 500,000 records from 4 children with default settings: every re
     collector: false,
     status: false,
   });
-  const env = {
-    STARLOG_ENDPOINT: handle.receiver!.endpoint,
-    STARLOG_TOKEN: handle.receiver!.env.STARLOG_TOKEN,
-  };
+  const env = receiverEnv(handle);
   const per = 125_000;
   const children = await Promise.all(
     [0, 1, 2, 3].map((index) => startChild(env, { index, setup: true })),
@@ -80,7 +63,7 @@ test('a burst of 500,000 records from 4 children with default settings: every re
   } finally {
     await handle.shutdown();
   }
-  const { perChild, duplicates } = await countFile(file, 4);
+  const { perChild, duplicates } = await countFileRecords(file, 4);
   assert.deepEqual(perChild, [per, per, per, per], 'every record in the file');
   assert.equal(duplicates, 0, 'no record twice');
 });

@@ -5,29 +5,20 @@
  * reaches the file exactly once, nothing is counted as dropped.
  */
 import assert from 'node:assert/strict';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { setupLogging } from '../src/setup/setup-logging.ts';
-import { childDrops, startChild } from './support/reliability-children.ts';
+import {
+  childDrops,
+  countFileRecords,
+  receiverEnv,
+  startChild,
+} from './support/reliability-children.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starlog-offload-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-async function countBodies(path: string): Promise<{ distinct: number; duplicates: number }> {
-  const seen = new Set<string>();
-  let duplicates = 0;
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  for await (const line of lines) {
-    for (const m of line.matchAll(/"body":\{"stringValue":"(\d+:\d+)"\}/g)) {
-      if (seen.has(m[1] as string)) duplicates++;
-      else seen.add(m[1] as string);
-    }
-  }
-  return { distinct: seen.size, duplicates };
-}
 
 test('one synchronous burst of 60,000 records: batches go out through the worker thread during the burst; all delivered once', async () => {
   const file = join(dir, 'burst.jsonl');
@@ -39,10 +30,7 @@ test('one synchronous burst of 60,000 records: batches go out through the worker
     collector: false,
     status: false,
   });
-  const env = {
-    STARLOG_ENDPOINT: handle.receiver!.endpoint,
-    STARLOG_TOKEN: handle.receiver!.env.STARLOG_TOKEN,
-  };
+  const env = receiverEnv(handle);
   const child = await startChild(env, { index: 0, setup: true });
   try {
     // 60,000 records are 14 batches of 4,096: from the second one sealed, they are offloaded
@@ -58,5 +46,5 @@ test('one synchronous burst of 60,000 records: batches go out through the worker
   } finally {
     await handle.shutdown();
   }
-  assert.deepEqual(await countBodies(file), { distinct: 60_000, duplicates: 0 });
+  assert.deepEqual(await countFileRecords(file, 1), { perChild: [60_000], duplicates: 0 });
 });

@@ -16,7 +16,12 @@ import { ShippingProcessor } from '../src/export/shipping-processor.ts';
 import { generateToken } from '../src/multiprocess/protocol/token.ts';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { setupLogging } from '../src/setup/setup-logging.ts';
-import { childDrops, SeqCollector, startChild } from './support/reliability-children.ts';
+import {
+  childDrops,
+  receiverEnv,
+  SeqCollector,
+  startChild,
+} from './support/reliability-children.ts';
 import { until } from './support/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starlog-rel-'));
@@ -270,10 +275,7 @@ describe('the primary side', () => {
       status: { interval: '1h' },
     });
     try {
-      const env = {
-        STARLOG_ENDPOINT: handle.receiver!.endpoint,
-        STARLOG_TOKEN: handle.receiver!.env.STARLOG_TOKEN,
-      };
+      const env = receiverEnv(handle);
       // a 65,536-record queue without backpressure (the default slows the child down instead)
       const child = await startChild(env, {
         index: 7,
@@ -319,10 +321,7 @@ describe('the primary side', () => {
       forceFlush: async () => {},
       shutdown: async () => {},
     });
-    const env = {
-      STARLOG_ENDPOINT: handle.receiver!.endpoint,
-      STARLOG_TOKEN: handle.receiver!.env.STARLOG_TOKEN,
-    };
+    const env = receiverEnv(handle);
     const child = await startChild(env, {
       index: 3,
       shipping: { ...FAST, maxExportBatchSize: 1000, scheduledDelay: '1h' },
