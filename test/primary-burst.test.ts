@@ -7,7 +7,6 @@
  * code and under `--import starlog/register`. A real process (fixtures/primary-exit-app.ts).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import { ShippingProcessor } from '../src/export/shipping-processor.ts';
 import { JsonlFileExporter } from '../src/exporters/jsonl-file.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
 import { fileBodies } from './support/jsonl.ts';
+import { cleanEnv, type ProcessResult, runProcess } from './support/process.ts';
 
 const APP = fileURLToPath(new URL('./fixtures/primary-exit-app.ts', import.meta.url));
 const REGISTER_SRC = new URL('../src/register.ts', import.meta.url).href;
@@ -30,18 +30,8 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(
-  mode: 'dry' | 'exit',
-  cwd: string,
-  register: boolean,
-): Promise<{ code: number | null; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('STARLOG_') || k.startsWith('OTEL_') || k === 'NODE_OPTIONS') continue;
-    if (k === 'NODE_TEST_CONTEXT') continue;
-    env[k] = v;
-  }
-  Object.assign(env, {
+function run(mode: 'dry' | 'exit', cwd: string, register: boolean): Promise<ProcessResult> {
+  const env = cleanEnv({
     NO_COLOR: '1',
     N: String(N),
     LOG_FILE: join(cwd, 'out.jsonl'),
@@ -49,21 +39,7 @@ function run(
     ...(register ? { STARLOG_TEST_REGISTER: '1' } : {}),
   });
   const args = register ? ['--import', REGISTER_SRC, APP, mode] : [APP, mode];
-  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${mode}: the application did not end within 60 s; stderr=${stderr}`));
-    }, 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
+  return runProcess(process.execPath, args, { cwd, env, timeoutMs: 60_000 });
 }
 
 const REGISTER_CONFIG = `status:

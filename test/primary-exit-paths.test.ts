@@ -6,24 +6,17 @@
  * application without starlog.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fileBodies } from './support/jsonl.ts';
+import { cleanEnv, type ProcessResult, runProcess } from './support/process.ts';
 
 const APP = fileURLToPath(new URL('./fixtures/primary-exit-app.ts', import.meta.url));
 const REGISTER_SRC = new URL('../src/register.ts', import.meta.url).href;
 const N = 2000;
-
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 let dir: string;
 before(() => {
@@ -31,48 +24,16 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('STARLOG_') || k.startsWith('OTEL_') || k === 'NODE_OPTIONS') continue;
-    if (k === 'NODE_TEST_CONTEXT') continue;
-    env[k] = v;
-  }
-  return { ...env, NO_COLOR: '1', ...extra };
-}
-
 function runApp(
   mode: string,
   opts: { cwd: string; env: Record<string, string>; register?: boolean; signal?: NodeJS.Signals },
-): Promise<Ended> {
+): Promise<ProcessResult> {
   const args = opts.register ? ['--import', REGISTER_SRC, APP, mode] : [APP, mode];
-  const child = spawn(process.execPath, args, {
+  return runProcess(process.execPath, args, {
     cwd: opts.cwd,
-    env: cleanEnv(opts.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  let signalled = false;
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-    if (opts.signal && !signalled && stdout.includes('ready\n')) {
-      signalled = true;
-      child.kill(opts.signal);
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${mode}: the application did not end within 60 s; stderr=${stderr}`));
-    }, 60_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
+    env: cleanEnv({ NO_COLOR: '1', ...opts.env }),
+    signal: opts.signal,
+    timeoutMs: 60_000,
   });
 }
 

@@ -82,7 +82,7 @@ export function runProcess(
 
 /**
  * This process's environment without any primary's or collector's variables of the test run
- * itself (`STARLOG_*`, `OTEL_*`, `NODE_OPTIONS`, `TRACEPARENT`), plus `extra`.
+ * itself (`STARLOG_*`, `OTEL_*`, `NODE_OPTIONS`, `NODE_TEST_CONTEXT`, `TRACEPARENT`), plus `extra`.
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -91,6 +91,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
       k.startsWith('STARLOG_') ||
       k.startsWith('OTEL_') ||
       k === 'NODE_OPTIONS' ||
+      k === 'NODE_TEST_CONTEXT' ||
       k === 'TRACEPARENT'
     )
       continue;
