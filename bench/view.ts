@@ -39,6 +39,7 @@ import { BatchEncoder } from '../src/view/live-encoding.ts';
 import { ViewQueries } from '../src/view/store/queries.ts';
 import type { ViewRow } from '../src/view/store/row.ts';
 import { ViewStore } from '../src/view/store/store.ts';
+import { CollectingProcessor } from '../test/support/collect.ts';
 
 const { values } = parseArgs({
   options: {
@@ -411,16 +412,9 @@ async function paced() {
 }
 
 function stageCost() {
-  const recs: ReadableLogRecord[] = [];
-  const provider = new LoggerProvider({
-    processors: [
-      {
-        onEmit: (r) => void recs.push(r),
-        forceFlush: async () => undefined,
-        shutdown: async () => undefined,
-      },
-    ],
-  });
+  const collected = new CollectingProcessor();
+  const recs: ReadableLogRecord[] = collected.records;
+  const provider = new LoggerProvider({ processors: [collected] });
   const log = provider.getLogger('app.http');
   for (let i = 0; i < 2000; i++) {
     log.emit({

@@ -6,18 +6,12 @@ import test from 'node:test';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { BatchEncoder, decodeBatch, MAX_BODY } from '../src/view/live-encoding.ts';
+import { CollectingProcessor } from './support/collect.ts';
 
 function records(): ReadableLogRecord[] {
-  const out: ReadableLogRecord[] = [];
-  const provider = new LoggerProvider({
-    processors: [
-      {
-        onEmit: (r) => void out.push(r),
-        forceFlush: async () => undefined,
-        shutdown: async () => undefined,
-      },
-    ],
-  });
+  const collected = new CollectingProcessor();
+  const out: ReadableLogRecord[] = collected.records;
+  const provider = new LoggerProvider({ processors: [collected] });
   const log = provider.getLogger('app.http');
   log.emit({
     severityNumber: SeverityNumber.INFO,

@@ -13,6 +13,7 @@ import { ViewStage } from '../src/view/live-stage.ts';
 import { ViewQueries } from '../src/view/store/queries.ts';
 import type { ViewRow } from '../src/view/store/row.ts';
 import { ViewStore } from '../src/view/store/store.ts';
+import { CollectingProcessor } from './support/collect.ts';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const OTHER = 'aa000000000000000000000000000001';
@@ -96,16 +97,9 @@ test('the age bound evicts the oldest batch and counts it', () => {
 });
 
 test('the live stage takes at most maxRate records per second and counts the rest', async () => {
-  const recs: ReadableLogRecord[] = [];
-  const provider = new LoggerProvider({
-    processors: [
-      {
-        onEmit: (r) => void recs.push(r),
-        forceFlush: async () => undefined,
-        shutdown: async () => undefined,
-      },
-    ],
-  });
+  const collected = new CollectingProcessor();
+  const recs: ReadableLogRecord[] = collected.records;
+  const provider = new LoggerProvider({ processors: [collected] });
   const log = provider.getLogger('app');
   for (let i = 0; i < 500; i++) log.emit({ severityNumber: SeverityNumber.INFO, body: `r${i}` });
   const { port1, port2 } = new MessageChannel();
