@@ -25,7 +25,8 @@ const SEVERITY_BY_NAME: Readonly<Record<string, number>> = {
   fatal: 21,
 };
 
-const LEVEL_NAMES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+/** The standard level names, by `(severityNumber - 1) / 4` (TRACE 1 … FATAL 21). */
+export const LEVEL_NAMES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 /** OpenTelemetry severity number of a pino/bunyan level number. */
 export function severityOfLevel(level: number): number {
@@ -59,7 +60,18 @@ export interface JsonRecordFields {
   attributes: Attributes;
 }
 
-const DROPPED = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name', 'module', 'v', 'err']);
+/** Fields that are not attributes: mapped to other record fields, or the resource's (`pid`, `hostname`, `v`). */
+export const NOT_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'level',
+  'time',
+  'msg',
+  'pid',
+  'hostname',
+  'name',
+  'module',
+  'v',
+  'err',
+]);
 
 /** The scope rule: `name`, `name.module`, `module`, else `fallback`. */
 export function scopeOf(name: unknown, module: unknown, fallback: string): string {
@@ -100,7 +112,7 @@ export function fromJsonRecord(
   }
   const attributes: Attributes = {};
   for (const key in o) {
-    if (DROPPED.has(key)) continue;
+    if (NOT_ATTRIBUTES.has(key)) continue;
     const v = o[key];
     if (v !== undefined && v !== null) attributes[key] = v as AttributeValue;
   }

@@ -27,7 +27,7 @@ import {
 import { emitDirect } from '../tasks/direct-emit.ts';
 import { getProcessTask, taskInContext } from '../tasks/task.ts';
 import { monotonicHrTime } from '../util/clock.ts';
-import { scopeOf, severityOfLevel } from './json-record.ts';
+import { LEVEL_NAMES, NOT_ATTRIBUTES, scopeOf, severityOfLevel } from './json-record.ts';
 import { scopeLogger } from './scope-loggers.ts';
 
 /** The pino symbols and time functions the fast path reads (from `pino.symbols`). */
@@ -95,8 +95,6 @@ interface Plan {
 }
 
 const PLAN = Symbol('starlog.pino.plan');
-const DROPPED = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name', 'module', 'v', 'err']);
-const LEVEL_NAMES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 function makePlan(logger: PinoLogger, p: PinoInternals, fallbackScope: string): Plan {
   const chindings = logger[p.chindingsSym];
@@ -143,7 +141,7 @@ function makePlan(logger: PinoLogger, p: PinoInternals, fallbackScope: string): 
     }
   }
   for (const key of Object.keys(bindings)) {
-    if (DROPPED.has(key)) continue;
+    if (NOT_ATTRIBUTES.has(key)) continue;
     const v = bindings[key];
     if (v === undefined || v === null) continue;
     plan.base[key] = v as Attributes[string];
@@ -193,7 +191,7 @@ export function captureFast(
     if (!Object.hasOwn(o, key)) continue;
     const v = o[key];
     if (v === undefined) continue;
-    if (DROPPED.has(key) || key === errorKey || serializers[key] !== undefined) return false;
+    if (NOT_ATTRIBUTES.has(key) || key === errorKey || serializers[key] !== undefined) return false;
     if (typeof v === 'string') {
       if (v.length > maxLength) maxLength = v.length;
     } else if (typeof v === 'number') {
