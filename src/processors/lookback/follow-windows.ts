@@ -18,7 +18,7 @@
  */
 
 /** A key no caller can pass (the "no last key" marker). */
-const NONE: object = Object.freeze({});
+export const NO_TOKEN: object = Object.freeze({});
 
 /**
  * One key's window, changed in place by its owner (the processor extends `until` at every
@@ -38,10 +38,10 @@ export class Window {
 export class FollowWindows {
   private readonly windows = new Map<unknown, Window>();
   /**
-   * The token of the last lookup or change (`NONE`: none), and its key's window (`null`: none).
+   * The token of the last lookup or change (`NO_TOKEN`: none), and its key's window (`null`: none).
    * Read-only outside this class (the processor's hot path reads them without a call).
    */
-  lastToken: object = NONE;
+  lastToken: object = NO_TOKEN;
   lastWindow: Window | null = null;
 
   /** Windows open now (expired ones not yet removed included). */
@@ -58,7 +58,7 @@ export class FollowWindows {
   find(key: unknown, token: object | undefined): Window | null {
     if (token !== undefined && token === this.lastToken) return this.lastWindow;
     const w = this.windows.get(key) ?? null;
-    this.lastToken = token ?? NONE;
+    this.lastToken = token ?? NO_TOKEN;
     this.lastWindow = w;
     return w;
   }
@@ -94,7 +94,7 @@ export class FollowWindows {
         if (!first.done) this.remove(first.value);
       }
     }
-    this.lastToken = token ?? NONE;
+    this.lastToken = token ?? NO_TOKEN;
     this.lastWindow = w;
   }
 
@@ -117,7 +117,7 @@ export class FollowWindows {
   }
 
   private forget(): void {
-    this.lastToken = NONE;
+    this.lastToken = NO_TOKEN;
     this.lastWindow = null;
   }
 }
