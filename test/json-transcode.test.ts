@@ -276,4 +276,45 @@ describe('JSON-lines transcoding of records kept as bytes', () => {
     assert.ok(encodeLogsRequestLine([l]).line.equals(encodeLogsRequestLine([d]).line));
     assert.deepEqual(l.attributes, { a: 1, s: 2, b: 'x' });
   });
+
+  test('times, levels and attribute runs repeated across records, lines and decoders give the same line', () => {
+    // the writer copies a time written earlier in the line, the last severity block and the
+    // attribute run by the decoder's id: repeats, changes back and forth, two decoders
+    const records: PlainLogRecord[] = [];
+    const levels: [number | undefined, string | undefined][] = [
+      [9, 'INFO'],
+      [9, 'INFO'],
+      [13, 'WARN'],
+      [9, 'INFO'],
+      [9, undefined],
+      [undefined, 'INFO'],
+      [9, 'INFO'],
+    ];
+    // in time order (the decoder keeps the times as sent then), each time repeated, over seconds
+    const at = (ns: bigint): [number, number] => [Number(ns / 10n ** 9n), Number(ns % 10n ** 9n)];
+    for (let i = 0; i < 40; i++) {
+      const [severityNumber, severityText] = levels[i % levels.length]!;
+      records.push(
+        new PlainLogRecord({
+          resource,
+          instrumentationScope: scope,
+          hrTime: at(1_700_000_000_999_999_000n + BigInt(Math.floor(i / 3)) * 400_000_001n),
+          hrTimeObserved: at(1_700_000_001_000_000_000n + BigInt(Math.floor(i / 5)) * 1_000_000n),
+          severityNumber,
+          severityText,
+          body: `request ${i}`,
+          attributes:
+            i % 6 === 5 ? { route: '/x', status: 500 } : { route: '/orders', status: 200, ms: 1.5 },
+        }),
+      );
+    }
+    const bytes = encodeLogsRequest(records);
+    const kept = new OtlpLogsDecoder().decode(bytes).records as IngestedLogRecord[];
+    assert.ok(kept.every((r) => r.timeHi >= 0 && r.observedHi >= 0 && r.attrRun > 0));
+    const one = new OtlpLogsDecoder();
+    const two = new OtlpLogsDecoder();
+    for (const decoder of [one, two, one, two]) {
+      assert.equal(same(bytes, 'repeats', decoder), records.length);
+    }
+  });
 });

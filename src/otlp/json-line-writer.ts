@@ -310,6 +310,37 @@ function time(prefix: string, t: readonly [number, number] | undefined): void {
  * same bytes as {@link time} of `hrTimeFromNanos(lo, hi)`, without making the array.
  */
 function timeHalves(prefix: string, lo: number, hi: number): void {
+  // the same time as the last one of this field in this line (records of one ms: observed times)
+  const slot = prefix === TIME_PREFIX ? 0 : 1;
+  const start = pos;
+  if (lo === halvesLo[slot] && hi === halvesHi[slot] && halvesLine[slot] === lineNo) {
+    const n = halvesEnd[slot]! - halvesStart[slot]!;
+    if (pos + n > buf.length) ensure(n);
+    buf.copyWithin(pos, halvesStart[slot]!, halvesEnd[slot]);
+    pos += n;
+    return;
+  }
+  writeHalves(prefix, lo, hi);
+  halvesLo[slot] = lo;
+  halvesHi[slot] = hi;
+  halvesLine[slot] = lineNo;
+  halvesStart[slot] = start;
+  halvesEnd[slot] = pos;
+}
+
+/*
+ * Where the last time of each field (0: time, 1: observed time) was written in the line being
+ * built (`lineNo`), with its uint32 halves: the same time again is copied from there.
+ */
+const halvesLo = [-1, -1];
+const halvesHi = [-1, -1];
+const halvesLine = [-1, -1];
+const halvesStart = [0, 0];
+const halvesEnd = [0, 0];
+/** Counts the lines built (positions in `buf` are those of the line numbered so). */
+let lineNo = 0;
+
+function writeHalves(prefix: string, lo: number, hi: number): void {
   if (hi < 0x40000000) {
     const shifted = hi * 8388608 + (lo >>> 9); // (hi·2^32 + lo) >> 9, < 2^53
     const s = Math.floor(shifted / 1953125);
@@ -421,7 +452,14 @@ function lazyValues(r: IngestedLogRecord, src: Buffer): void {
   else pbAnyValue(src, r.bodyStart, r.bodyEnd);
   if (r.attrStart >= 0) {
     lit(J_ATTRIBUTES_OPEN);
+    // the decoder's run id (the same id: the same bytes), else the bytes themselves
+    const id = r.attrRun;
+    if (id !== 0 && id === runId) {
+      copyRun();
+      return;
+    }
     if (sameRun(src, r.attrStart, r.attrEnd)) {
+      if (id !== 0) runId = id; // the same bytes: the id stands for the kept JSON too
       copyRun();
       return;
     }
@@ -446,7 +484,7 @@ function lazyValues(r: IngestedLogRecord, src: Buffer): void {
       at = s + len;
     }
     lit(J_CLOSE_BRACKET);
-    keepRun(src, r.attrStart, r.attrEnd, mark);
+    keepRun(src, r.attrStart, r.attrEnd, mark, id);
   }
 }
 
@@ -460,6 +498,8 @@ function lazyValues(r: IngestedLogRecord, src: Buffer): void {
 const RUN_MAX_BYTES = 512;
 const runSrc = new Uint8Array(RUN_MAX_BYTES);
 let runSrcLen = -1;
+/** The decoder's id of the kept run's bytes (`IngestedLogRecord.attrRun`), 0 when unknown. */
+let runId = 0;
 let runJson = new Uint8Array(4096);
 /** The kept JSON: a view of `runJson`. */
 let runJsonView = runJson.subarray(0, 0);
@@ -481,8 +521,11 @@ function copyRun(): void {
   pos += n;
 }
 
-/** Keeps [start, end) of `src` and the JSON written for it from `mark` (when small enough). */
-function keepRun(src: Buffer, start: number, end: number, mark: number): void {
+/**
+ * Keeps [start, end) of `src` (the decoder's run `id`, 0: none) and the JSON written for it from
+ * `mark` (when small enough).
+ */
+function keepRun(src: Buffer, start: number, end: number, mark: number, id: number): void {
   const n = end - start;
   const m = pos - mark;
   if (n > RUN_MAX_BYTES) return;
@@ -490,6 +533,7 @@ function keepRun(src: Buffer, start: number, end: number, mark: number): void {
     if (m > 64 * 1024) return;
     runJson = new Uint8Array(m * 2);
   }
+  runId = id;
   runSrc.set(src.subarray(start, end));
   runSrcLen = n;
   runJson.set(buf.subarray(mark, pos));
@@ -676,6 +720,38 @@ interface ReceivedFields {
   hasDoubleMarks?: unknown;
 }
 
+/*
+ * `"severityNumber":<n>,"severityText":<text>,"body":` depends on the two values only: the last
+ * one written is kept (the records of a batch mostly share one level) and copied when both are
+ * the same again.
+ */
+let blockSev: unknown = null;
+let blockText: unknown = null;
+let block: Uint8Array = new Uint8Array(0);
+
+/** `"severityNumber":…,"severityText":…,"body":` (each part when present). */
+function severityAndBody(sev: unknown, text: unknown): void {
+  if (sev === blockSev && text === blockText) {
+    lit(block);
+    return;
+  }
+  const mark = pos;
+  if (typeof sev === 'number' && sev > 0 && Number.isInteger(sev))
+    if (sev < SEVERITY_FIELDS.length) lit(SEVERITY_FIELDS[sev]!);
+    else ascii(`"severityNumber":${sev},`);
+  if (typeof text === 'string' && text !== '') {
+    lit(J_SEVERITY_TEXT);
+    str(text);
+    lit(J_COMMA);
+  }
+  lit(J_BODY);
+  if (pos - mark <= 256) {
+    block = Uint8Array.prototype.slice.call(buf, mark, pos) as Uint8Array;
+    blockSev = sev;
+    blockText = text;
+  }
+}
+
 function logRecord(r: ReadableLogRecord): void {
   const received = r as ReadableLogRecord & ReceivedFields;
   marksOn = received.hasDoubleMarks === true;
@@ -689,17 +765,7 @@ function logRecord(r: ReadableLogRecord): void {
     time(TIME_PREFIX, r.hrTime);
     time(OBSERVED_PREFIX, r.hrTimeObserved);
   }
-  const sev = r.severityNumber;
-  if (typeof sev === 'number' && sev > 0 && Number.isInteger(sev))
-    if (sev < SEVERITY_FIELDS.length) lit(SEVERITY_FIELDS[sev]!);
-    else ascii(`"severityNumber":${sev},`);
-  const text = r.severityText;
-  if (typeof text === 'string' && text !== '') {
-    lit(J_SEVERITY_TEXT);
-    str(text);
-    lit(J_COMMA);
-  }
-  lit(J_BODY);
+  severityAndBody(r.severityNumber, r.severityText);
   let transcoded = false;
   if (r instanceof IngestedLogRecord && r.src !== undefined) {
     const mark = pos;
@@ -785,6 +851,7 @@ export interface EncodedLogsLine {
  */
 export function encodeLogsRequestLine(records: readonly ReadableLogRecord[]): EncodedLogsLine {
   pos = 0;
+  lineNo++;
   ascii('{"resourceLogs":[');
   let resource: object | undefined;
   let scope: object | undefined;
@@ -828,6 +895,7 @@ export function encodeLogsRequestLine(records: readonly ReadableLogRecord[]): En
     } catch (err) {
       stack.length = 0;
       pos = mark;
+      lineNo++; // what was written after mark is gone: no time is copied from there
       dropped++;
       firstError ??= err;
       continue;

@@ -105,6 +105,13 @@ export class IngestedLogRecord implements ReadWriteLogRecord {
    * StatusProcessor counter); false tells the StatusProcessor it need not read the attributes.
    */
   counterKeys = false;
+  /**
+   * @internal While not decoded: a process-wide id of the attribute run [attrStart, attrEnd) when
+   * the decoder kept those bytes as its run (the records of one call site repeat them), 0
+   * otherwise. One id always stands for the same bytes, so the JSON-lines writer compares ids
+   * instead of bytes.
+   */
+  attrRun = 0;
   private bodyValue: AnyValue | undefined;
   private attributesValue: Attributes;
 
