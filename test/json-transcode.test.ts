@@ -290,6 +290,14 @@ describe('JSON-lines transcoding of records kept as bytes', () => {
       [undefined, 'INFO'],
       [9, 'INFO'],
     ];
+    // bodies of 8-16 bytes with a byte to escape (or non-ASCII) at every position: the writer
+    // copies ASCII 4 bytes at a time
+    const odd = ['"', '\\', '\n', '\u0001', '\u007f', 'é', '€', '\ud83d\ude00', '\ud800'];
+    const special = (i: number) => {
+      const text = 'abcdefghijklmnop'.slice(0, 8 + (i % 9));
+      const at = i % text.length;
+      return `${text.slice(0, at)}${odd[i % odd.length]}${text.slice(at)}`;
+    };
     // in time order (the decoder keeps the times as sent then), each time repeated, over seconds
     const at = (ns: bigint): [number, number] => [Number(ns / 10n ** 9n), Number(ns % 10n ** 9n)];
     for (let i = 0; i < 40; i++) {
@@ -302,7 +310,7 @@ describe('JSON-lines transcoding of records kept as bytes', () => {
           hrTimeObserved: at(1_700_000_001_000_000_000n + BigInt(Math.floor(i / 5)) * 1_000_000n),
           severityNumber,
           severityText,
-          body: `request ${i}`,
+          body: i % 2 === 0 ? `request ${i}` : special(i),
           attributes:
             i % 6 === 5 ? { route: '/x', status: 500 } : { route: '/orders', status: 200, ms: 1.5 },
         }),
@@ -315,6 +323,14 @@ describe('JSON-lines transcoding of records kept as bytes', () => {
     const two = new OtlpLogsDecoder();
     for (const decoder of [one, two, one, two]) {
       assert.equal(same(bytes, 'repeats', decoder), records.length);
+    }
+    // invalid UTF-8 and non-ASCII bytes at every position of a 12-byte string
+    for (const odd of [[0xff], [0xc3, 0x28], [0xc3, 0xa9], [0xed, 0xa0, 0x80], [0x80]]) {
+      for (let at = 0; at <= 12; at++) {
+        const text = Buffer.from('abcdefghijkl');
+        const raw = Buffer.concat([text.subarray(0, at), Buffer.from(odd), text.subarray(at)]);
+        same(record(body(lenField(1, raw))), `bytes ${odd} at ${at}`);
+      }
     }
   });
 });

@@ -44,7 +44,17 @@ const KEY_CACHE_MAX = 4096;
 const HAND_OVER_BYTES = 64 * 1024;
 
 let buf = Buffer.allocUnsafe(1 << 20) as Utf8Buffer;
+/** `buf` as a DataView (4-byte writes); set with every new `buf`. */
+let view = viewOf(buf);
 let pos = 0;
+/** The request bytes being transcoded and their DataView (let go at the end of each line). */
+let viewSrc: Buffer | undefined;
+const NO_VIEW = new DataView(new ArrayBuffer(0));
+let srcView: DataView = NO_VIEW;
+
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
 let marksOn = false;
 const stack: object[] = [];
 const keyHeads = new Map<string, Buffer>();
@@ -57,6 +67,7 @@ function ensure(n: number): void {
   const bigger = Buffer.allocUnsafe(size) as Utf8Buffer;
   buf.copy(bigger, 0, 0, pos);
   buf = bigger;
+  view = viewOf(buf);
 }
 
 /** ASCII text (our own punctuation, digits, hex): a JS loop (a native write costs more for short text). */
@@ -310,37 +321,6 @@ function time(prefix: string, t: readonly [number, number] | undefined): void {
  * same bytes as {@link time} of `hrTimeFromNanos(lo, hi)`, without making the array.
  */
 function timeHalves(prefix: string, lo: number, hi: number): void {
-  // the same time as the last one of this field in this line (records of one ms: observed times)
-  const slot = prefix === TIME_PREFIX ? 0 : 1;
-  const start = pos;
-  if (lo === halvesLo[slot] && hi === halvesHi[slot] && halvesLine[slot] === lineNo) {
-    const n = halvesEnd[slot]! - halvesStart[slot]!;
-    if (pos + n > buf.length) ensure(n);
-    buf.copyWithin(pos, halvesStart[slot]!, halvesEnd[slot]);
-    pos += n;
-    return;
-  }
-  writeHalves(prefix, lo, hi);
-  halvesLo[slot] = lo;
-  halvesHi[slot] = hi;
-  halvesLine[slot] = lineNo;
-  halvesStart[slot] = start;
-  halvesEnd[slot] = pos;
-}
-
-/*
- * Where the last time of each field (0: time, 1: observed time) was written in the line being
- * built (`lineNo`), with its uint32 halves: the same time again is copied from there.
- */
-const halvesLo = [-1, -1];
-const halvesHi = [-1, -1];
-const halvesLine = [-1, -1];
-const halvesStart = [0, 0];
-const halvesEnd = [0, 0];
-/** Counts the lines built (positions in `buf` are those of the line numbered so). */
-let lineNo = 0;
-
-function writeHalves(prefix: string, lo: number, hi: number): void {
   if (hi < 0x40000000) {
     const shifted = hi * 8388608 + (lo >>> 9); // (hi·2^32 + lo) >> 9, < 2^53
     const s = Math.floor(shifted / 1953125);
@@ -613,7 +593,28 @@ function pbString(src: Buffer, start: number, end: number): void {
   const b = buf;
   let p = pos;
   b[p++] = 0x22;
-  for (let i = start; i < end; i++) {
+  let i = start;
+  if (n >= 8) {
+    // 4 bytes at a time while none needs more than a copy (no control, quote, backslash or
+    // non-ASCII byte: SWAR tests, each exact as a whole)
+    if (src !== viewSrc) {
+      viewSrc = src;
+      srcView = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    }
+    const sv = srcView;
+    const bv = view;
+    for (; i + 4 <= end; i += 4) {
+      const w = sv.getInt32(i, true);
+      const q = w ^ 0x22222222;
+      const e = w ^ 0x5c5c5c5c;
+      const special =
+        w | ((w - 0x20202020) & ~w) | ((q - 0x01010101) & ~q) | ((e - 0x01010101) & ~e);
+      if ((special & 0x80808080) !== 0) break;
+      bv.setInt32(p, w, true);
+      p += 4;
+    }
+  }
+  for (; i < end; i++) {
     const c = src[i]!;
     if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80) {
       str(src.toString('utf8', start, end)); // escapes or non-ASCII: the exact path
@@ -851,7 +852,6 @@ export interface EncodedLogsLine {
  */
 export function encodeLogsRequestLine(records: readonly ReadableLogRecord[]): EncodedLogsLine {
   pos = 0;
-  lineNo++;
   ascii('{"resourceLogs":[');
   let resource: object | undefined;
   let scope: object | undefined;
@@ -895,7 +895,6 @@ export function encodeLogsRequestLine(records: readonly ReadableLogRecord[]): En
     } catch (err) {
       stack.length = 0;
       pos = mark;
-      lineNo++; // what was written after mark is gone: no time is copied from there
       dropped++;
       firstError ??= err;
       continue;
@@ -923,11 +922,17 @@ export function encodeLogsRequestLine(records: readonly ReadableLogRecord[]): En
     let size = HAND_OVER_BYTES;
     while (size < pos && size < 1 << 24) size *= 2;
     buf = Buffer.allocUnsafe(size) as Utf8Buffer;
+    view = viewOf(buf);
   } else {
     line = Buffer.allocUnsafe(pos);
     buf.copy(line, 0, 0, pos);
-    if (buf.length > 16 << 20) buf = Buffer.allocUnsafe(1 << 20) as Utf8Buffer; // let a huge one go
+    if (buf.length > 16 << 20) {
+      buf = Buffer.allocUnsafe(1 << 20) as Utf8Buffer; // let a huge one go
+      view = viewOf(buf);
+    }
   }
+  viewSrc = undefined; // a request is not pinned by the writer
+  srcView = NO_VIEW;
   return firstError === undefined
     ? { line, encoded, dropped }
     : { line, encoded, dropped, firstError };
