@@ -518,23 +518,23 @@ export class OtlpLogsDecoder {
         this.#ids.sc = spanContext;
       }
     }
-    const record = new IngestedLogRecord({
+    const record = new IngestedLogRecord(
       resource,
-      instrumentationScope: scope,
+      scope,
       timeLo,
       timeHi,
       observedLo,
       observedHi,
-      received: this.#received,
+      this.#received,
       spanContext,
       severityNumber,
       severityText,
       body,
       eventName,
-      attributes: attributes ?? (bodyStart >= 0 || attrStart >= 0 ? LAZY_ATTRIBUTES : {}),
-      droppedAttributesCount: dropped + counter.dropped,
+      attributes ?? (bodyStart >= 0 || attrStart >= 0 ? LAZY_ATTRIBUTES : {}),
+      dropped + counter.dropped,
       flags,
-    });
+    );
     if (exact) {
       if (bodyWhole) record.markBodyDouble();
       else if (values.marked) record.hasDoubleMarks = true;
