@@ -451,6 +451,19 @@ describe('LookbackProcessor: after a flush, and on demand', () => {
     emit(ERROR, 'b error', b); // maxKeys 1: a's window goes
     emit(DEBUG, 'a held', a);
     emit(DEBUG, 'b follows', b);
+    // interleaved spans of two following traces (each record looks its window up by trace id)
+    lookback.reconfigure({ maxKeys: 10 });
+    const c = newSpanContext();
+    const d = { ...newSpanContext(), traceId: c.traceId }; // another span of c's trace
+    emit(ERROR, 'c error', c);
+    emit(DEBUG, 'b 2', b);
+    emit(DEBUG, 'c 2', c);
+    emit(DEBUG, 'd 1', d);
+    emit(DEBUG, 'b 3', b);
+    lookback.release(b.traceId);
+    emit(DEBUG, 'c 3', c);
+    emit(DEBUG, 'b released', b);
+    emit(DEBUG, 'd 2', d);
     assert.deepEqual(sink.bodies, [
       'a error',
       'a follows 1',
@@ -460,8 +473,16 @@ describe('LookbackProcessor: after a flush, and on demand', () => {
       'a follows 3',
       'b error',
       'b follows',
+      'c error',
+      'b 2',
+      'c 2',
+      'd 1',
+      'b 3',
+      'c 3',
+      'd 2',
     ]);
     assert.equal(lookback.stats().buffered, 1);
+    assert.equal(lookback.stats().discarded, 2);
   });
 
   test('followFor 0 turns following off', () => {

@@ -63,6 +63,11 @@ export class FollowWindows {
     return w;
   }
 
+  /** `key`'s window (possibly expired; null: none), without touching the last lookup. */
+  peek(key: unknown): Window | null {
+    return this.windows.get(key) ?? null;
+  }
+
   /** Removes `key`'s (expired) window. */
   expire(key: unknown): void {
     this.remove(key);

@@ -92,6 +92,12 @@ export class LookbackProcessor implements LogRecordProcessor {
    */
   private fastToken: object = NO_TOKEN;
   private fastWindow: Window = CLOSED;
+  /**
+   * Whether a traced record's window is looked up by its trace id in {@link onEmit}
+   * ({@link followFast} and records without a trace pass: the key is the trace id whenever the
+   * record has one to hold by).
+   */
+  private peekFast: boolean;
   /** `followForMs`, read on the fast path (kept in step by {@link reconfigure}). */
   private followMs: number;
   private readonly defaultKey: boolean;
@@ -133,6 +139,7 @@ export class LookbackProcessor implements LogRecordProcessor {
     this.defaultKey = options.key === undefined;
     this.untracedPass = this.defaultKey && !this.b.holdUntraced;
     this.followFast = this.defaultKey && this.b.holdTable === undefined;
+    this.peekFast = this.followFast && this.untracedPass;
     this.followMs = this.b.followForMs;
     this.store = new HeldStore(this.b);
     this.clock = new CoarseClock(options.now);
@@ -194,7 +201,19 @@ export class LookbackProcessor implements LogRecordProcessor {
       if (sc !== this.fastToken) {
         // a record without a trace, not held: passes (an ERROR too: it has no buffer to flush);
         // `untracedPass` is false after shutdown
-        if (sc === undefined ? !this.untracedPass : true) {
+        if (sc === undefined) {
+          if (!this.untracedPass) {
+            this.emitOther(record, ctx, severity);
+            return;
+          }
+        } else if (this.peekFast) {
+          // another span than the last one: its trace's window, one `Map` lookup by trace id
+          const w = this.windows.peek(sc.traceId);
+          if (w === null || !this.follows(w, sc, severity)) {
+            this.emitOther(record, ctx, severity, w); // without a second lookup
+            return;
+          }
+        } else {
           this.emitOther(record, ctx, severity);
           return;
         }
@@ -216,6 +235,19 @@ export class LookbackProcessor implements LogRecordProcessor {
   }
 
   /**
+   * Whether a traced record passes because `w`, its trace's window, follows (then the record's
+   * span becomes the fast path's; an ERROR moves the window's end).
+   */
+  private follows(w: Window, sc: object, severity: number | undefined): boolean {
+    const now = this.clock.cached;
+    if (!w.follow || now < 0 || now >= w.until) return false;
+    if ((severity as number) >= this.passBelow) w.until = now + this.followMs;
+    this.fastToken = sc;
+    this.fastWindow = w;
+    return true;
+  }
+
+  /**
    * The rest of {@link onEmit}: flushing, held, following, no severity. A record of a key whose
    * window is open (the ERRORs and the later records of a failing request) is handled here
    * without a call: its window is found by the record's span context (a pointer comparison for a
@@ -228,6 +260,7 @@ export class LookbackProcessor implements LogRecordProcessor {
     record: ReadWriteLogRecord,
     ctx: Context | undefined,
     severity: number | undefined,
+    found?: Window | null,
   ): void {
     if (this.isShutdown) return;
     const flushing = severity !== undefined && severity >= this.passBelow;
@@ -246,7 +279,8 @@ export class LookbackProcessor implements LogRecordProcessor {
       this.pass(record, ctx);
       return;
     }
-    const w = this.windows.find(key, this.reader.token);
+    // `found`: the record's window (null: none) when onEmit looked it up by the same key
+    const w = found !== undefined ? found : this.windows.find(key, this.reader.token);
     if (w !== null) {
       const cached = this.clock.cached;
       const now = cached >= 0 ? cached : this.clock.now();
@@ -260,7 +294,7 @@ export class LookbackProcessor implements LogRecordProcessor {
         }
         if (this.followFast) {
           // the next records of this span take the fast path
-          this.fastToken = this.windows.lastToken;
+          this.fastToken = this.reader.token ?? NO_TOKEN;
           this.fastWindow = w;
         }
         this.passedCount++;
@@ -437,6 +471,7 @@ export class LookbackProcessor implements LogRecordProcessor {
     this.passAbove = Number.POSITIVE_INFINITY;
     this.untracedPass = false;
     this.followFast = false;
+    this.peekFast = false;
     this.syncFast();
     clearInterval(this.sweepTimer);
     await this.next.shutdown();
@@ -458,6 +493,7 @@ export class LookbackProcessor implements LogRecordProcessor {
     }
     this.untracedPass = this.defaultKey && !this.b.holdUntraced && !this.isShutdown;
     this.followFast = this.defaultKey && this.b.holdTable === undefined && !this.isShutdown;
+    this.peekFast = this.followFast && this.untracedPass;
     this.followMs = this.b.followForMs;
     this.syncFast();
     this.store.enforce(this.clock.now());
