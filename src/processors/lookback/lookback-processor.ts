@@ -195,35 +195,33 @@ export class LookbackProcessor implements LogRecordProcessor {
       }
     } else {
       const sc = record.spanContext;
-      // the ERRORs and later records of a failing request, one after the other: their span
-      // context is the last one looked up and its window follows (no `Map` operation, no clock
-      // read: the clock's cached value, -1 when it must be read); an ERROR moves the window's end
-      if (sc !== this.fastToken) {
+      if (sc === undefined) {
         // a record without a trace, not held: passes (an ERROR too: it has no buffer to flush);
         // `untracedPass` is false after shutdown
-        if (sc === undefined) {
-          if (!this.untracedPass) {
-            this.emitOther(record, ctx, severity);
-            return;
-          }
-        } else if (this.peekFast) {
-          // another span than the last one: its trace's window, one `Map` lookup by trace id
-          const w = this.windows.peek(sc.traceId);
-          if (w === null || !this.follows(w, sc, severity)) {
-            this.emitOther(record, ctx, severity, w); // without a second lookup
-            return;
-          }
-        } else {
+        if (!this.untracedPass) {
           this.emitOther(record, ctx, severity);
           return;
         }
-      } else {
+      } else if (sc === this.fastToken) {
+        // the ERRORs and later records of a failing request, one after the other: their span
+        // context is the last one looked up and its window follows (no `Map` operation, no clock
+        // read: the clock's cached value, -1 when it must be read); an ERROR moves the window's end
         const now = this.clock.cached;
         if (now < 0 || now >= this.fastWindow.until) {
           this.emitOther(record, ctx, severity);
           return;
         }
         if ((severity as number) >= this.passBelow) this.fastWindow.until = now + this.followMs;
+      } else if (this.peekFast) {
+        // another span than the last one: its trace's window, one `Map` lookup by trace id
+        const w = this.windows.peek(sc.traceId);
+        if (w === null || !this.follows(w, sc, severity)) {
+          this.emitOther(record, ctx, severity, w); // without a second lookup
+          return;
+        }
+      } else {
+        this.emitOther(record, ctx, severity);
+        return;
       }
     }
     this.passedCount++;
