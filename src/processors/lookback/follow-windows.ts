@@ -39,7 +39,8 @@ export class FollowWindows {
   private readonly windows = new Map<unknown, Window>();
   /**
    * The token of the last lookup or change (`NO_TOKEN`: none), and its key's window (`null`: none).
-   * Read-only outside this class (the processor's hot path reads them without a call).
+   * Read-only outside this class (the processor copies a following one into its own fast-path
+   * fields).
    */
   lastToken: object = NO_TOKEN;
   lastWindow: Window | null = null;
