@@ -16,6 +16,7 @@ import { splitLogsRequest } from '../otlp/request-split.ts';
 import { PlainLogRecord } from '../util/plain-log-record.ts';
 import { BatchQueue } from './batch-queue.ts';
 import { DroppedBatches } from './dropped-batches.ts';
+import { HandoffOffloads } from './handoff-offload.ts';
 import type { EncodedLogsExporter, EncodedLogsRequest } from './otlp-bytes-exporter.ts';
 import { BACKPRESSURE_DETAILS, GrpcCode } from './retry.ts';
 import type { ShippingQueueOptions, ShippingStats } from './shipping-stats.ts';
@@ -36,6 +37,16 @@ export interface OtlpShippingProcessorOptions extends ShippingQueueOptions {
    * in `stats().queueFull`. Default: none.
    */
   syncExporter?: SyncExporter;
+  /**
+   * The primary's hand-off directory (`STARLOG_HANDOFF_DIR`, same machine): with `syncExporter`,
+   * batches offloaded while the application does not yield are written there as hand-off files
+   * (`handoff-offload.ts`: synchronous, no worker thread) instead of sent by the worker thread,
+   * and count as exported once the primary has ingested and deleted them. Default: none (the
+   * worker thread).
+   */
+  handoffDir?: string;
+  /** The primary's pid (`STARLOG_PRIMARY_PID`): the offloaded files are addressed to it. */
+  handoffTo?: number;
 }
 
 /** An encoded batch: its request bytes, or the builder while a resource is still resolving. */
@@ -103,8 +114,11 @@ interface Offload {
  * the event loop run the exports: when a second batch is sealed before the event loop turned,
  * the oldest sealed batches are handed to the synchronous exporter's worker thread, which sends
  * them while the application goes on (at most `MAX_OFFLOADED` unanswered; their answers are
- * read at the next seal or when the event loop turns). The primary then works while the children
- * still emit, instead of after them.
+ * read at the next seal or when the event loop turns). With the primary's hand-off directory
+ * (`handoffDir`, same machine) they are written there as hand-off files instead, synchronously
+ * and without a thread, and count as exported once the primary has ingested and deleted them
+ * (`handoff-offload.ts`; at most `MAX_OFFLOADED` outstanding). The primary then works while the
+ * children still emit, instead of after them.
  */
 export class OtlpShippingProcessor
   extends BatchQueue<EncodedBatchData>
@@ -125,6 +139,8 @@ export class OtlpShippingProcessor
   /** `_export` sends through the worker thread (set around `send()` by `_offload`) */
   private _viaWorker = false;
   private readonly _offloaded: Offload[] = [];
+  /** batches offloaded as hand-off files (`options.handoffDir`); undefined after a write failed */
+  private _handoffs: HandoffOffloads | undefined;
   private _offloadRestUntil = 0;
   private _offloads = 0;
   private _offloadWaits = 0;
@@ -150,6 +166,8 @@ export class OtlpShippingProcessor
     });
     this._exporter = options.exporter;
     this._sync = options.syncExporter;
+    if (options.handoffDir && options.syncExporter)
+      this._handoffs = new HandoffOffloads(options.handoffDir, options.handoffTo);
   }
 
   /** See {@link ShippingStats}; with `offloaded`, `offloadWaits` and `offloadWaitMs`. */
@@ -321,6 +339,8 @@ export class OtlpShippingProcessor
       );
       return;
     }
+    if (this._viaWorker && this._handoffs !== undefined && this._offloadToFile(batch, data, done))
+      return;
     // the receiver refuses the request after this time (the export has timed out here by then)
     const deadline = Math.min(
       Date.now() + this._timeoutMs - Math.min(DEADLINE_MARGIN_MS, this._timeoutMs / 4),
@@ -359,7 +379,35 @@ export class OtlpShippingProcessor
     );
   }
 
+  /**
+   * Offloads `batch` as a hand-off file (without a deadline: a file may be read later); false
+   * when the file could not be written (then no more files for this process: the worker thread).
+   */
+  private _offloadToFile(
+    batch: QueuedBatch<EncodedBatchData>,
+    data: Buffer,
+    done: (ok: boolean, error?: unknown) => void,
+  ): boolean {
+    const handoffs = this._handoffs as HandoffOffloads;
+    const request = this._withReport(batch, data);
+    const named = this._droppedIds.upTo;
+    const posted = handoffs.post(request, this._timeoutMs, (ok) => {
+      if (ok) {
+        this._droppedIds.acknowledge(named);
+        done(true);
+        return;
+      }
+      // taken back unread: the primary is hung or gone; retried the usual way
+      this._offloadRestUntil = Date.now() + SYNC_FLUSH_REST_MS;
+      done(false, OFFLOAD_FAILED);
+    });
+    if (posted) this._offloads++;
+    else this._handoffs = undefined;
+    return posted;
+  }
+
   protected _shutdownExporter(): Promise<void> {
+    this._handoffs?.close();
     this._sync?.close();
     return this._exporter.shutdown();
   }
@@ -436,9 +484,10 @@ export class OtlpShippingProcessor
   private _offload(): void {
     if (this._sync === undefined || this._blocked || this._shutdownPromise !== undefined) return;
     this._readOffloaded();
+    this._handoffs?.read();
     if (Date.now() < this._offloadRestUntil) return;
     while (this._sealed.length > 0 && Date.now() >= this._offloadRestUntil) {
-      if (this._offloaded.length >= MAX_OFFLOADED && !this._awaitOldest()) return;
+      if (this._outstanding() >= MAX_OFFLOADED && !this._awaitOldest()) return;
       if (!((this._sealed[0] as QueuedBatch<EncodedBatchData>).data instanceof Buffer)) return;
       const [batch] = this._takeSealed(1);
       if (batch === undefined) return;
@@ -451,8 +500,25 @@ export class OtlpShippingProcessor
     }
   }
 
+  /** Offloaded batches not yet answered or ingested. */
+  private _outstanding(): number {
+    return this._offloaded.length + (this._handoffs?.size ?? 0);
+  }
+
   /** Waits for the answer to the oldest offloaded batch; whether another may be offloaded now. */
   private _awaitOldest(): boolean {
+    const handoffs = this._handoffs;
+    if (handoffs !== undefined && handoffs.size > 0) {
+      // the primary is behind: waiting leaves it the CPU
+      const t0 = performance.now();
+      handoffs.awaitOldest(OFFLOAD_WAIT_MS);
+      this._offloadWaits++;
+      this._offloadWaitMs += performance.now() - t0;
+      this._readOffloaded();
+      if (this._outstanding() < MAX_OFFLOADED) return Date.now() >= this._offloadRestUntil;
+      this._offloadRestUntil = Date.now() + SYNC_FLUSH_REST_MS;
+      return false;
+    }
     const oldest = this._offloaded[0] as Offload;
     const left = Math.min(OFFLOAD_WAIT_MS, oldest.deadline - Date.now());
     if (left > 0) {
@@ -462,7 +528,7 @@ export class OtlpShippingProcessor
       this._offloadWaitMs += performance.now() - t0;
     }
     this._readOffloaded();
-    if (this._offloaded.length < MAX_OFFLOADED) return Date.now() >= this._offloadRestUntil;
+    if (this._outstanding() < MAX_OFFLOADED) return Date.now() >= this._offloadRestUntil;
     this._offloadRestUntil = Date.now() + SYNC_FLUSH_REST_MS;
     return false;
   }
