@@ -100,7 +100,7 @@ export class HandoffOffloads {
         h.done(true);
         continue;
       }
-      if (unclaimed && now > h.deadline && this._takeBack(h)) {
+      if (unclaimed && now >= h.deadline && this._takeBack(h)) {
         list.splice(i, 1);
         h.done(false);
         continue;
