@@ -74,7 +74,7 @@ export class HandoffOffloads {
     this.written++;
     const name = basename(written.path);
     this._list.push({ name, path: written.path, deadline: Date.now() + timeoutMs, done });
-    this._timer ??= setTimeout(this._poll, POLL_MS);
+    this._timer ??= this._schedule();
     return true;
   }
 
@@ -138,8 +138,20 @@ export class HandoffOffloads {
   private readonly _poll = (): void => {
     this._timer = undefined;
     this.read();
-    if (this._list.length > 0) this._timer = setTimeout(this._poll, POLL_MS);
+    if (this._list.length > 0) this._timer = this._schedule();
   };
+
+  /**
+   * Unref'd: outstanding files do not keep the process alive (a hung primary would hold it until
+   * the deadline); a flush or shutdown that waits for them keeps it alive with its own timer, and
+   * at exit the exit hooks hand the batches in flight over again (the primary drops a batch it
+   * already ingested).
+   */
+  private _schedule(): NodeJS.Timeout {
+    const timer = setTimeout(this._poll, POLL_MS);
+    timer.unref();
+    return timer;
+  }
 
   /** Deletes an unclaimed file; false when a primary claimed it first. */
   private _takeBack(h: HandedOff): boolean {
