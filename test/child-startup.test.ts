@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
+import { CountingProcessor } from './support/collect.ts';
 import { cleanEnv, runProcess } from './support/process.ts';
 
 const NODE = process.execPath;
@@ -80,14 +80,7 @@ describe('start-up: what a process loads', () => {
     ['--import starlog/register', [CENSUS, '--import', REGISTER, APP, 'api']],
   ] as const) {
     test(`a child with ${how} loads no config parser, receiver, primary set-up, view, tree or CLI`, async () => {
-      let delivered = 0;
-      const processor: LogRecordProcessor = {
-        onEmit() {
-          delivered++;
-        },
-        forceFlush: async () => {},
-        shutdown: async () => {},
-      };
+      const processor = new CountingProcessor();
       const receiver = await startReceiver({ processor });
       try {
         const r = await runProcess(NODE, ['--import', ...args], {
@@ -102,7 +95,7 @@ describe('start-up: what a process loads', () => {
           modules.length <= CHILD_MODULE_CEILING,
           `a child loaded ${modules.length} modules (at most ${CHILD_MODULE_CEILING}), ${cpuMs} ms CPU`,
         );
-        assert.equal(delivered, 1, 'the child record did not reach the receiver');
+        assert.equal(processor.n, 1, 'the child record did not reach the receiver');
       } finally {
         await receiver.close();
       }
@@ -111,16 +104,8 @@ describe('start-up: what a process loads', () => {
 
   test('a child from the built package loads a few bundled files of starlog, not its modules', async (t) => {
     if (!existsSync(new URL('index.js', DIST))) return t.skip('dist/ missing: npm test builds it');
-    let delivered = 0;
-    const receiver = await startReceiver({
-      processor: {
-        onEmit() {
-          delivered++;
-        },
-        forceFlush: async () => {},
-        shutdown: async () => {},
-      },
-    });
+    const processor = new CountingProcessor();
+    const receiver = await startReceiver({ processor });
     try {
       const r = await runProcess(NODE, ['--import', CENSUS, APP, 'dist'], {
         cwd: dir,
@@ -146,7 +131,7 @@ describe('start-up: what a process loads', () => {
         [],
         'a child loaded these',
       );
-      assert.equal(delivered, 1, 'the child record did not reach the receiver');
+      assert.equal(processor.n, 1, 'the child record did not reach the receiver');
     } finally {
       await receiver.close();
     }

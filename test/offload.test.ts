@@ -20,16 +20,22 @@ import {
 const dir = mkdtempSync(join(tmpdir(), 'starlog-offload-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('one synchronous burst of 60,000 records: batches go out through the worker thread during the burst; all delivered once', async () => {
-  const file = join(dir, 'burst.jsonl');
+/** A primary writing its records to `jsonl` and receiving on the socket `sock`, both in `dir`. */
+async function startPrimary(jsonl: string, sock: string) {
+  const file = join(dir, jsonl);
   const handle = await setupLogging({
     role: 'primary',
-    endpoint: `unix:${join(dir, 'offload.sock')}`,
+    endpoint: `unix:${join(dir, sock)}`,
     file: { path: file },
     console: false,
     collector: false,
     status: false,
   });
+  return { file, handle };
+}
+
+test('one synchronous burst of 60,000 records: batches go out through the worker thread during the burst; all delivered once', async () => {
+  const { file, handle } = await startPrimary('burst.jsonl', 'offload.sock');
   const env = receiverEnv(handle);
   const child = await startChild(env, { index: 0, setup: true });
   try {
@@ -50,15 +56,7 @@ test('one synchronous burst of 60,000 records: batches go out through the worker
 });
 
 test('the same burst with the primary’s hand-off directory: batches go out as hand-off files, counted once ingested; all delivered once', async () => {
-  const file = join(dir, 'burst-files.jsonl');
-  const handle = await setupLogging({
-    role: 'primary',
-    endpoint: `unix:${join(dir, 'offload-files.sock')}`,
-    file: { path: file },
-    console: false,
-    collector: false,
-    status: false,
-  });
+  const { file, handle } = await startPrimary('burst-files.jsonl', 'offload-files.sock');
   const handoffDir = handle.receiver!.env.STARLOG_HANDOFF_DIR;
   assert.ok(handoffDir, 'the primary has a hand-off directory');
   const child = await startChild(
