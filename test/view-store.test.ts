@@ -96,6 +96,42 @@ test('the age bound evicts the oldest batch and counts it', () => {
   store.close();
 });
 
+test('eviction takes records out of the word index too (batches of 64 and more, odd values)', () => {
+  const store = new ViewStore({ maxAgeMs: 1000 });
+  const q = new ViewQueries(store.db);
+  // 150 records: two multi-row statements of 64 and 22 single ones; attribute values that JSON
+  // changes (NaN, Infinity: null) or drops (undefined), an integer-like key (JSON reorders it)
+  const odd = { '7': 'seven', user: 'ann', n: Number.NaN, big: Number.POSITIVE_INFINITY, ok: true };
+  const rows: ViewRow[] = [];
+  for (let i = 0; i < 150; i++) {
+    rows.push(
+      row({
+        t: i,
+        trace: TRACE,
+        body: `old record ${i}`,
+        exc: i === 3 ? 'Error: broken pipe' : undefined,
+        attrs: { ...odd, k: i, gone: undefined } as unknown as ViewRow['attrs'],
+      }),
+    );
+  }
+  store.add(rows, 10_000);
+  assert.equal(q.search({ q: 'user=ann', limit: 1000 }).length, 150, 'indexed before eviction');
+  assert.equal(q.search({ q: 'old record 149' }).length, 1, 'the last single-row insert');
+  assert.equal(q.search({ q: 'broken' }).length, 1, 'an exception message');
+  store.add([row({ t: 200, trace: OTHER, body: 'new one', attrs: { user: 'ann' } })], 12_000);
+  assert.equal(store.stats().evicted, 150);
+  // the index itself (not only the join with the records) holds only the new record's words
+  store.db.exec("CREATE VIRTUAL TABLE temp.words USING fts5vocab(main, fts, 'row')");
+  const left = store.db.prepare('SELECT term, doc FROM temp.words ORDER BY term').all();
+  assert.deepEqual(
+    left.map((w) => `${w.term}:${w.doc}`),
+    ['new:1', 'one:1', 'user=ann:1'],
+    'no index entry is left for an evicted record',
+  );
+  store.db.exec("INSERT INTO fts(fts, rank) VALUES ('integrity-check', 0)");
+  store.close();
+});
+
 test('the live stage takes at most maxRate records per second and counts the rest', async () => {
   const collected = new CollectingProcessor();
   const recs: ReadableLogRecord[] = collected.records;
