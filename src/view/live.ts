@@ -16,7 +16,7 @@ import { parseDuration } from '../util/duration.ts';
 import { parseSize } from '../util/size.ts';
 import { removeViewRecordSync, writeViewRecord } from './live-record.ts';
 import { ViewStage } from './live-stage.ts';
-import type { LiveWorkerData } from './live-worker.ts';
+import type { LiveWorkerData } from './live-worker-data.ts';
 
 /** Options of the live view (`view:` in `setupLogging()` options and the configuration file). */
 export interface ViewSetupOptions {
