@@ -15,10 +15,10 @@
  * record taken: at most ~6 % of that thread) and the CPU its worker takes from a primary running
  * flat out; the clock is read only when a batch leaves, or for one record in 32 while the bucket
  * is empty. And bounded by the primary's load: every 50 ms (when a batch leaves or the bucket is
- * empty) it looks at the primary's event-loop utilization; while that is ≥ 0.9 (the primary is
- * saturated: every µs the view takes is a µs of the primary's own work), the bucket fills at a
- * tenth of `maxRate` and holds a tenth of a second's worth. Records beyond are dropped and
- * counted as always; when the primary has room again the view takes `maxRate`. Never throws.
+ * empty) it looks at the primary's event-loop utilization; while that is ≥ 0.9 (two windows in a
+ * row: the primary is saturated, every µs the view takes is a µs of its own work), the bucket
+ * fills at a tenth of `maxRate` and holds a tenth of a second's worth. Records beyond are dropped
+ * and counted as always; when the primary has room again the view takes `maxRate`. Never throws.
  *
  * @module
  */
@@ -57,7 +57,7 @@ export interface ViewStageOptions {
   maxRate?: number;
   /**
    * records per second the stage takes at most while the primary's event loop is saturated
-   * (utilization ≥ {@link ViewStageOptions.busyUtilization} over the last 50 ms; the rest
+   * (utilization ≥ {@link ViewStageOptions.busyUtilization} in two 50 ms windows in a row; the rest
    * dropped, counted); default a tenth of `maxRate`
    */
   busyRate?: number;
@@ -107,8 +107,10 @@ export class ViewStage implements LogRecordProcessor {
   private readonly busyPerMs: number;
   private readonly busyCapacity: number;
   private readonly busyUtilization: number;
-  /** the primary's event loop was saturated at the last check */
+  /** the primary's event loop was saturated at the last two checks */
   busy = false;
+  /** checks in a row that found the event loop saturated */
+  private saturated = 0;
   private checkedAt = performance.now();
   private elu = performance.eventLoopUtilization();
 
@@ -188,7 +190,9 @@ export class ViewStage implements LogRecordProcessor {
     const stale = now - this.checkedAt > STALE_CHECK_MS;
     this.checkedAt = now;
     if (stale) return;
-    this.busy = u >= this.busyUtilization;
+    // saturated for two windows in a row: a single one is often a start-up or a GC pause
+    this.saturated = u >= this.busyUtilization ? this.saturated + 1 : 0;
+    this.busy = this.saturated >= 2;
     if (this.busy && this.tokens > this.busyCapacity) this.tokens = this.busyCapacity;
   }
 
