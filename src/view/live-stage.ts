@@ -111,7 +111,8 @@ export class ViewStage implements LogRecordProcessor {
   busy = false;
   /** checks in a row that found the event loop saturated */
   private saturated = 0;
-  private checkedAt = performance.now();
+  /** when the utilization was last looked at; the first look (at the first batch) only starts */
+  private checkedAt = Number.NEGATIVE_INFINITY;
   private elu = performance.eventLoopUtilization();
 
   constructor(worker: Worker, options: ViewStageOptions = {}) {
