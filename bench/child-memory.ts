@@ -52,12 +52,12 @@ const cases: Array<[string, string, string]> = [
     'mjs',
     `${OTEL.map((m) => `await import('${import.meta.resolve(m)}');`).join('\n')}\n${PRINT}`,
   ],
-  ['setupLogging child (dist)', 'mjs', setup('dist/setup/setup-logging.js', false)],
-  ['setupLogging child (dist) + worker', 'mjs', setup('dist/setup/setup-logging.js', true)],
+  ['setupLogging child (dist)', 'mjs', setup('dist/index.js', false)],
+  ['setupLogging child (dist) + worker', 'mjs', setup('dist/index.js', true)],
   ['setupLogging child (src, TS)', 'ts', setup('src/setup/setup-logging.ts', false)],
   ['setupLogging child (src, TS) + worker', 'ts', setup('src/setup/setup-logging.ts', true)],
 ];
-if (!existsSync(join(root, 'dist/setup/setup-logging.js'))) {
+if (!existsSync(join(root, 'dist/index.js'))) {
   throw new Error('dist/ is missing: run `npm run build` first');
 }
 

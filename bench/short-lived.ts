@@ -16,6 +16,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
+import { CountingProcessor } from '../test/support/collect.ts';
 
 const CHILD = fileURLToPath(new URL('../test/fixtures/short-lived-child.ts', import.meta.url));
 const children = Number(process.argv[2] ?? 100);
@@ -30,15 +31,9 @@ function spinners(n: number): ChildProcess[] {
 }
 
 async function run(mode: string): Promise<void> {
-  let delivered = 0;
+  const processor = new CountingProcessor();
   const receiver = await startReceiver({
-    processor: {
-      onEmit() {
-        delivered++;
-      },
-      forceFlush: async () => {},
-      shutdown: async () => {},
-    },
+    processor,
     ...(mode === 'grpc' ? { handoffDir: false as const } : {}),
   });
   const spin = spinners(busy);
@@ -78,7 +73,7 @@ async function run(mode: string): Promise<void> {
     const ended = performance.now() - t0;
     // hand-off files are ingested on the directory watch (or the 1 s rescan): wait at most 10 s
     const deadline = Date.now() + 10_000;
-    while (delivered + receiver.stats().dropped.total < sent && Date.now() < deadline) {
+    while (processor.n + receiver.stats().dropped.total < sent && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
     }
     const settled = performance.now() - t0;
@@ -88,7 +83,7 @@ async function run(mode: string): Promise<void> {
     const q = (p: number, v = exitMs) =>
       v[Math.min(v.length - 1, Math.floor(p * v.length))]?.toFixed(2);
     console.log(
-      `${mode.padEnd(8)} ${children} children x ${records} records, ${busy} busy spinners: delivered ${delivered}/${sent}, primary counted ${s.dropped.total} dropped, unaccounted ${sent - delivered - s.dropped.total}, hand-off files ${s.handoff?.files ?? '-'}, children ended in ${(ended / 1000).toFixed(1)} s, all accounted in ${(settled / 1000).toFixed(1)} s; exit listener wall ms median ${q(0.5)}, p95 ${q(0.95)}, max ${q(1)}; its CPU ms median ${q(0.5, exitCpuMs)}, max ${q(1, exitCpuMs)}${failed ? `, ${failed} children failed` : ''}`,
+      `${mode.padEnd(8)} ${children} children x ${records} records, ${busy} busy spinners: delivered ${processor.n}/${sent}, primary counted ${s.dropped.total} dropped, unaccounted ${sent - processor.n - s.dropped.total}, hand-off files ${s.handoff?.files ?? '-'}, children ended in ${(ended / 1000).toFixed(1)} s, all accounted in ${(settled / 1000).toFixed(1)} s; exit listener wall ms median ${q(0.5)}, p95 ${q(0.95)}, max ${q(1)}; its CPU ms median ${q(0.5, exitCpuMs)}, max ${q(1, exitCpuMs)}${failed ? `, ${failed} children failed` : ''}`,
     );
   } finally {
     for (const p of spin) p.kill('SIGKILL');

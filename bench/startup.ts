@@ -2,7 +2,8 @@
  * Start-up of a child and of a single-process application (issue 11 item 1): per case, the
  * modules loaded and the process's CPU time until exit (test/fixtures/module-census.ts), median
  * over ROUNDS runs. Cases: `child` (`setupLogging()` from the public entry under a receiver, one
- * record, shutdown), `register` (`--import starlog/register` in a child, one record), `single`
+ * record, shutdown), `dist` (the same child from the built package, `dist/index.js`: `npm run
+ * build` first), `register` (`--import starlog/register` in a child, one record), `single`
  * (`setupLogging()` without a configuration file, no primary: a primary of its own).
  * Further arguments name other checkouts of starlog (with node_modules and the two fixtures) to
  * measure in the same rounds, interleaved, e.g. the main branch before a change.
@@ -35,7 +36,7 @@ function argsOf(root: string, kind: string): string[] {
   const census = ['--import', f('test/fixtures/module-census.ts')];
   const app = f('test/fixtures/startup-app.ts');
   if (kind === 'register') return [...census, '--import', f('src/register.ts'), app, 'api'];
-  return [...census, app, 'setup'];
+  return [...census, app, kind === 'dist' ? 'dist' : 'setup'];
 }
 
 function run(
@@ -58,7 +59,7 @@ function run(
 
 const results = new Map<string, { modules: number[]; cpu: number[] }>();
 for (let round = 0; round < rounds; round++) {
-  for (const kind of ['child', 'register', 'single']) {
+  for (const kind of ['child', 'dist', 'register', 'single']) {
     for (const root of roots) {
       const env = kind === 'single' ? base : { ...base, ...receiver.env };
       // spawned asynchronously: the receiver of this process answers the child meanwhile

@@ -11,8 +11,9 @@
  *     fast as it can, with and without `view: true` (default `maxRate`; env BENCH_VIEW_RATE sets
  *     another), interleaved rounds (a fresh process each; which side goes first alternates),
  *     median records/s (target: drop ≤ 10 %), the primary thread's and the whole process's CPU µs
- *     per record; what the view stored and what its stage dropped (beyond `maxRate`, or when
- *     indexing is behind, it drops and counts);
+ *     per record; what the view stored and what its stage dropped (beyond `maxRate`, beyond a
+ *     tenth of it while the primary's event loop is saturated, or when indexing is behind, it
+ *     drops and counts);
  *     then the view paced at 50,000 records/s for 5 s: records lost (target 0) and how long after
  *     the last record the store holds them all (the tail's lag).
  *

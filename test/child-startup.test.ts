@@ -8,13 +8,13 @@
  * load hook).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
+import { CountingProcessor } from './support/collect.ts';
 import { cleanEnv, runProcess } from './support/process.ts';
 
 const NODE = process.execPath;
@@ -23,6 +23,13 @@ const CENSUS = fixture('module-census.ts');
 const APP = fixture('startup-app.ts');
 const REGISTER = fileURLToPath(new URL('../src/register.ts', import.meta.url));
 const SRC = new URL('../src/', import.meta.url).href;
+const DIST = new URL('../dist/', import.meta.url).href;
+/**
+ * Files of starlog's own a child loads from the built package, a bundle (scripts/build-dist.ts):
+ * 25 when this test was written (an entry and its chunks; ~110 unbundled); a margin for new
+ * chunks.
+ */
+const CHILD_OWN_FILES_CEILING = 40;
 
 /** Packages and starlog modules a child must not load (a prefix of the module URL). */
 const NOT_IN_A_CHILD = [
@@ -73,14 +80,7 @@ describe('start-up: what a process loads', () => {
     ['--import starlog/register', [CENSUS, '--import', REGISTER, APP, 'api']],
   ] as const) {
     test(`a child with ${how} loads no config parser, receiver, primary set-up, view, tree or CLI`, async () => {
-      let delivered = 0;
-      const processor: LogRecordProcessor = {
-        onEmit() {
-          delivered++;
-        },
-        forceFlush: async () => {},
-        shutdown: async () => {},
-      };
+      const processor = new CountingProcessor();
       const receiver = await startReceiver({ processor });
       try {
         const r = await runProcess(NODE, ['--import', ...args], {
@@ -95,12 +95,47 @@ describe('start-up: what a process loads', () => {
           modules.length <= CHILD_MODULE_CEILING,
           `a child loaded ${modules.length} modules (at most ${CHILD_MODULE_CEILING}), ${cpuMs} ms CPU`,
         );
-        assert.equal(delivered, 1, 'the child record did not reach the receiver');
+        assert.equal(processor.n, 1, 'the child record did not reach the receiver');
       } finally {
         await receiver.close();
       }
     });
   }
+
+  test('a child from the built package loads a few bundled files of starlog, not its modules', async (t) => {
+    if (!existsSync(new URL('index.js', DIST))) return t.skip('dist/ missing: npm test builds it');
+    const processor = new CountingProcessor();
+    const receiver = await startReceiver({ processor });
+    try {
+      const r = await runProcess(NODE, ['--import', CENSUS, APP, 'dist'], {
+        cwd: dir,
+        env: { ...cleanEnv(), ...receiver.env },
+        timeoutMs: 60_000,
+      });
+      assert.equal(r.code, 0, `the child failed:\n${r.stderr}`);
+      const { modules, cpuMs } = census(r.stderr);
+      assert.deepEqual(
+        modules.filter((url) => url.startsWith(SRC)),
+        [],
+        'a child of the built package loaded sources',
+      );
+      const own = modules.filter((url) => url.startsWith(DIST));
+      assert.ok(
+        own.length > 0 && own.length <= CHILD_OWN_FILES_CEILING,
+        `a child loaded ${own.length} files of dist/ (1 to ${CHILD_OWN_FILES_CEILING}), ${cpuMs} ms CPU: ${own.join(' ')}`,
+      );
+      // the bundle's entries of what a child must not load (their code is in no shared chunk)
+      const entries = ['primary', 'load', 'schema', 'live', 'live-worker', 'cli-main'];
+      assert.deepEqual(
+        forbidden(modules, [...NOT_IN_A_CHILD, ...entries.map((e) => `${DIST}${e}.js`)]),
+        [],
+        'a child loaded these',
+      );
+      assert.equal(processor.n, 1, 'the child record did not reach the receiver');
+    } finally {
+      await receiver.close();
+    }
+  });
 
   test('a single-process application without a configuration file loads neither zod nor yaml', async () => {
     const r = await runProcess(NODE, ['--import', CENSUS, APP, 'setup'], {

@@ -17,10 +17,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { writeHandoffSync } from '../src/multiprocess/child/handoff-writer.ts';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { captureDiag } from './support/diag.ts';
 import { cleanEnv, runProcess } from './support/process.ts';
@@ -171,6 +172,22 @@ describe('hand-off files: the primary', () => {
       assert.deepEqual(handoffFiles(handoffDir), []);
     } finally {
       await b.close();
+    }
+  });
+
+  test('a file addressed to another live primary is left to it; one addressed to a dead primary is taken', async () => {
+    const handoffDir = mkdtempSync(join(dir, 'to-'));
+    // an empty request: a valid ExportLogsServiceRequest without records
+    const live = writeHandoffSync(handoffDir, [new Uint8Array(0)], process.ppid);
+    const dead = writeHandoffSync(handoffDir, [new Uint8Array(0)], 4_194_999); // above pid_max
+    const own = writeHandoffSync(handoffDir, [new Uint8Array(0)], process.pid);
+    assert.ok(live.ok && dead.ok && own.ok, 'files written');
+    const receiver = await startReceiver({ processor: collecting(), handoffDir });
+    try {
+      assert.equal(receiver.stats().handoff?.files, 2, 'the dead primary’s file and its own');
+      assert.deepEqual(handoffFiles(handoffDir), [basename(live.path)], 'left to the live one');
+    } finally {
+      await receiver.close();
     }
   });
 

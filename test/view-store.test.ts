@@ -96,6 +96,42 @@ test('the age bound evicts the oldest batch and counts it', () => {
   store.close();
 });
 
+test('eviction takes records out of the word index too (batches of 64 and more, odd values)', () => {
+  const store = new ViewStore({ maxAgeMs: 1000 });
+  const q = new ViewQueries(store.db);
+  // 150 records: two multi-row statements of 64 and 22 single ones; attribute values that JSON
+  // changes (NaN, Infinity: null) or drops (undefined), an integer-like key (JSON reorders it)
+  const odd = { '7': 'seven', user: 'ann', n: Number.NaN, big: Number.POSITIVE_INFINITY, ok: true };
+  const rows: ViewRow[] = [];
+  for (let i = 0; i < 150; i++) {
+    rows.push(
+      row({
+        t: i,
+        trace: TRACE,
+        body: `old record ${i}`,
+        exc: i === 3 ? 'Error: broken pipe' : undefined,
+        attrs: { ...odd, k: i, gone: undefined } as unknown as ViewRow['attrs'],
+      }),
+    );
+  }
+  store.add(rows, 10_000);
+  assert.equal(q.search({ q: 'user=ann', limit: 1000 }).length, 150, 'indexed before eviction');
+  assert.equal(q.search({ q: 'old record 149' }).length, 1, 'the last single-row insert');
+  assert.equal(q.search({ q: 'broken' }).length, 1, 'an exception message');
+  store.add([row({ t: 200, trace: OTHER, body: 'new one', attrs: { user: 'ann' } })], 12_000);
+  assert.equal(store.stats().evicted, 150);
+  // the index itself (not only the join with the records) holds only the new record's words
+  store.db.exec("CREATE VIRTUAL TABLE temp.words USING fts5vocab(main, fts, 'row')");
+  const left = store.db.prepare('SELECT term, doc FROM temp.words ORDER BY term').all();
+  assert.deepEqual(
+    left.map((w) => `${w.term}:${w.doc}`),
+    ['new:1', 'one:1', 'user=ann:1'],
+    'no index entry is left for an evicted record',
+  );
+  store.db.exec("INSERT INTO fts(fts, rank) VALUES ('integrity-check', 0)");
+  store.close();
+});
+
 test('the live stage takes at most maxRate records per second and counts the rest', async () => {
   const collected = new CollectingProcessor();
   const recs: ReadableLogRecord[] = collected.records;
@@ -122,6 +158,63 @@ test('the live stage takes at most maxRate records per second and counts the res
   const most = 100 + Math.ceil(elapsed / 10) + 1;
   assert.ok(taken >= 100 && taken <= most, `taken ${taken}, expected 100–${most}`);
   assert.equal(taken + stage.dropped, 500, 'every record is taken or counted as dropped');
+  await stage.shutdown();
+  port1.close();
+  port2.close();
+});
+
+test('the live stage takes a tenth of maxRate while the event loop is saturated, all of it when it has room', async () => {
+  const collected = new CollectingProcessor();
+  const recs: ReadableLogRecord[] = collected.records;
+  const provider = new LoggerProvider({ processors: [collected] });
+  const log = provider.getLogger('app');
+  for (let i = 0; i < 500; i++) log.emit({ severityNumber: SeverityNumber.INFO, body: `r${i}` });
+  const { port1, port2 } = new MessageChannel();
+  let taken = 0;
+  port2.on('message', (m: { type: string; batch?: unknown[]; bytes?: number }) => {
+    if (m.type !== 'rows') return;
+    taken += m.batch!.filter((x) => typeof x === 'string' && x.startsWith('r')).length;
+    port2.postMessage({ type: 'ack', bytes: m.bytes });
+  });
+  // no bound on batches in flight: the loop below never lets the port's acks in
+  const stage = new ViewStage(port1 as unknown as Worker, {
+    maxRate: 20_000,
+    maxPendingBatches: 1e9,
+    maxPendingBytes: 1e12,
+  });
+  let offered = 0;
+  const emit = () => stage.onEmit(recs[offered++ % recs.length]!);
+  // saturated: 350 ms without returning to the event loop (utilization 1)
+  const start = performance.now();
+  let mark: { offered: number; dropped: number } | undefined;
+  while (performance.now() - start < 350) {
+    for (let i = 0; i < 100; i++) emit();
+    if (mark === undefined && performance.now() - start >= 150) {
+      mark = { offered, dropped: stage.dropped };
+    }
+  }
+  const window = (performance.now() - start - 150) / 1000;
+  const takenSaturated = offered - mark!.offered - (stage.dropped - mark!.dropped);
+  assert.equal(stage.busy, true, 'the stage saw the saturated event loop');
+  // busyRate 2,000/s over the window, plus its bucket (200); without the bound: 20,000/s
+  const most = Math.ceil(2000 * window) + 200 + 1;
+  assert.ok(takenSaturated <= most, `taken while saturated ${takenSaturated}, at most ${most}`);
+  // room: 20 records every 20 ms; within 3 s the stage takes every record of a round again
+  const deadline = performance.now() + 3000;
+  let all = false;
+  while (!all && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    const dropped = stage.dropped;
+    for (let i = 0; i < 20; i++) emit();
+    all = !stage.busy && stage.dropped === dropped;
+  }
+  assert.ok(all, 'the stage did not take every record again within 3 s of the loop having room');
+  await stage.forceFlush();
+  const until = Date.now() + 5000;
+  while (taken + stage.dropped < offered && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(taken + stage.dropped, offered, 'every record is taken or counted as dropped');
   await stage.shutdown();
   port1.close();
   port2.close();

@@ -11,8 +11,11 @@ import { registerView } from './view.ts';
 
 function version(): string {
   try {
-    // src/cli/main.ts and dist/cli/main.js are both two levels below package.json
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    // src/cli/main.ts is two levels below package.json; built, every module of dist/ is in
+    // dist/ itself (scripts/build-dist.ts)
+    const own = import.meta.url;
+    const path = own.endsWith('.ts') ? '../../package.json' : '../package.json';
+    const pkg = JSON.parse(readFileSync(new URL(path, own), 'utf8'));
     return String(pkg.version);
   } catch {
     return 'unknown';

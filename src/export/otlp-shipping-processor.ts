@@ -16,8 +16,8 @@ import { splitLogsRequest } from '../otlp/request-split.ts';
 import { PlainLogRecord } from '../util/plain-log-record.ts';
 import { BatchQueue } from './batch-queue.ts';
 import { DroppedBatches } from './dropped-batches.ts';
+import { Offloader } from './offloader.ts';
 import type { EncodedLogsExporter, EncodedLogsRequest } from './otlp-bytes-exporter.ts';
-import { BACKPRESSURE_DETAILS, GrpcCode } from './retry.ts';
 import type { ShippingQueueOptions, ShippingStats } from './shipping-stats.ts';
 import type { QueuedBatch } from './spill.ts';
 
@@ -36,6 +36,16 @@ export interface OtlpShippingProcessorOptions extends ShippingQueueOptions {
    * in `stats().queueFull`. Default: none.
    */
   syncExporter?: SyncExporter;
+  /**
+   * The primary's hand-off directory (`STARLOG_HANDOFF_DIR`, same machine): with `syncExporter`,
+   * batches offloaded while the application does not yield are written there as hand-off files
+   * (`handoff-offload.ts`: synchronous, no worker thread) instead of sent by the worker thread,
+   * and count as exported once the primary has ingested and deleted them. Default: none (the
+   * worker thread).
+   */
+  handoffDir?: string;
+  /** The primary's pid (`STARLOG_PRIMARY_PID`): the offloaded files are addressed to it. */
+  handoffTo?: number;
 }
 
 /** An encoded batch: its request bytes, or the builder while a resource is still resolving. */
@@ -51,35 +61,6 @@ const DEADLINE_MARGIN_MS = 1000;
 const SYNC_FLUSH_REST_MS = 1000;
 /** Longest rest after failed synchronous flushes in a row (the rest doubles per failure), ms. */
 const SYNC_FLUSH_MAX_REST_MS = 30_000;
-/** Batches handed to the worker thread and not yet answered, at most (see `_offload`). */
-const MAX_OFFLOADED = 4;
-/** How long `onEmit` waits for the primary's answer to the oldest offloaded batch, at most, ms. */
-const OFFLOAD_WAIT_MS = 1000;
-/** The outcome of a offloaded batch the worker could not deliver (retried, as an outage). */
-const OFFLOAD_FAILED = {
-  code: GrpcCode.UNAVAILABLE,
-  details: 'starlog: the export through the worker thread failed',
-};
-/** The receiver answered a offloaded batch with backpressure (retried shortly). */
-const OFFLOAD_BUSY = { code: GrpcCode.RESOURCE_EXHAUSTED, details: BACKPRESSURE_DETAILS };
-
-/** `Atomics.waitAsync` (ES2024; Node ≥ 16), not in this project's `lib`. */
-interface AtomicsWaitAsync {
-  waitAsync(
-    cells: Int32Array,
-    index: number,
-    value: number,
-    timeoutMs: number,
-  ): { async: false; value: string } | { async: true; value: Promise<string> };
-}
-
-/** A batch handed to the worker thread: its result cells and the queue's completion. */
-interface Offload {
-  cells: Int32Array;
-  deadline: number;
-  done: (ok: boolean, error?: unknown) => void;
-}
-
 /**
  * The child's shipping processor: each record becomes OTLP protobuf bytes once, in `onEmit`
  * (`LogsRequestBuilder`, byte-identical to the official `ProtobufLogsSerializer`), and the
@@ -102,9 +83,14 @@ interface Offload {
  * An application that logs in one long synchronous stretch (a loop, a large handler) never lets
  * the event loop run the exports: when a second batch is sealed before the event loop turned,
  * the oldest sealed batches are handed to the synchronous exporter's worker thread, which sends
- * them while the application goes on (at most `MAX_OFFLOADED` unanswered; their answers are
- * read at the next seal or when the event loop turns). The primary then works while the children
- * still emit, instead of after them.
+ * them while the application goes on (at most 4 unanswered; their answers are read at the next
+ * seal or when the event loop turns). With the primary's hand-off directory (`handoffDir`, same
+ * machine) they are written there as hand-off files instead, synchronously and without a thread,
+ * and count as exported once the primary has ingested and deleted them (`handoff-offload.ts`; at
+ * most 4 outstanding). The primary then works while the children still emit, instead of after
+ * them. When and how batches are offloaded is the business of its {@link Offloader}
+ * (`offloader.ts`); what each offloaded request holds (its drop report, its deadline) is this
+ * class's.
  */
 export class OtlpShippingProcessor
   extends BatchQueue<EncodedBatchData>
@@ -117,18 +103,8 @@ export class OtlpShippingProcessor
   private _syncRestUntil = 0;
   /** synchronous flushes failed in a row */
   private _syncFailures = 0;
-  /** the microtask queued at the last seal has not run: the event loop has not turned since */
-  private _turnPending = false;
-  private readonly _turned = (): void => {
-    this._turnPending = false;
-  };
-  /** `_export` sends through the worker thread (set around `send()` by `_offload`) */
-  private _viaWorker = false;
-  private readonly _offloaded: Offload[] = [];
-  private _offloadRestUntil = 0;
-  private _offloads = 0;
-  private _offloadWaits = 0;
-  private _offloadWaitMs = 0;
+  /** offloads sealed batches while the application does not yield (see the class comment) */
+  private readonly _offloader: Offloader<EncodedBatchData>;
   /** this processor's name in its drop reports (see `DROP_REPORTER_KEY`) */
   private readonly _reporter = newDropReporter(threadId);
   /** dropped batches that may have reached the receiver, named in drop reports until answered */
@@ -150,14 +126,23 @@ export class OtlpShippingProcessor
     });
     this._exporter = options.exporter;
     this._sync = options.syncExporter;
+    this._offloader = new Offloader(
+      {
+        sealed: this._sealed,
+        paused: () => this._blocked || this._shutdownPromise !== undefined,
+        takeSealed: (records) => this._takeSealed(records),
+        send: (batch) => this.send(batch),
+      },
+      options.syncExporter,
+      options.handoffDir,
+      options.handoffTo,
+    );
   }
 
   /** See {@link ShippingStats}; with `offloaded`, `offloadWaits` and `offloadWaitMs`. */
   override stats(): ShippingStats {
     const s = super.stats();
-    s.offloaded = this._offloads;
-    s.offloadWaits = this._offloadWaits;
-    s.offloadWaitMs = Math.round(this._offloadWaitMs);
+    this._offloader.addStats(s);
     return s;
   }
 
@@ -179,7 +164,7 @@ export class OtlpShippingProcessor
       }
       const open = this._openId;
       this._appended(b.bytes - before, b.count, b.bytes);
-      if (this._openId !== open) this._onSealed();
+      if (this._openId !== open) this._offloader.onSealed();
     } catch (err) {
       diag.error('starlog OtlpShippingProcessor: onEmit failed', err);
     }
@@ -321,6 +306,8 @@ export class OtlpShippingProcessor
       );
       return;
     }
+    const offloader = this._offloader;
+    if (offloader.sending && offloader.toFiles && this._offloadToFile(batch, data, done)) return;
     // the receiver refuses the request after this time (the export has timed out here by then)
     const deadline = Math.min(
       Date.now() + this._timeoutMs - Math.min(DEADLINE_MARGIN_MS, this._timeoutMs / 4),
@@ -334,32 +321,34 @@ export class OtlpShippingProcessor
       if (ok) this._droppedIds.acknowledge(named);
       answer(ok, error);
     };
-    if (this._viaWorker) {
-      const workerDeadline = Date.now() + this._timeoutMs;
-      // a request with its drop report is a fresh buffer nobody else holds: moved, not copied
-      const cells = this._sync?.post([bytes], workerDeadline, bytes !== data);
-      if (cells !== undefined) {
-        this._offloads++;
-        this._offloaded.push({ cells, deadline: workerDeadline, done });
-        const wait = (Atomics as unknown as AtomicsWaitAsync).waitAsync(
-          cells,
-          0,
-          0,
-          this._timeoutMs,
-        );
-        if (wait.async) wait.value.then(() => this._readOffloaded());
-        else this._readOffloaded();
-        return;
-      }
-      // no worker thread: this batch goes the usual way, and offloads rest
-      this._offloadRestUntil = Date.now() + SYNC_FLUSH_REST_MS;
-    }
+    // a request with its drop report is a fresh buffer nobody else holds: moved, not copied
+    if (offloader.sending && offloader.postToWorker(bytes, bytes !== data, this._timeoutMs, done))
+      return;
     this._exporter.export({ bytes, length: batch.count }, (result) =>
       done(result.code === ExportResultCode.SUCCESS, result.error),
     );
   }
 
+  /**
+   * Offloads `batch` as a hand-off file (without a deadline: a file may be read later; see
+   * `Offloader.postToFile`); false when the file could not be written (then no more files for
+   * this process: the worker thread).
+   */
+  private _offloadToFile(
+    batch: QueuedBatch<EncodedBatchData>,
+    data: Buffer,
+    done: (ok: boolean, error?: unknown) => void,
+  ): boolean {
+    const request = this._withReport(batch, data);
+    const named = this._droppedIds.upTo;
+    return this._offloader.postToFile(request, this._timeoutMs, (ok, error) => {
+      if (ok) this._droppedIds.acknowledge(named);
+      done(ok, error);
+    });
+  }
+
   protected _shutdownExporter(): Promise<void> {
+    this._offloader.close();
     this._sync?.close();
     return this._exporter.shutdown();
   }
@@ -414,80 +403,6 @@ export class OtlpShippingProcessor
     this._exported += result.exported;
     this._settled();
     return this._waitingBytes + bytes <= this._maxQueueBytes;
-  }
-
-  /** A batch was just sealed in `onEmit`: offloads batches if the event loop has not turned. */
-  private _onSealed(): void {
-    if (!this._turnPending) {
-      this._turnPending = true;
-      queueMicrotask(this._turned);
-      return;
-    }
-    this._offload();
-  }
-
-  /**
-   * Hands the oldest sealed batches to the worker thread (see the class comment). With
-   * `MAX_OFFLOADED` unanswered, waits for the primary's answer to the oldest (at most
-   * `OFFLOAD_WAIT_MS`; then the batches stay queued and offloads rest for a second): the
-   * primary is behind, and a child that waits leaves it the CPU. Not while retrying, after
-   * shutdown, without a synchronous exporter, or shortly after a offloaded batch failed.
-   */
-  private _offload(): void {
-    if (this._sync === undefined || this._blocked || this._shutdownPromise !== undefined) return;
-    this._readOffloaded();
-    if (Date.now() < this._offloadRestUntil) return;
-    while (this._sealed.length > 0 && Date.now() >= this._offloadRestUntil) {
-      if (this._offloaded.length >= MAX_OFFLOADED && !this._awaitOldest()) return;
-      if (!((this._sealed[0] as QueuedBatch<EncodedBatchData>).data instanceof Buffer)) return;
-      const [batch] = this._takeSealed(1);
-      if (batch === undefined) return;
-      this._viaWorker = true;
-      try {
-        this.send(batch);
-      } finally {
-        this._viaWorker = false;
-      }
-    }
-  }
-
-  /** Waits for the answer to the oldest offloaded batch; whether another may be offloaded now. */
-  private _awaitOldest(): boolean {
-    const oldest = this._offloaded[0] as Offload;
-    const left = Math.min(OFFLOAD_WAIT_MS, oldest.deadline - Date.now());
-    if (left > 0) {
-      const t0 = performance.now();
-      Atomics.wait(oldest.cells, 0, 0, left);
-      this._offloadWaits++;
-      this._offloadWaitMs += performance.now() - t0;
-    }
-    this._readOffloaded();
-    if (this._offloaded.length < MAX_OFFLOADED) return Date.now() >= this._offloadRestUntil;
-    this._offloadRestUntil = Date.now() + SYNC_FLUSH_REST_MS;
-    return false;
-  }
-
-  /** Completes the offloaded batches the worker has answered (or whose deadline passed long ago). */
-  private _readOffloaded(): void {
-    const list = this._offloaded;
-    const now = Date.now();
-    for (let i = 0; i < list.length; ) {
-      const h = list[i] as Offload;
-      const answered = Atomics.load(h.cells, 0) === 1;
-      if (!answered && now < h.deadline + 5000) {
-        i++;
-        continue;
-      }
-      list.splice(i, 1);
-      const outcome = answered ? Atomics.load(h.cells, 1) : 0;
-      if (outcome === 1) {
-        h.done(true);
-        continue;
-      }
-      const busy = outcome === 3;
-      this._offloadRestUntil = now + (busy ? 20 : SYNC_FLUSH_REST_MS);
-      h.done(false, busy ? OFFLOAD_BUSY : OFFLOAD_FAILED);
-    }
   }
 
   private _bytesOf(batch: QueuedBatch<EncodedBatchData>): Buffer | undefined {

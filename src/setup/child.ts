@@ -66,6 +66,10 @@ export async function setupChild(
     maxQueueBytes: options.childQueue?.maxQueueBytes,
     maxSpillBytes: options.childQueue?.maxSpillBytes,
     syncExporter: options.childQueue?.backpressure === false ? undefined : syncExporter,
+    // on the primary's machine, batches offloaded while the application does not yield are
+    // written as hand-off files (no worker thread: ~160-200 ms less CPU per child, README)
+    handoffDir: target.handoffDir,
+    handoffTo: target.primaryPid,
   });
   const pipeline = new Pipeline({
     stages: [new TaskAttributesProcessor(), shipping],

@@ -7,11 +7,14 @@ import { createRequire } from 'node:module';
  * primary's set-up, the configuration parser), and the caller is synchronous.
  *
  * @param from - the caller's `import.meta.url`
- * @param path - the module relative to the caller, without extension (`'./primary'`): the
- *   caller's own extension is added (`.ts` run from source by type stripping, `.js` from dist)
+ * @param path - the module relative to the caller, without extension (`'./primary'`): from
+ *   source (type stripping) that file with `.ts`; built, the bundle's entry of the same base name
+ *   (`dist/primary.js`; every entry and chunk of `dist/` is in one directory)
  * @throws what loading the module throws
  */
 export function requireSibling<T>(from: string, path: string): T {
-  const ext = from.slice(from.lastIndexOf('.'));
-  return createRequire(from)(`${path}${ext}`) as T;
+  if (from.endsWith('.ts')) return createRequire(from)(`${path}.ts`) as T;
+  // built: one flat directory of bundled modules, the module an entry named after its file
+  // (scripts/build-dist.ts), next to the chunk or entry that holds the caller's code
+  return createRequire(from)(`./${path.slice(path.lastIndexOf('/') + 1)}.js`) as T;
 }

@@ -16,7 +16,7 @@ import { parseDuration } from '../util/duration.ts';
 import { parseSize } from '../util/size.ts';
 import { removeViewRecordSync, writeViewRecord } from './live-record.ts';
 import { ViewStage } from './live-stage.ts';
-import type { LiveWorkerData } from './live-worker.ts';
+import type { LiveWorkerData } from './live-worker-data.ts';
 
 /** Options of the live view (`view:` in `setupLogging()` options and the configuration file). */
 export interface ViewSetupOptions {
@@ -29,7 +29,9 @@ export interface ViewSetupOptions {
   /**
    * records per second the view takes at most from the primary's pipeline, the rest dropped and
    * counted (shown on the page); default 60,000. Bounds the view's cost on the primary's thread
-   * (~1 µs per record taken) and its indexing CPU; `0` or `Infinity`: no bound.
+   * (~1 µs per record taken) and its indexing CPU; `0` or `Infinity`: no bound. While the
+   * primary's event loop is saturated (utilization ≥ 0.9 in two 50 ms windows in a row) the view
+   * takes a tenth of it (see `ViewStage`).
    */
   maxRate?: number;
   /** print the URL (with its token) to stderr; default true */

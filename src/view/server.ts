@@ -78,8 +78,10 @@ const PAGE = `<!doctype html>
 const MAX_BODY = 64 * 1024;
 
 function defaultAssetsDir(): string {
-  // src/view/server.ts and dist/view/server.js are both two levels below the package root
-  return new URL('../../dist/view/', import.meta.url).pathname;
+  // src/view/server.ts is two levels below the package root; built, every module of dist/ is in
+  // dist/ itself (scripts/build-dist.ts)
+  const own = import.meta.url;
+  return new URL(own.endsWith('.ts') ? '../../dist/view/' : './view/', own).pathname;
 }
 
 function num(v: string | null): number | undefined {

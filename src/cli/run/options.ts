@@ -61,8 +61,9 @@ export interface RunIo {
  * when the CLI itself runs from source.
  */
 export function registerModuleUrl(): string {
-  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-  return new URL(`../../register.${ext}`, import.meta.url).href;
+  // built, every module of dist/ is in one directory (scripts/build-dist.ts)
+  const file = import.meta.url.endsWith('.ts') ? '../../register.ts' : './register.js';
+  return new URL(file, import.meta.url).href;
 }
 
 /** `NODE_OPTIONS` with `--import=<url>` added (existing options kept; not added twice). */

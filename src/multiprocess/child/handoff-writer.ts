@@ -53,8 +53,13 @@ export type HandoffWriteResult =
  * one `writev`, closes it and renames it to its final name. No `fsync`: the file must survive
  * the process, not the machine. Blocks the calling thread for the writes only (microseconds for
  * the usual few KB). Never throws: a failure returns the reason and removes the temporary file.
+ * `to`: the pid of the primary the file is addressed to (no other live primary takes it).
  */
-export function writeHandoffSync(dir: string, requests: readonly Uint8Array[]): HandoffWriteResult {
+export function writeHandoffSync(
+  dir: string,
+  requests: readonly Uint8Array[],
+  to?: number,
+): HandoffWriteResult {
   const t0 = performance.now();
   const fail = (reason: string): HandoffWriteResult => ({
     ok: false,
@@ -67,7 +72,7 @@ export function writeHandoffSync(dir: string, requests: readonly Uint8Array[]): 
     Math.random() * 0x1_0000_0000,
   )
     .toString(16)
-    .padStart(8, '0')}.otlp`;
+    .padStart(8, '0')}${to === undefined ? '' : `.to-${to}`}.otlp`;
   const path = join(dir, name);
   const tmp = join(dir, `.${name}.tmp`);
   let fd: number | undefined;

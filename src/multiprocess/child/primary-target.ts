@@ -6,6 +6,8 @@ export interface PrimaryTarget {
   token: string;
   /** `STARLOG_HANDOFF_DIR`: the primary's hand-off directory (`protocol/handoff.ts`), if it has one */
   handoffDir: string | undefined;
+  /** `STARLOG_PRIMARY_PID`, if set and a number */
+  primaryPid: number | undefined;
 }
 
 /**
@@ -18,6 +20,7 @@ export function primaryTarget(
     readonly STARLOG_ENDPOINT?: string;
     readonly STARLOG_TOKEN?: string;
     readonly STARLOG_HANDOFF_DIR?: string;
+    readonly STARLOG_PRIMARY_PID?: string;
   } = process.env,
 ): PrimaryTarget {
   const endpoint = env.STARLOG_ENDPOINT?.trim();
@@ -30,5 +33,6 @@ export function primaryTarget(
     endpoint,
     token: env.STARLOG_TOKEN?.trim() ?? '',
     handoffDir: env.STARLOG_HANDOFF_DIR?.trim() || undefined,
+    primaryPid: Number(env.STARLOG_PRIMARY_PID) > 0 ? Number(env.STARLOG_PRIMARY_PID) : undefined,
   };
 }

@@ -30,8 +30,13 @@ export const HANDOFF_DIR_ENV = 'STARLOG_HANDOFF_DIR';
 /** First bytes of every hand-off file. */
 export const HANDOFF_MAGIC = Buffer.from('starlog-handoff-1\n', 'latin1');
 
-/** Names of complete hand-off files (temporary and claimed names never match). */
-export const HANDOFF_NAME = /^handoff-(\d+)-(\d+)-(\d+)-[0-9a-f]{8}\.otlp$/;
+/**
+ * Names of complete hand-off files (temporary and claimed names never match):
+ * `handoff-<pid>-<thread>-<ms>-<random>.otlp`, or with `.to-<primary pid>` before `.otlp` for a
+ * file addressed to one primary (offloaded while the child runs: see `export/handoff-offload.ts`),
+ * which no other live primary takes.
+ */
+export const HANDOFF_NAME = /^handoff-(\d+)-(\d+)-(\d+)-[0-9a-f]{8}(?:\.to-(\d+))?\.otlp$/;
 
 /** Flags of every open of a hand-off file: never through a symbolic link, never a FIFO's wait. */
 export const HANDOFF_OPEN_NOFOLLOW = constants.O_NOFOLLOW | constants.O_NONBLOCK;

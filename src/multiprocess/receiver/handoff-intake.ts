@@ -147,7 +147,11 @@ export class HandoffIntake {
       if (orphan !== null && (Number(orphan[2]) === process.pid || pidAlive(Number(orphan[2]))))
         continue;
       const m = HANDOFF_NAME.exec(name);
-      if (m !== null) files.push({ path: join(dir, entry), name, m });
+      if (m === null) continue;
+      // addressed to another primary that is alive (two primaries in one directory): its own
+      const to = m[4] === undefined ? process.pid : Number(m[4]);
+      if (to !== process.pid && orphan === null && pidAlive(to)) continue;
+      files.push({ path: join(dir, entry), name, m });
     }
     files.sort((a, b) => Number(a.m[3]) - Number(b.m[3]) || (a.name < b.name ? -1 : 1));
     for (const { path, name } of files) await this.take(path, name);

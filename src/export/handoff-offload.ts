@@ -1,0 +1,165 @@
+/**
+ * Offloading batches through hand-off files (`protocol/handoff.ts`) instead of the synchronous
+ * exporter's worker thread: a child on the primary's machine that logs without yielding writes
+ * each sealed batch synchronously into the primary's hand-off directory (one `writev`, no thread,
+ * no HTTP/2), and the primary ingests it like an `Export` call. Used by `OtlpShippingProcessor`.
+ *
+ * @module
+ */
+import { readdirSync, unlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+import { diag } from '@opentelemetry/api';
+import { writeHandoffSync } from '../multiprocess/child/handoff-writer.ts';
+
+/** A batch written as a hand-off file and not yet ingested. */
+interface HandedOff {
+  /** the file's name in the directory */
+  name: string;
+  path: string;
+  /** after this time (ms since the epoch) an unclaimed file is taken back and the batch retried */
+  deadline: number;
+  done: (ok: boolean) => void;
+}
+
+/** How often the files are looked for while the event loop runs, ms. */
+const POLL_MS = 2;
+/** How long a file claimed by a primary may stay before it is counted delivered anyway, ms. */
+const CLAIMED_GRACE_MS = 5000;
+
+/**
+ * The hand-off files of one processor that the primary has not ingested yet. A batch counts as
+ * delivered (`done(true)`) once its file is gone from the directory, neither under its name nor
+ * claimed (`.<name>.<pid>.claimed`): the primary has ingested and deleted it. A file nobody
+ * claimed by its deadline is taken back (deleted here; the batch is retried the usual way,
+ * `done(false)`); the unlink and the primary's claiming rename exclude each other, so a batch is
+ * never both taken back and ingested. A file claimed but still there `CLAIMED_GRACE_MS` after the
+ * deadline (its primary died while ingesting it) counts as delivered: the next primary takes it.
+ * Never throws.
+ */
+export class HandoffOffloads {
+  private readonly _dir: string;
+  private readonly _to: number | undefined;
+  private readonly _list: HandedOff[] = [];
+  private _timer: NodeJS.Timeout | undefined;
+  private readonly _sleep = new Int32Array(new SharedArrayBuffer(4));
+  /** files written */
+  written = 0;
+
+  /**
+   * @param dir - the primary's hand-off directory (`STARLOG_HANDOFF_DIR`)
+   * @param to - the primary's pid (`STARLOG_PRIMARY_PID`): the files are addressed to it, so that
+   *   another live primary in the same directory does not take them (if it dies, any takes them)
+   */
+  constructor(dir: string, to?: number) {
+    this._dir = dir;
+    this._to = to;
+  }
+
+  /** Files written and not yet ingested. */
+  get size(): number {
+    return this._list.length;
+  }
+
+  /**
+   * Writes `request` (one encoded `ExportLogsServiceRequest`, without a deadline: a file may be
+   * ingested later than any deadline) as a hand-off file. Returns false when it could not be
+   * written (reported through `diag`; nothing is left behind and `done` is not called).
+   */
+  post(request: Uint8Array, timeoutMs: number, done: (ok: boolean) => void): boolean {
+    const written = writeHandoffSync(this._dir, [request], this._to);
+    if (!written.ok) {
+      diag.warn(`starlog: offloading a batch through a hand-off file failed: ${written.reason}`);
+      return false;
+    }
+    this.written++;
+    const name = basename(written.path);
+    this._list.push({ name, path: written.path, deadline: Date.now() + timeoutMs, done });
+    this._timer ??= this._schedule();
+    return true;
+  }
+
+  /** Completes the batches whose files are gone (see the class comment). */
+  read(): void {
+    const list = this._list;
+    if (list.length === 0) return;
+    let names: string[];
+    try {
+      names = readdirSync(this._dir);
+    } catch (err) {
+      diag.warn(`starlog: cannot read the hand-off directory ${this._dir}`, err);
+      names = [];
+    }
+    const present = new Set(names);
+    const now = Date.now();
+    for (let i = 0; i < list.length; ) {
+      const h = list[i] as HandedOff;
+      const unclaimed = present.has(h.name);
+      const claimed = !unclaimed && names.some((n) => n.startsWith(`.${h.name}.`));
+      if (!unclaimed && !claimed) {
+        list.splice(i, 1);
+        h.done(true);
+        continue;
+      }
+      if (unclaimed && now >= h.deadline && this._takeBack(h)) {
+        list.splice(i, 1);
+        h.done(false);
+        continue;
+      }
+      if (claimed && now > h.deadline + CLAIMED_GRACE_MS) {
+        list.splice(i, 1);
+        h.done(true);
+        continue;
+      }
+      i++;
+    }
+  }
+
+  /**
+   * Blocks the calling thread until the oldest file is ingested or `maxMs` passed (looking every
+   * `POLL_MS`). Returns whether fewer files are outstanding than before.
+   */
+  awaitOldest(maxMs: number): boolean {
+    const before = this._list.length;
+    const until = Date.now() + maxMs;
+    this.read();
+    while (this._list.length >= before && before > 0 && Date.now() < until) {
+      Atomics.wait(this._sleep, 0, 0, POLL_MS);
+      this.read();
+    }
+    return this._list.length < before;
+  }
+
+  /** Stops looking (the batches stay in flight for the exit path). */
+  close(): void {
+    if (this._timer !== undefined) clearTimeout(this._timer);
+    this._timer = undefined;
+  }
+
+  private readonly _poll = (): void => {
+    this._timer = undefined;
+    this.read();
+    if (this._list.length > 0) this._timer = this._schedule();
+  };
+
+  /**
+   * Unref'd: outstanding files do not keep the process alive (a hung primary would hold it until
+   * the deadline); a flush or shutdown that waits for them keeps it alive with its own timer, and
+   * at exit the exit hooks hand the batches in flight over again (the primary drops a batch it
+   * already ingested).
+   */
+  private _schedule(): NodeJS.Timeout {
+    const timer = setTimeout(this._poll, POLL_MS);
+    timer.unref();
+    return timer;
+  }
+
+  /** Deletes an unclaimed file; false when a primary claimed it first. */
+  private _takeBack(h: HandedOff): boolean {
+    try {
+      unlinkSync(h.path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
