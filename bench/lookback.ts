@@ -12,8 +12,8 @@
  *     the real SDK and only the processor keeping them alive (target within 10 %);
  *  4. pass-through (issue 13): ns per `onEmit` of a record that LookbackProcessor passes straight
  *     on (ERROR of one failing trace, ERROR of 1,000 failing traces, INFO, DEBUG inside a follow
- *     window, ERROR and DEBUG without a trace) over `next.onEmit` alone, for a cheap `next` (it
- *     counts) and a BatchLogRecordProcessor; interleaved rounds, medians of per-round ratios
+ *     window, DEBUG inside 1,000 follow windows interleaved, ERROR and DEBUG without a trace)
+ *     over `next.onEmit` alone, for a cheap `next` (it counts) and a BatchLogRecordProcessor; interleaved rounds, medians of per-round ratios
  *     (target ≤ 1.10).
  *
  * Run: ./node_modules/.bin/node bench/lookback.ts   (re-runs itself with --expose-gc)
@@ -360,6 +360,15 @@ function passCases(): PassCase[] {
       name: 'DEBUG in a follow window',
       records: sdkRecords(1000, SeverityNumber.DEBUG, () => one),
       prepare: (l) => l.flush(oneId),
+    },
+    {
+      // the interleaved case of the one above: each record's window is another trace's (the
+      // follow fast path is for runs of one span; here every record needs its `Map` lookup)
+      name: 'DEBUG in 1,000 follow windows, interleaved',
+      records: sdkRecords(1000, SeverityNumber.DEBUG, (i) => many[i]!),
+      prepare: (l) => {
+        for (const ctx of many) l.flush(trace.getSpanContext(ctx)!.traceId);
+      },
     },
     {
       name: 'ERROR, no trace',

@@ -276,4 +276,61 @@ describe('JSON-lines transcoding of records kept as bytes', () => {
     assert.ok(encodeLogsRequestLine([l]).line.equals(encodeLogsRequestLine([d]).line));
     assert.deepEqual(l.attributes, { a: 1, s: 2, b: 'x' });
   });
+
+  test('times, levels and attribute runs repeated across records, lines and decoders give the same line', () => {
+    // the writer copies a time written earlier in the line, the last severity block and the
+    // attribute run by the decoder's id: repeats, changes back and forth, two decoders
+    const records: PlainLogRecord[] = [];
+    const levels: [number | undefined, string | undefined][] = [
+      [9, 'INFO'],
+      [9, 'INFO'],
+      [13, 'WARN'],
+      [9, 'INFO'],
+      [9, undefined],
+      [undefined, 'INFO'],
+      [9, 'INFO'],
+    ];
+    // bodies of 8-16 bytes with a byte to escape (or non-ASCII) at every position: the writer
+    // copies ASCII 4 bytes at a time
+    const odd = ['"', '\\', '\n', '\u0001', '\u007f', 'é', '€', '\ud83d\ude00', '\ud800'];
+    const special = (i: number) => {
+      const text = 'abcdefghijklmnop'.slice(0, 8 + (i % 9));
+      const at = i % text.length;
+      return `${text.slice(0, at)}${odd[i % odd.length]}${text.slice(at)}`;
+    };
+    // in time order (the decoder keeps the times as sent then), each time repeated, over seconds
+    const at = (ns: bigint): [number, number] => [Number(ns / 10n ** 9n), Number(ns % 10n ** 9n)];
+    for (let i = 0; i < 40; i++) {
+      const [severityNumber, severityText] = levels[i % levels.length]!;
+      records.push(
+        new PlainLogRecord({
+          resource,
+          instrumentationScope: scope,
+          hrTime: at(1_700_000_000_999_999_000n + BigInt(Math.floor(i / 3)) * 400_000_001n),
+          hrTimeObserved: at(1_700_000_001_000_000_000n + BigInt(Math.floor(i / 5)) * 1_000_000n),
+          severityNumber,
+          severityText,
+          body: i % 2 === 0 ? `request ${i}` : special(i),
+          attributes:
+            i % 6 === 5 ? { route: '/x', status: 500 } : { route: '/orders', status: 200, ms: 1.5 },
+        }),
+      );
+    }
+    const bytes = encodeLogsRequest(records);
+    const kept = new OtlpLogsDecoder().decode(bytes).records as IngestedLogRecord[];
+    assert.ok(kept.every((r) => r.timeHi >= 0 && r.observedHi >= 0 && r.attrRun > 0));
+    const one = new OtlpLogsDecoder();
+    const two = new OtlpLogsDecoder();
+    for (const decoder of [one, two, one, two]) {
+      assert.equal(same(bytes, 'repeats', decoder), records.length);
+    }
+    // invalid UTF-8 and non-ASCII bytes at every position of a 12-byte string
+    for (const odd of [[0xff], [0xc3, 0x28], [0xc3, 0xa9], [0xed, 0xa0, 0x80], [0x80]]) {
+      for (let at = 0; at <= 12; at++) {
+        const text = Buffer.from('abcdefghijkl');
+        const raw = Buffer.concat([text.subarray(0, at), Buffer.from(odd), text.subarray(at)]);
+        same(record(body(lenField(1, raw))), `bytes ${odd} at ${at}`);
+      }
+    }
+  });
 });

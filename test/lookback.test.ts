@@ -430,6 +430,61 @@ describe('LookbackProcessor: after a flush, and on demand', () => {
     assert.equal(lookback.stats().following, 0);
   });
 
+  test('the follow fast path (default clock, one span context) stops at a release and an eviction', () => {
+    // the default clock: records of a following span take the fast path (no Map lookup)
+    const sink = new Collector();
+    const lookback = new LookbackProcessor(sink, { maxKeys: 1 });
+    const logger = new LoggerProvider({ processors: [lookback] }).getLogger('fast');
+    const emit = (severityNumber: SeverityNumber, body: string, sc: SpanContext) =>
+      logger.emit({ severityNumber, body, context: trace.setSpanContext(ROOT_CONTEXT, sc) });
+    const a = newSpanContext();
+    const b = newSpanContext();
+    emit(ERROR, 'a error', a);
+    emit(DEBUG, 'a follows 1', a);
+    emit(ERROR, 'a error 2', a);
+    emit(DEBUG, 'a follows 2', a);
+    lookback.release(a.traceId); // the request ended: its later records are discarded
+    emit(DEBUG, 'a released', a);
+    assert.equal(lookback.stats().discarded, 1);
+    emit(ERROR, 'a error 3', a); // an ERROR still passes and follows again
+    emit(DEBUG, 'a follows 3', a);
+    emit(ERROR, 'b error', b); // maxKeys 1: a's window goes
+    emit(DEBUG, 'a held', a);
+    emit(DEBUG, 'b follows', b);
+    // interleaved spans of two following traces (each record looks its window up by trace id)
+    lookback.reconfigure({ maxKeys: 10 });
+    const c = newSpanContext();
+    const d = { ...newSpanContext(), traceId: c.traceId }; // another span of c's trace
+    emit(ERROR, 'c error', c);
+    emit(DEBUG, 'b 2', b);
+    emit(DEBUG, 'c 2', c);
+    emit(DEBUG, 'd 1', d);
+    emit(DEBUG, 'b 3', b);
+    lookback.release(b.traceId);
+    emit(DEBUG, 'c 3', c);
+    emit(DEBUG, 'b released', b);
+    emit(DEBUG, 'd 2', d);
+    assert.deepEqual(sink.bodies, [
+      'a error',
+      'a follows 1',
+      'a error 2',
+      'a follows 2',
+      'a error 3',
+      'a follows 3',
+      'b error',
+      'b follows',
+      'c error',
+      'b 2',
+      'c 2',
+      'd 1',
+      'b 3',
+      'c 3',
+      'd 2',
+    ]);
+    assert.equal(lookback.stats().buffered, 1);
+    assert.equal(lookback.stats().discarded, 2);
+  });
+
   test('followFor 0 turns following off', () => {
     const { sink, emit } = setup({ followFor: 0 });
     const sc = newSpanContext();

@@ -11,6 +11,8 @@ import {
 } from '@opentelemetry/sdk-logs';
 import { IngestedLogRecord } from '../src/multiprocess/receiver/ingested-log-record.ts';
 import { hrTimeFromNanos, OtlpDecodeError, OtlpLogsDecoder } from '../src/otlp/logs-decoder.ts';
+import { encodeLogsRequest } from '../src/otlp/logs-encoder.ts';
+import { PlainLogRecord } from '../src/util/plain-log-record.ts';
 import { Prng } from './support/fuzz/corpus.ts';
 import { varint as pbVarint } from './support/protobuf.ts';
 import { asReceived, emittedRecord, receivedRecord, SCHEMA_URL } from './support/records.ts';
@@ -536,5 +538,57 @@ describe('OtlpLogsDecoder limits and malformed input', () => {
   it('validates its options', () => {
     assert.throws(() => new OtlpLogsDecoder({ maxDepth: 0 }), /maxDepth/);
     assert.throws(() => new OtlpLogsDecoder({ maxAttributes: 1.5 }), /maxAttributes/);
+  });
+});
+
+describe('OtlpLogsDecoder record order', () => {
+  it('returns one sender’s records in exact time order, ties in wire order, times kept as sent', () => {
+    const resource = resourceFromAttributes({ 'service.name': 'order' });
+    const at = (ns: bigint): [number, number] => [Number(ns / 10n ** 9n), Number(ns % 10n ** 9n)];
+    const base = 1_700_000_000_000_000_000n; // beyond 2^53 ns: 1 ns apart is not a double apart
+    const sent: [string, bigint][] = [
+      ['c', base + 2n],
+      ['a1', base],
+      ['b', base + 1n],
+      ['a2', base],
+      ['d', base + 5_000_000_000n],
+      ['a3', base],
+    ];
+    const bytes = encodeLogsRequest(
+      sent.map(
+        ([body, ns]) =>
+          new PlainLogRecord({
+            resource,
+            instrumentationScope: { name: 's' },
+            hrTime: at(ns),
+            body,
+          }),
+      ),
+    );
+    const inOrder = encodeLogsRequest(
+      [...sent]
+        .sort((x, y) => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0))
+        .map(
+          ([body, ns]) =>
+            new PlainLogRecord({
+              resource,
+              instrumentationScope: { name: 's' },
+              hrTime: at(ns),
+              body,
+            }),
+        ),
+    );
+    const { records } = new OtlpLogsDecoder().decode(bytes);
+    assert.deepEqual(
+      records.map((r) => r.body),
+      ['a1', 'a2', 'a3', 'b', 'c', 'd'],
+    );
+    // already in order (equal times included): nothing is made to compare them
+    const kept = new OtlpLogsDecoder().decode(inOrder).records as IngestedLogRecord[];
+    assert.ok(kept.every((r) => r.timeHi >= 0));
+    assert.deepEqual(
+      kept.map((r) => r.hrTime),
+      ['a1', 'a2', 'a3', 'b', 'c', 'd'].map((b) => at(sent.find(([x]) => x === b)![1])),
+    );
   });
 });

@@ -44,7 +44,17 @@ const KEY_CACHE_MAX = 4096;
 const HAND_OVER_BYTES = 64 * 1024;
 
 let buf = Buffer.allocUnsafe(1 << 20) as Utf8Buffer;
+/** `buf` as a DataView (4-byte writes); set with every new `buf`. */
+let view = viewOf(buf);
 let pos = 0;
+/** The request bytes being transcoded and their DataView (let go at the end of each line). */
+let viewSrc: Buffer | undefined;
+const NO_VIEW = new DataView(new ArrayBuffer(0));
+let srcView: DataView = NO_VIEW;
+
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
 let marksOn = false;
 const stack: object[] = [];
 const keyHeads = new Map<string, Buffer>();
@@ -57,6 +67,7 @@ function ensure(n: number): void {
   const bigger = Buffer.allocUnsafe(size) as Utf8Buffer;
   buf.copy(bigger, 0, 0, pos);
   buf = bigger;
+  view = viewOf(buf);
 }
 
 /** ASCII text (our own punctuation, digits, hex): a JS loop (a native write costs more for short text). */
@@ -421,7 +432,14 @@ function lazyValues(r: IngestedLogRecord, src: Buffer): void {
   else pbAnyValue(src, r.bodyStart, r.bodyEnd);
   if (r.attrStart >= 0) {
     lit(J_ATTRIBUTES_OPEN);
+    // the decoder's run id (the same id: the same bytes), else the bytes themselves
+    const id = r.attrRun;
+    if (id !== 0 && id === runId) {
+      copyRun();
+      return;
+    }
     if (sameRun(src, r.attrStart, r.attrEnd)) {
+      if (id !== 0) runId = id; // the same bytes: the id stands for the kept JSON too
       copyRun();
       return;
     }
@@ -446,7 +464,7 @@ function lazyValues(r: IngestedLogRecord, src: Buffer): void {
       at = s + len;
     }
     lit(J_CLOSE_BRACKET);
-    keepRun(src, r.attrStart, r.attrEnd, mark);
+    keepRun(src, r.attrStart, r.attrEnd, mark, id);
   }
 }
 
@@ -460,6 +478,8 @@ function lazyValues(r: IngestedLogRecord, src: Buffer): void {
 const RUN_MAX_BYTES = 512;
 const runSrc = new Uint8Array(RUN_MAX_BYTES);
 let runSrcLen = -1;
+/** The decoder's id of the kept run's bytes (`IngestedLogRecord.attrRun`), 0 when unknown. */
+let runId = 0;
 let runJson = new Uint8Array(4096);
 /** The kept JSON: a view of `runJson`. */
 let runJsonView = runJson.subarray(0, 0);
@@ -481,8 +501,11 @@ function copyRun(): void {
   pos += n;
 }
 
-/** Keeps [start, end) of `src` and the JSON written for it from `mark` (when small enough). */
-function keepRun(src: Buffer, start: number, end: number, mark: number): void {
+/**
+ * Keeps [start, end) of `src` (the decoder's run `id`, 0: none) and the JSON written for it from
+ * `mark` (when small enough).
+ */
+function keepRun(src: Buffer, start: number, end: number, mark: number, id: number): void {
   const n = end - start;
   const m = pos - mark;
   if (n > RUN_MAX_BYTES) return;
@@ -490,6 +513,7 @@ function keepRun(src: Buffer, start: number, end: number, mark: number): void {
     if (m > 64 * 1024) return;
     runJson = new Uint8Array(m * 2);
   }
+  runId = id;
   runSrc.set(src.subarray(start, end));
   runSrcLen = n;
   runJson.set(buf.subarray(mark, pos));
@@ -569,7 +593,28 @@ function pbString(src: Buffer, start: number, end: number): void {
   const b = buf;
   let p = pos;
   b[p++] = 0x22;
-  for (let i = start; i < end; i++) {
+  let i = start;
+  if (n >= 8) {
+    // 4 bytes at a time while none needs more than a copy (no control, quote, backslash or
+    // non-ASCII byte: SWAR tests, each exact as a whole)
+    if (src !== viewSrc) {
+      viewSrc = src;
+      srcView = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    }
+    const sv = srcView;
+    const bv = view;
+    for (; i + 4 <= end; i += 4) {
+      const w = sv.getInt32(i, true);
+      const q = w ^ 0x22222222;
+      const e = w ^ 0x5c5c5c5c;
+      const special =
+        w | ((w - 0x20202020) & ~w) | ((q - 0x01010101) & ~q) | ((e - 0x01010101) & ~e);
+      if ((special & 0x80808080) !== 0) break;
+      bv.setInt32(p, w, true);
+      p += 4;
+    }
+  }
+  for (; i < end; i++) {
     const c = src[i]!;
     if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80) {
       str(src.toString('utf8', start, end)); // escapes or non-ASCII: the exact path
@@ -676,6 +721,38 @@ interface ReceivedFields {
   hasDoubleMarks?: unknown;
 }
 
+/*
+ * `"severityNumber":<n>,"severityText":<text>,"body":` depends on the two values only: the last
+ * one written is kept (the records of a batch mostly share one level) and copied when both are
+ * the same again.
+ */
+let blockSev: unknown = null;
+let blockText: unknown = null;
+let block: Uint8Array = new Uint8Array(0);
+
+/** `"severityNumber":…,"severityText":…,"body":` (each part when present). */
+function severityAndBody(sev: unknown, text: unknown): void {
+  if (sev === blockSev && text === blockText) {
+    lit(block);
+    return;
+  }
+  const mark = pos;
+  if (typeof sev === 'number' && sev > 0 && Number.isInteger(sev))
+    if (sev < SEVERITY_FIELDS.length) lit(SEVERITY_FIELDS[sev]!);
+    else ascii(`"severityNumber":${sev},`);
+  if (typeof text === 'string' && text !== '') {
+    lit(J_SEVERITY_TEXT);
+    str(text);
+    lit(J_COMMA);
+  }
+  lit(J_BODY);
+  if (pos - mark <= 256) {
+    block = Uint8Array.prototype.slice.call(buf, mark, pos) as Uint8Array;
+    blockSev = sev;
+    blockText = text;
+  }
+}
+
 function logRecord(r: ReadableLogRecord): void {
   const received = r as ReadableLogRecord & ReceivedFields;
   marksOn = received.hasDoubleMarks === true;
@@ -689,17 +766,7 @@ function logRecord(r: ReadableLogRecord): void {
     time(TIME_PREFIX, r.hrTime);
     time(OBSERVED_PREFIX, r.hrTimeObserved);
   }
-  const sev = r.severityNumber;
-  if (typeof sev === 'number' && sev > 0 && Number.isInteger(sev))
-    if (sev < SEVERITY_FIELDS.length) lit(SEVERITY_FIELDS[sev]!);
-    else ascii(`"severityNumber":${sev},`);
-  const text = r.severityText;
-  if (typeof text === 'string' && text !== '') {
-    lit(J_SEVERITY_TEXT);
-    str(text);
-    lit(J_COMMA);
-  }
-  lit(J_BODY);
+  severityAndBody(r.severityNumber, r.severityText);
   let transcoded = false;
   if (r instanceof IngestedLogRecord && r.src !== undefined) {
     const mark = pos;
@@ -855,11 +922,17 @@ export function encodeLogsRequestLine(records: readonly ReadableLogRecord[]): En
     let size = HAND_OVER_BYTES;
     while (size < pos && size < 1 << 24) size *= 2;
     buf = Buffer.allocUnsafe(size) as Utf8Buffer;
+    view = viewOf(buf);
   } else {
     line = Buffer.allocUnsafe(pos);
     buf.copy(line, 0, 0, pos);
-    if (buf.length > 16 << 20) buf = Buffer.allocUnsafe(1 << 20) as Utf8Buffer; // let a huge one go
+    if (buf.length > 16 << 20) {
+      buf = Buffer.allocUnsafe(1 << 20) as Utf8Buffer; // let a huge one go
+      view = viewOf(buf);
+    }
   }
+  viewSrc = undefined; // a request is not pinned by the writer
+  srcView = NO_VIEW;
   return firstError === undefined
     ? { line, encoded, dropped }
     : { line, encoded, dropped, firstError };

@@ -153,10 +153,16 @@ export class OtlpLogsDecoder {
   };
   readonly #run = {
     bytes: new Uint8Array(RUN_MAX_BYTES),
+    /** `bytes` read 4 at a time by {@link #sameRun} */
+    view: undefined as unknown as DataView,
     length: -1,
     count: 0,
     counterKeys: false,
+    /** the run's id (see `IngestedLogRecord.attrRun`): unique in the process per kept run */
+    id: 0,
   };
+  /** The request being decoded, read 4 bytes at a time by {@link #sameRun}. */
+  #view: DataView = EMPTY_VIEW;
 
   /** @throws TypeError naming the option when a limit is not a positive integer */
   constructor(options: OtlpDecoderOptions = {}) {
@@ -187,6 +193,7 @@ export class OtlpLogsDecoder {
     );
     this.#values = new ValueDecoder(this.#r, this);
     this.#scan = new ValueScan(this.#r, this);
+    this.#run.view = new DataView(this.#run.bytes.buffer);
   }
 
   /** Estimated bytes held by the resource cache and by the scope cache (see `maxCacheBytes`). */
@@ -215,6 +222,7 @@ export class OtlpLogsDecoder {
     }
     const r = this.#r;
     r.reset(bytes);
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#now = undefined;
     const result: OtlpDecodeResult = { records: [], perResource: [] };
     try {
@@ -235,6 +243,7 @@ export class OtlpLogsDecoder {
       throw new OtlpDecodeError('malformed', `undecodable request: ${String(err)}`, r.pos);
     } finally {
       r.release();
+      this.#view = EMPTY_VIEW;
     }
     return result;
   }
@@ -509,30 +518,32 @@ export class OtlpLogsDecoder {
         this.#ids.sc = spanContext;
       }
     }
-    const record = new IngestedLogRecord({
+    const record = new IngestedLogRecord(
       resource,
-      instrumentationScope: scope,
+      scope,
       timeLo,
       timeHi,
       observedLo,
       observedHi,
-      received: this.#received,
+      this.#received,
       spanContext,
       severityNumber,
       severityText,
       body,
       eventName,
-      attributes: attributes ?? (bodyStart >= 0 || attrStart >= 0 ? LAZY_ATTRIBUTES : {}),
-      droppedAttributesCount: dropped + counter.dropped,
+      attributes ?? (bodyStart >= 0 || attrStart >= 0 ? LAZY_ATTRIBUTES : {}),
+      dropped + counter.dropped,
       flags,
-    });
+    );
     if (exact) {
       if (bodyWhole) record.markBodyDouble();
       else if (values.marked) record.hasDoubleMarks = true;
     } else if (bodyStart >= 0 || attrStart >= 0) {
       if (attrStart >= 0 && attrContiguous && !runSkipped) {
-        this.#keepRun(attrStart, attrEnd, attrCount, scan.counterKeys);
-      }
+        if (this.#keepRun(attrStart, attrEnd, attrCount, scan.counterKeys)) {
+          record.attrRun = this.#run.id;
+        }
+      } else if (runSkipped) record.attrRun = this.#run.id;
       record.src = r.buf;
       record.srcStart = start;
       record.srcEnd = end;
@@ -581,22 +592,32 @@ export class OtlpLogsDecoder {
     const run = this.#run;
     const n = run.length;
     if (n <= 0 || from + n > end) return false;
-    const b = this.#r.buf;
-    const kept = run.bytes;
-    for (let i = 0; i < n; i++) if (kept[i] !== b[from + i]) return false;
+    // 4 bytes at a time (a third of the time of a byte loop for the typical 60-byte run)
+    const kept = run.view;
+    const view = this.#view;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) if (kept.getInt32(i) !== view.getInt32(from + i)) return false;
+    for (; i < n; i++) if (kept.getUint8(i) !== view.getUint8(from + i)) return false;
     return true;
   }
 
-  #keepRun(start: number, end: number, count: number, counterKeys: boolean): void {
+  /** Keeps [start, end) as the attribute run (a new id); false when too long to keep. */
+  #keepRun(start: number, end: number, count: number, counterKeys: boolean): boolean {
     const n = end - start;
     const run = this.#run;
-    if (n > RUN_MAX_BYTES) return;
+    if (n > RUN_MAX_BYTES) return false;
     run.bytes.set(this.#r.buf.subarray(start, end));
     run.length = n;
     run.count = count;
     run.counterKeys = counterKeys;
+    run.id = nextRunId++;
+    return true;
   }
 }
+
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
+/** The next attribute run's id (process-wide: an id always stands for the same bytes). */
+let nextRunId = 1;
 
 /** Longest attribute run kept by the decoder (bytes of protobuf). */
 const RUN_MAX_BYTES = 512;

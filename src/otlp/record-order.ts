@@ -8,8 +8,8 @@ import type { HrTime } from '@opentelemetry/api';
 import type { IngestedLogRecord } from '../multiprocess/receiver/ingested-log-record.ts';
 
 /**
- * The time a record is ordered by, as exact ns (a double while below 2^53 ns, i.e. until 2255;
- * later times compare by their HrTime): `time_unix_nano`, or the observed time when unset. Read
+ * The time a record is ordered by, as ns (a double: exact below 2^53 ns, which any time after
+ * April 1970 is not; equal doubles compare by their HrTime): `time_unix_nano`, or the observed time when unset. Read
  * from the record's uint32 halves when it still has them (no HrTime array made).
  */
 function orderNanos(r: IngestedLogRecord): number {
@@ -35,6 +35,11 @@ function orderNanos(r: IngestedLogRecord): number {
 }
 
 function compareTime(a: IngestedLogRecord, b: IngestedLogRecord): number {
+  // both times set and still uint32 halves (every record of an SDK): exact, nothing made (equal
+  // times are common: ms clocks)
+  const ah = a.timeHi;
+  const bh = b.timeHi;
+  if (ah > 0 && bh > 0) return ah - bh || a.timeLo - b.timeLo;
   const ta = orderNanos(a);
   const tb = orderNanos(b);
   if (ta !== tb || ta < 9007199254740992) return ta - tb;

@@ -17,33 +17,6 @@ export interface IngestedScope extends InstrumentationScope {
   droppedAttributesCount?: number;
 }
 
-/** The fields an {@link IngestedLogRecord} is built from (all decoded from OTLP). */
-export interface IngestedLogRecordInit {
-  resource: Resource;
-  instrumentationScope: IngestedScope;
-  /** `time_unix_nano` (fixed64 ns) as two uint32 halves, low and high; 0, 0 when unset */
-  timeLo: number;
-  timeHi: number;
-  /** `observed_time_unix_nano` as two uint32 halves; 0, 0 when unset */
-  observedLo: number;
-  observedHi: number;
-  /** The receive time, the observed time of a record whose sender left it unset. */
-  received: () => HrTime;
-  /**
-   * Set when the sender sent a trace id or a span id (each kept independently: the missing one is
-   * all zeros); `traceFlags` is the low byte of `flags`.
-   */
-  spanContext?: SpanContext;
-  severityNumber?: SeverityNumber;
-  severityText?: string;
-  body?: AnyValue;
-  eventName?: string;
-  attributes: Attributes;
-  droppedAttributesCount: number;
-  /** the raw 32-bit OTLP `flags` field (the low 8 bits are the W3C trace flags) */
-  flags: number;
-}
-
 /**
  * A log record received from another process over OTLP and decoded by the primary's receiver.
  *
@@ -105,30 +78,63 @@ export class IngestedLogRecord implements ReadWriteLogRecord {
    * StatusProcessor counter); false tells the StatusProcessor it need not read the attributes.
    */
   counterKeys = false;
+  /**
+   * @internal While not decoded: a process-wide id of the attribute run [attrStart, attrEnd) when
+   * the decoder kept those bytes as its run (the records of one call site repeat them), 0
+   * otherwise. One id always stands for the same bytes, so the JSON-lines writer compares ids
+   * instead of bytes.
+   */
+  attrRun = 0;
   private bodyValue: AnyValue | undefined;
   private attributesValue: Attributes;
 
-  constructor(init: IngestedLogRecordInit) {
-    this.timeLo = init.timeLo;
-    this.timeHi = init.timeHi;
-    if (init.observedLo === 0 && init.observedHi === 0) {
+  /**
+   * The fields decoded from OTLP, as arguments (no object per record: this is called once per
+   * received record and not inlined into the decoder).
+   * @param timeLo - `time_unix_nano` (fixed64 ns) as two uint32 halves, low and high; 0, 0 when
+   *   unset (and the same for `observed_time_unix_nano`)
+   * @param received - the receive time, the observed time of a record whose sender left it unset
+   * @param spanContext - set when the sender sent a trace id or a span id (each kept
+   *   independently: the missing one is all zeros); `traceFlags` is the low byte of `flags`
+   * @param flags - the raw 32-bit OTLP `flags` field (the low 8 bits are the W3C trace flags)
+   */
+  constructor(
+    resource: Resource,
+    instrumentationScope: IngestedScope,
+    timeLo: number,
+    timeHi: number,
+    observedLo: number,
+    observedHi: number,
+    received: () => HrTime,
+    spanContext: SpanContext | undefined,
+    severityNumber: SeverityNumber | undefined,
+    severityText: string | undefined,
+    body: AnyValue | undefined,
+    eventName: string | undefined,
+    attributes: Attributes,
+    droppedAttributesCount: number,
+    flags: number,
+  ) {
+    this.timeLo = timeLo;
+    this.timeHi = timeHi;
+    if (observedLo === 0 && observedHi === 0) {
       this.observedLo = 0;
       this.observedHi = -1;
-      this.observedValue = init.received();
+      this.observedValue = received();
     } else {
-      this.observedLo = init.observedLo;
-      this.observedHi = init.observedHi;
+      this.observedLo = observedLo;
+      this.observedHi = observedHi;
     }
-    this.spanContext = init.spanContext;
-    this.resource = init.resource;
-    this.instrumentationScope = init.instrumentationScope;
-    this.severityText = init.severityText;
-    this.severityNumber = init.severityNumber;
-    this.eventName = init.eventName;
-    this.droppedAttributesCount = init.droppedAttributesCount;
-    this.flags = init.flags;
-    this.bodyValue = init.body;
-    this.attributesValue = init.attributes;
+    this.spanContext = spanContext;
+    this.resource = resource;
+    this.instrumentationScope = instrumentationScope;
+    this.severityText = severityText;
+    this.severityNumber = severityNumber;
+    this.eventName = eventName;
+    this.droppedAttributesCount = droppedAttributesCount;
+    this.flags = flags;
+    this.bodyValue = body;
+    this.attributesValue = attributes;
   }
 
   /** `time_unix_nano` as [seconds, nanoseconds] (made when first read); [0, 0] when unset. */

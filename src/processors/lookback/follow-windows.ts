@@ -18,7 +18,7 @@
  */
 
 /** A key no caller can pass (the "no last key" marker). */
-const NONE: object = Object.freeze({});
+export const NO_TOKEN: object = Object.freeze({});
 
 /**
  * One key's window, changed in place by its owner (the processor extends `until` at every
@@ -38,10 +38,11 @@ export class Window {
 export class FollowWindows {
   private readonly windows = new Map<unknown, Window>();
   /**
-   * The token of the last lookup or change (`NONE`: none), and its key's window (`null`: none).
-   * Read-only outside this class (the processor's hot path reads them without a call).
+   * The token of the last lookup or change (`NO_TOKEN`: none), and its key's window (`null`: none).
+   * Read-only outside this class (the processor copies a following one into its own fast-path
+   * fields).
    */
-  lastToken: object = NONE;
+  lastToken: object = NO_TOKEN;
   lastWindow: Window | null = null;
 
   /** Windows open now (expired ones not yet removed included). */
@@ -58,9 +59,14 @@ export class FollowWindows {
   find(key: unknown, token: object | undefined): Window | null {
     if (token !== undefined && token === this.lastToken) return this.lastWindow;
     const w = this.windows.get(key) ?? null;
-    this.lastToken = token ?? NONE;
+    this.lastToken = token ?? NO_TOKEN;
     this.lastWindow = w;
     return w;
+  }
+
+  /** `key`'s window (possibly expired; null: none), without touching the last lookup. */
+  peek(key: unknown): Window | null {
+    return this.windows.get(key) ?? null;
   }
 
   /** Removes `key`'s (expired) window. */
@@ -94,7 +100,7 @@ export class FollowWindows {
         if (!first.done) this.remove(first.value);
       }
     }
-    this.lastToken = token ?? NONE;
+    this.lastToken = token ?? NO_TOKEN;
     this.lastWindow = w;
   }
 
@@ -117,7 +123,7 @@ export class FollowWindows {
   }
 
   private forget(): void {
-    this.lastToken = NONE;
+    this.lastToken = NO_TOKEN;
     this.lastWindow = null;
   }
 }

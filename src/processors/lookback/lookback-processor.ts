@@ -13,7 +13,7 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import { parseDuration } from '../../util/duration.ts';
 import { CoarseClock } from './coarse-clock.ts';
-import { FollowWindows } from './follow-windows.ts';
+import { FollowWindows, NO_TOKEN, Window } from './follow-windows.ts';
 import { contextOf, HeldStore } from './held-store.ts';
 import {
   type LookbackBounds,
@@ -28,6 +28,9 @@ import { LookbackSpanProcessor } from './span-processor.ts';
 import { isRootTaskSuccess, isTaskEndScope } from './task-end.ts';
 
 export type { LookbackBounds, LookbackKey, LookbackOptions, LookbackStats };
+
+/** The fast path's window when there is none: never open (`until` 0). */
+const CLOSED = new Window(0, false);
 
 /**
  * Lookback buffering: holds low-severity records per key (by default per trace) and sends them to
@@ -53,7 +56,8 @@ export type { LookbackBounds, LookbackKey, LookbackOptions, LookbackStats };
  * A record that passes straight through costs a few comparisons: written at once (between the
  * hold and flush levels, or untraced) a severity read, two comparisons and a scope pointer
  * comparison; a failing request's ERRORs and later records, one after the other, a pointer
- * comparison of their span context and their window's end (no `Map` operation, no clock read);
+ * comparison of their span context with the processor's own fast-path fields and their window's
+ * end (no `Map` operation, no clock read, no call);
  * an ERROR of another trace than the last record's one `Map` lookup of its window, and a store
  * lookup only when the key has no open window. Held records are only read,
  * never changed. Flushed records reach `next.onEmit` with a Context holding only their own span
@@ -77,8 +81,25 @@ export class LookbackProcessor implements LogRecordProcessor {
   private readonly reader: RecordReader;
   /** Whether records without a span context pass (the default key, `holdUntraced` false). */
   private untracedPass: boolean;
-  /** Whether {@link followsLast} may pass records: default key, no `hold` rules, not shut down. */
+  /** Whether the follow fast path may pass records: default key, no `hold` rules, not shut down. */
   private followFast: boolean;
+  /**
+   * The follow fast path, read in {@link onEmit} without a call: the token (span context) of the
+   * windows' last lookup when its window follows and {@link followFast} (else `NO_TOKEN`), and
+   * that window (else a closed one). Set when a lookup finds a following window; reset by
+   * {@link syncFast} whenever a window is opened, switched, removed or the windows cleared (the
+   * fast window is then always in the windows, following, and its token stands for its key).
+   */
+  private fastToken: object = NO_TOKEN;
+  private fastWindow: Window = CLOSED;
+  /**
+   * Whether a traced record's window is looked up by its trace id in {@link onEmit}
+   * ({@link followFast} and records without a trace pass: the key is the trace id whenever the
+   * record has one to hold by).
+   */
+  private peekFast: boolean;
+  /** `followForMs`, read on the fast path (kept in step by {@link reconfigure}). */
+  private followMs: number;
   private readonly defaultKey: boolean;
   /** The pass-through range of the fast path: `passAbove < severity < passBelow`. */
   private passAbove: number;
@@ -118,6 +139,8 @@ export class LookbackProcessor implements LogRecordProcessor {
     this.defaultKey = options.key === undefined;
     this.untracedPass = this.defaultKey && !this.b.holdUntraced;
     this.followFast = this.defaultKey && this.b.holdTable === undefined;
+    this.peekFast = this.followFast && this.untracedPass;
+    this.followMs = this.b.followForMs;
     this.store = new HeldStore(this.b);
     this.clock = new CoarseClock(options.now);
     const sweepMs =
@@ -172,9 +195,31 @@ export class LookbackProcessor implements LogRecordProcessor {
       }
     } else {
       const sc = record.spanContext;
-      // a record without a trace, not held: passes (an ERROR too: it has no buffer to flush);
-      // `untracedPass` is false after shutdown
-      if (sc === undefined ? !this.untracedPass : !this.followsLast(sc, severity)) {
+      if (sc === undefined) {
+        // a record without a trace, not held: passes (an ERROR too: it has no buffer to flush);
+        // `untracedPass` is false after shutdown
+        if (!this.untracedPass) {
+          this.emitOther(record, ctx, severity);
+          return;
+        }
+      } else if (sc === this.fastToken) {
+        // the ERRORs and later records of a failing request, one after the other: their span
+        // context is the last one looked up and its window follows (no `Map` operation, no clock
+        // read: the clock's cached value, -1 when it must be read); an ERROR moves the window's end
+        const now = this.clock.cached;
+        if (now < 0 || now >= this.fastWindow.until) {
+          this.emitOther(record, ctx, severity);
+          return;
+        }
+        if ((severity as number) >= this.passBelow) this.fastWindow.until = now + this.followMs;
+      } else if (this.peekFast) {
+        // another span than the last one: its trace's window, one `Map` lookup by trace id
+        const w = this.windows.peek(sc.traceId);
+        if (w === null || !this.follows(w, sc, severity)) {
+          this.emitOther(record, ctx, severity, w); // without a second lookup
+          return;
+        }
+      } else {
         this.emitOther(record, ctx, severity);
         return;
       }
@@ -188,19 +233,15 @@ export class LookbackProcessor implements LogRecordProcessor {
   }
 
   /**
-   * Whether a traced record passes because it belongs to the span of the last record looked up,
-   * whose key's window is open and follows (the ERRORs and later records of a failing request,
-   * one after the other); an ERROR moves the window's end. No `Map` operation, no clock read
-   * (the clock's cached value). Only with the default key and without `hold` rules; false after
-   * shutdown (the windows are cleared).
+   * Whether a traced record passes because `w`, its trace's window, follows (then the record's
+   * span becomes the fast path's; an ERROR moves the window's end).
    */
-  private followsLast(sc: object, severity: number | undefined): boolean {
-    const windows = this.windows;
-    const w = sc === windows.lastToken ? windows.lastWindow : null;
-    if (w === null || !w.follow || !this.followFast || !((severity as number) > 0)) return false;
-    const now = this.clock.cached; // -1 when it must be read: the long path reads it
-    if (now < 0 || now >= w.until) return false;
-    if ((severity as number) >= this.passBelow) w.until = now + this.b.followForMs;
+  private follows(w: Window, sc: object, severity: number | undefined): boolean {
+    const now = this.clock.cached;
+    if (!w.follow || now < 0 || now >= w.until) return false;
+    if ((severity as number) >= this.passBelow) w.until = now + this.followMs;
+    this.fastToken = sc;
+    this.fastWindow = w;
     return true;
   }
 
@@ -217,6 +258,7 @@ export class LookbackProcessor implements LogRecordProcessor {
     record: ReadWriteLogRecord,
     ctx: Context | undefined,
     severity: number | undefined,
+    found?: Window | null,
   ): void {
     if (this.isShutdown) return;
     const flushing = severity !== undefined && severity >= this.passBelow;
@@ -235,7 +277,8 @@ export class LookbackProcessor implements LogRecordProcessor {
       this.pass(record, ctx);
       return;
     }
-    const w = this.windows.find(key, this.reader.token);
+    // `found`: the record's window (null: none) when onEmit looked it up by the same key
+    const w = found !== undefined ? found : this.windows.find(key, this.reader.token);
     if (w !== null) {
       const cached = this.clock.cached;
       const now = cached >= 0 ? cached : this.clock.now();
@@ -247,6 +290,11 @@ export class LookbackProcessor implements LogRecordProcessor {
           this.discardedCount++;
           return;
         }
+        if (this.followFast) {
+          // the next records of this span take the fast path
+          this.fastToken = this.reader.token ?? NO_TOKEN;
+          this.fastWindow = w;
+        }
         this.passedCount++;
         try {
           this.next.onEmit(record, ctx);
@@ -256,6 +304,7 @@ export class LookbackProcessor implements LogRecordProcessor {
         return;
       }
       this.windows.expire(key);
+      this.syncFast();
     }
     if (flushing) this.flushing(record, ctx, key);
     else this.hold(record, key);
@@ -370,6 +419,7 @@ export class LookbackProcessor implements LogRecordProcessor {
     const before = this.store.dropped.age;
     this.store.pruneAge(now);
     this.windows.prune(now);
+    this.syncFast();
     return this.store.dropped.age - before;
   }
 
@@ -419,6 +469,8 @@ export class LookbackProcessor implements LogRecordProcessor {
     this.passAbove = Number.POSITIVE_INFINITY;
     this.untracedPass = false;
     this.followFast = false;
+    this.peekFast = false;
+    this.syncFast();
     clearInterval(this.sweepTimer);
     await this.next.shutdown();
   }
@@ -439,6 +491,9 @@ export class LookbackProcessor implements LogRecordProcessor {
     }
     this.untracedPass = this.defaultKey && !this.b.holdUntraced && !this.isShutdown;
     this.followFast = this.defaultKey && this.b.holdTable === undefined && !this.isShutdown;
+    this.peekFast = this.followFast && this.untracedPass;
+    this.followMs = this.b.followForMs;
+    this.syncFast();
     this.store.enforce(this.clock.now());
   }
 
@@ -478,6 +533,19 @@ export class LookbackProcessor implements LogRecordProcessor {
   private openWindow(key: unknown, token: object | undefined, now: number, follow: boolean): void {
     if (this.b.followForMs <= 0) return;
     this.windows.open(key, token, now + this.b.followForMs, follow, this.b.maxKeys);
+    this.syncFast();
+  }
+
+  /** Sets the follow fast path from the windows' last lookup (see {@link fastToken}). */
+  private syncFast(): void {
+    const w = this.windows.lastWindow;
+    if (w?.follow && this.followFast) {
+      this.fastToken = this.windows.lastToken;
+      this.fastWindow = w;
+    } else {
+      this.fastToken = NO_TOKEN;
+      this.fastWindow = CLOSED;
+    }
   }
 
   private sendAll(records: ReadWriteLogRecord[]): number {
