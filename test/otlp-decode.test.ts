@@ -554,21 +554,9 @@ describe('OtlpLogsDecoder record order', () => {
       ['d', base + 5_000_000_000n],
       ['a3', base],
     ];
-    const bytes = encodeLogsRequest(
-      sent.map(
-        ([body, ns]) =>
-          new PlainLogRecord({
-            resource,
-            instrumentationScope: { name: 's' },
-            hrTime: at(ns),
-            body,
-          }),
-      ),
-    );
-    const inOrder = encodeLogsRequest(
-      [...sent]
-        .sort((x, y) => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0))
-        .map(
+    const request = (records: [string, bigint][]) =>
+      encodeLogsRequest(
+        records.map(
           ([body, ns]) =>
             new PlainLogRecord({
               resource,
@@ -577,7 +565,9 @@ describe('OtlpLogsDecoder record order', () => {
               body,
             }),
         ),
-    );
+      );
+    const bytes = request(sent);
+    const inOrder = request([...sent].sort((x, y) => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0)));
     const { records } = new OtlpLogsDecoder().decode(bytes);
     assert.deepEqual(
       records.map((r) => r.body),

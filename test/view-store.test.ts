@@ -132,9 +132,12 @@ test('eviction takes records out of the word index too (batches of 64 and more, 
   store.close();
 });
 
-test('the live stage takes at most maxRate records per second and counts the rest', async () => {
+/**
+ * 500 SDK records (bodies r0…r499) and a port standing in for the view's worker: it counts the
+ * records of every batch the stage posts (`taken()`) and acknowledges each batch.
+ */
+function stageBench() {
   const collected = new CollectingProcessor();
-  const recs: ReadableLogRecord[] = collected.records;
   const provider = new LoggerProvider({ processors: [collected] });
   const log = provider.getLogger('app');
   for (let i = 0; i < 500; i++) log.emit({ severityNumber: SeverityNumber.INFO, body: `r${i}` });
@@ -145,37 +148,32 @@ test('the live stage takes at most maxRate records per second and counts the res
     taken += m.batch!.filter((x) => typeof x === 'string' && x.startsWith('r')).length;
     port2.postMessage({ type: 'ack', bytes: m.bytes });
   });
+  const recs: ReadableLogRecord[] = collected.records;
+  return { recs, port1, port2, taken: () => taken };
+}
+
+test('the live stage takes at most maxRate records per second and counts the rest', async () => {
+  const { recs, port1, port2, taken } = stageBench();
   const stage = new ViewStage(port1 as unknown as Worker, { maxRate: 100 });
   const start = performance.now();
   for (const r of recs) stage.onEmit(r);
   const elapsed = performance.now() - start;
   await stage.forceFlush();
   const deadline = Date.now() + 5000;
-  while (taken + stage.dropped < 500 && Date.now() < deadline) {
+  while (taken() + stage.dropped < 500 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 10));
   }
   // a full bucket (one second's worth: 100) plus what it refilled while the loop ran
   const most = 100 + Math.ceil(elapsed / 10) + 1;
-  assert.ok(taken >= 100 && taken <= most, `taken ${taken}, expected 100–${most}`);
-  assert.equal(taken + stage.dropped, 500, 'every record is taken or counted as dropped');
+  assert.ok(taken() >= 100 && taken() <= most, `taken ${taken()}, expected 100–${most}`);
+  assert.equal(taken() + stage.dropped, 500, 'every record is taken or counted as dropped');
   await stage.shutdown();
   port1.close();
   port2.close();
 });
 
 test('the live stage takes a tenth of maxRate while the event loop is saturated, all of it when it has room', async () => {
-  const collected = new CollectingProcessor();
-  const recs: ReadableLogRecord[] = collected.records;
-  const provider = new LoggerProvider({ processors: [collected] });
-  const log = provider.getLogger('app');
-  for (let i = 0; i < 500; i++) log.emit({ severityNumber: SeverityNumber.INFO, body: `r${i}` });
-  const { port1, port2 } = new MessageChannel();
-  let taken = 0;
-  port2.on('message', (m: { type: string; batch?: unknown[]; bytes?: number }) => {
-    if (m.type !== 'rows') return;
-    taken += m.batch!.filter((x) => typeof x === 'string' && x.startsWith('r')).length;
-    port2.postMessage({ type: 'ack', bytes: m.bytes });
-  });
+  const { recs, port1, port2, taken } = stageBench();
   // no bound on batches in flight: the loop below never lets the port's acks in
   const stage = new ViewStage(port1 as unknown as Worker, {
     maxRate: 20_000,
@@ -211,10 +209,10 @@ test('the live stage takes a tenth of maxRate while the event loop is saturated,
   assert.ok(all, 'the stage did not take every record again within 3 s of the loop having room');
   await stage.forceFlush();
   const until = Date.now() + 5000;
-  while (taken + stage.dropped < offered && Date.now() < until) {
+  while (taken() + stage.dropped < offered && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 10));
   }
-  assert.equal(taken + stage.dropped, offered, 'every record is taken or counted as dropped');
+  assert.equal(taken() + stage.dropped, offered, 'every record is taken or counted as dropped');
   await stage.shutdown();
   port1.close();
   port2.close();
