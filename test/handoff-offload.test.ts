@@ -24,11 +24,14 @@ test('delivered once the file is gone, not while it is claimed; taken back after
       offloads.post(new Uint8Array([1, 2, 3]), 60_000, (ok) => outcomes.push(ok)),
       true,
     );
+    // told apart by when they appear: two names written in the same millisecond sort by their
+    // random part, not by the order they were posted in
+    const [first] = files(dir);
     assert.equal(
       offloads.post(new Uint8Array([4]), 0, (ok) => outcomes.push(ok)),
       true,
     );
-    const [first, second] = files(dir).sort();
+    const second = files(dir).find((n) => n !== first);
     assert.ok(first && second, `two files written: ${files(dir)}`);
     // a primary claims the first one (its rename) and is still ingesting it
     const claimed = join(dir, `.${first}.4242.claimed`);
