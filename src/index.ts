@@ -36,16 +36,7 @@ export {
 } from './exporters/pretty-console.ts';
 export type { InstrumentationOptions } from './instrumentations/install.ts';
 // loaded on the first call: a child (and an application that only logs) never loads them
-export {
-  getLevels,
-  requestFileReopen,
-  requestReload,
-  runTree,
-  setLevels,
-  startLiveView,
-  startReceiver,
-  viewFiles,
-} from './lazy-exports.ts';
+export { runTree, startLiveView, startReceiver, viewFiles } from './lazy-exports.ts';
 export { getLogger, type Logger, type LogMethod } from './logger.ts';
 // multi-process
 export {
@@ -54,13 +45,20 @@ export {
   installExitHooks,
 } from './multiprocess/child/exit-hooks.ts';
 // control of a running primary from another process
-// (the clients are grpc-js clients, loaded at the first call: lazy-exports.ts)
-export { LevelControlError, PrimaryControlError } from './multiprocess/control/control-errors.ts';
-export type {
-  LevelClientOptions,
-  SetLevelsOptions,
+export {
+  getLevels,
+  type LevelClientOptions,
+  LevelControlError,
+  type SetLevelsOptions,
+  setLevels,
 } from './multiprocess/control/level-client.ts';
-export type { ReloadAnswer, ReopenAnswer } from './multiprocess/control/primary-control.ts';
+export {
+  PrimaryControlError,
+  type ReloadAnswer,
+  type ReopenAnswer,
+  requestFileReopen,
+  requestReload,
+} from './multiprocess/control/primary-control.ts';
 export {
   type PrimaryRecord,
   type PrimaryRecordLookup,
