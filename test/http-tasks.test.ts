@@ -5,38 +5,15 @@
  * `starlog tree` naming a task from its exit record alone.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import { getLogger, type LoggingHandle, setupLogging, task } from '../src/index.ts';
+import { getLogger, task } from '../src/index.ts';
 import { TreeModel } from '../src/tree/model.ts';
 import { renderText } from '../src/tree/render-text.ts';
-import { type FileRecord, fileRecords } from './support/jsonl.ts';
+import { fileLogging } from './support/file-logging.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'starlog-http-tasks-'));
-const file = join(dir, 'records.jsonl');
-let handle: LoggingHandle;
-before(async () => {
-  handle = await setupLogging({
-    serviceName: 'http-tasks',
-    levels: 'info',
-    status: false,
-    console: false,
-    config: false,
-    file: { path: file },
-  });
-});
-after(async () => {
-  await handle.shutdown();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function records(): Promise<FileRecord[]> {
-  await handle.forceFlush();
-  return fileRecords(file);
-}
+const logging = fileLogging('http-tasks');
+const { records } = logging;
 
 test('express: the task is named by its route; records of the handler belong to it', async () => {
   const { default: express } = await import('express');
@@ -89,12 +66,12 @@ test("pino's level follows starlog's table when it changes", async () => {
   const logger = pino({ name: 'billing' }, { write() {} });
   assert.equal(logger.level, 'info');
   const db = logger.child({ module: 'db' });
-  await handle.setLevels('billing.db=debug');
+  await logging.handle().setLevels('billing.db=debug');
   assert.equal(db.level, 'debug', 'the child with a module binding follows its own rule');
   assert.equal(logger.level, 'info');
-  await handle.setLevels('billing=warn');
+  await logging.handle().setLevels('billing=warn');
   assert.equal(logger.level, 'warn');
-  await handle.setLevels({ spec: 'info', replace: true });
+  await logging.handle().setLevels({ spec: 'info', replace: true });
   assert.equal(logger.level, 'info');
   assert.equal(db.level, 'info');
 });
@@ -121,10 +98,10 @@ test("winston's level follows the most verbose entry of starlog's table; its fil
   });
   // starlog's INFO covers winston's http (INFO2): the least severe winston level the table takes
   assert.equal(logger.level, 'http', 'the table (info) replaces the app level (warn)');
-  await handle.setLevels('ledger=debug');
+  await logging.handle().setLevels('ledger=debug');
   assert.equal(logger.level, 'debug');
   logger.debug('ledger detail');
-  await handle.setLevels({ spec: 'info', replace: true });
+  await logging.handle().setLevels({ spec: 'info', replace: true });
   assert.equal(logger.level, 'http');
   logger.debug('not shown');
   const recs = await records();

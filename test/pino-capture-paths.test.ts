@@ -7,35 +7,11 @@
  * Each must give the record the JSON path gives: scope, severity, body, attributes, task.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { type LoggingHandle, setupLogging, task } from '../src/index.ts';
-import { type FileRecord, fileRecords } from './support/jsonl.ts';
+import { test } from 'node:test';
+import { task } from '../src/index.ts';
+import { fileLogging } from './support/file-logging.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'starlog-pino-paths-'));
-const file = join(dir, 'records.jsonl');
-let handle: LoggingHandle;
-before(async () => {
-  handle = await setupLogging({
-    serviceName: 'pino-paths',
-    levels: 'info',
-    status: false,
-    console: false,
-    config: false,
-    file: { path: file },
-  });
-});
-after(async () => {
-  await handle.shutdown();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function records(): Promise<FileRecord[]> {
-  await handle.forceFlush();
-  return fileRecords(file);
-}
+const { records } = fileLogging('pino-paths');
 
 test('fast path, JSON path and capture before formatting give the same records', async () => {
   const { default: pino } = await import('pino');
