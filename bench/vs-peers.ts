@@ -19,12 +19,22 @@
  * are medians of per-round ratios to pino (sonic-boom 4.2.0), so a busy machine affects all alike.
  *
  *   ./node_modules/.bin/node bench/vs-peers.ts [--rounds 5] [--records 100000] [--cluster-records 100000]
- *     [--part 1,2] [--only 'starlog,winston']   (VS_PEERS_TIMELINE=1: each cluster run's timeline;
- *     STARLOG_BENCH_BASELINE=/abs/dist: `starlog (baseline)` in part 2, see BASELINE)
+ *     [--part 1,2] [--only 'starlog,winston'] [--workers 4]   (VS_PEERS_TIMELINE=1: each cluster run's timeline;
+ *     STARLOG_BENCH_BASELINE=/abs/dist: `starlog (baseline)` in part 2, see BASELINE;
+ *     VS_PEERS_CPU_PROF=/abs/dir: `--cpu-prof` profiles of part 2's cluster primaries and workers
+ *     there, see CPU_PROF; VS_PEERS_PRIMARY_ARGS='--trace-gc': more Node options for part 2's
+ *     cluster primaries, not their workers)
  */
 import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
-import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -45,6 +55,16 @@ const FROM = process.env.STARLOG_BENCH_FROM === 'src' ? 'src' : 'dist';
  * `STARLOG_BENCH_DIST`.
  */
 const BASELINE = process.env.STARLOG_BENCH_BASELINE;
+/**
+ * `VS_PEERS_CPU_PROF=/abs/dir`: part 2's cluster primaries and their workers run with
+ * `--cpu-prof --cpu-prof-dir=<dir>/<contender>` (one `.cpuprofile` per process, named by pid; the
+ * primary's pid is the lowest of a run), to see where the CPU of each process goes.
+ */
+const CPU_PROF = process.env.VS_PEERS_CPU_PROF;
+const profArgs = (name: string): string[] =>
+  CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF, name.replace(/[^\w.-]+/g, '_'))}`]
+    : [];
 const starlog = (): Promise<typeof import('../src/index.ts')> =>
   process.env.STARLOG_BENCH_DIST
     ? (import(pathToFileURL(join(process.env.STARLOG_BENCH_DIST, 'index.js')).href) as Promise<
@@ -230,6 +250,12 @@ interface Run {
   exportedInLoop?: number;
   /** CPU of the process before the loop (start-up, imports, setup, warm-up), µs */
   startCpuUs?: number;
+  /** CPU of the process in the loop (the rest of `cpuUs` is the flush), µs */
+  loopCpuUs?: number;
+  /** CPU of the main thread from the loop's start to the end of the flush, µs */
+  mainCpuUs?: number;
+  /** CPU by thread name from the loop's start to the end of the flush (see `threadCpuMs`) */
+  threads?: string;
 }
 
 /** In a child process: log `n` records, flush, report CPU. */
@@ -240,15 +266,22 @@ async function logProcess(name: string, n: number, file: string): Promise<Run> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const start = Date.now();
+  const main0 = process.threadCpuUsage();
+  const threads0 = threadCpuMs();
   const startCpuUs = cpu0.user + cpu0.system;
   for (let i = 0; i < n; i++) info({ ...ATTRS }, 'handled request %d', i);
   const looped = Date.now();
+  const loopCpu = process.cpuUsage(cpu0);
   const exportedInLoop = exported?.();
   await flush();
   const cpu = process.cpuUsage(cpu0);
+  const main = process.threadCpuUsage(main0);
   return {
     records: n,
     cpuUs: cpu.user + cpu.system,
+    loopCpuUs: loopCpu.user + loopCpu.system,
+    mainCpuUs: main.user + main.system,
+    threads: threadCpuDiff(threads0, threadCpuMs()),
     wallMs: performance.now() - t0,
     t: [start, looped, Date.now()],
     exportedInLoop,
@@ -259,10 +292,12 @@ async function logProcess(name: string, n: number, file: string): Promise<Run> {
 function runForked(
   args: string[],
   env: Record<string, string | undefined>,
+  execArgv: string[] = [],
 ): Promise<Run & { lost?: number }> {
   return new Promise((resolve, reject) => {
     const child = fork(SELF, args, {
       env: { ...process.env, ...env },
+      execArgv: [...process.execArgv, ...execArgv],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let result: (Run & { lost?: number }) | undefined;
@@ -300,12 +335,18 @@ async function clusterPrimary(
   }
   cluster.setupPrimary({
     exec: SELF,
+    execArgv: [
+      ...process.execArgv.filter((x) => !process.env.VS_PEERS_PRIMARY_ARGS?.includes(x)),
+      ...profArgs(name),
+    ],
     args: ['--role', 'worker', '--name', name, '--records', String(n), '--file', file],
   });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const epoch0 = Date.now();
   const elu0 = performance.eventLoopUtilization();
+  const main0 = process.threadCpuUsage();
+  const threads0 = threadCpuMs();
   let workersCpu = 0;
   let startCpu = 0;
   const timeline: string[] = [];
@@ -318,7 +359,7 @@ async function clusterPrimary(
           startCpu += m.startCpuUs ?? 0;
           if (m.t)
             timeline.push(
-              `worker ${w.id}: start-up CPU ${((m.startCpuUs ?? 0) / 1000).toFixed(0)} ms, loop ${m.t[0] - epoch0}–${m.t[1] - epoch0} ms, flushed ${m.t[2] - epoch0} ms${m.exportedInLoop === undefined ? '' : ` (${m.exportedInLoop} delivered in the loop)`}, CPU ${(m.cpuUs / 1000).toFixed(0)} ms`,
+              `worker ${w.id}: start-up CPU ${((m.startCpuUs ?? 0) / 1000).toFixed(0)} ms, loop ${m.t[0] - epoch0}–${m.t[1] - epoch0} ms, flushed ${m.t[2] - epoch0} ms${m.exportedInLoop === undefined ? '' : ` (${m.exportedInLoop} delivered in the loop)`}, CPU ${(m.cpuUs / 1000).toFixed(0)} ms (loop ${((m.loopCpuUs ?? 0) / 1000).toFixed(0)}, main thread ${((m.mainCpuUs ?? 0) / 1000).toFixed(0)}; by thread: ${m.threads})`,
             );
         });
         w.on('exit', () => resolve());
@@ -328,10 +369,11 @@ async function clusterPrimary(
   await handle?.shutdown();
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  const main = process.threadCpuUsage(main0);
   if (timeline.length > 0 && process.env.VS_PEERS_TIMELINE) {
     const elu = performance.eventLoopUtilization(elu0).utilization;
     console.log(
-      `${name}: ${timeline.join('; ')}; primary CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, event loop ${(elu * 100).toFixed(0)} % busy, all done ${wallMs.toFixed(0)} ms`,
+      `${name}: ${timeline.join('; ')}; primary CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms (main thread ${((main.user + main.system) / 1000).toFixed(0)}; by thread: ${threadCpuDiff(threads0, threadCpuMs())}), event loop ${(elu * 100).toFixed(0)} % busy, all done ${wallMs.toFixed(0)} ms`,
     );
   }
   const inFile = await c.count(file);
@@ -343,6 +385,31 @@ async function clusterPrimary(
     lost: n * workers - inFile,
   });
 }
+
+/**
+ * CPU of this process's threads by name (Linux: `/proc/self/task/<tid>/stat`, clock ticks of
+ * 10 ms), ms; `{}` elsewhere. For the timeline: which threads (V8's GC helpers `V8Worker`, libuv's
+ * `libuv-worker`) besides the main thread spend the CPU.
+ */
+function threadCpuMs(): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) * 10;
+    }
+  } catch {}
+  return out;
+}
+/** `after - before` by thread name, as `name ms` for the threads that spent any. */
+const threadCpuDiff = (before: Record<string, number>, after: Record<string, number>): string =>
+  Object.entries(after)
+    .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -361,6 +428,7 @@ async function main(): Promise<void> {
       file: { type: 'string' },
       part: { type: 'string', default: '1,2' },
       only: { type: 'string' },
+      workers: { type: 'string', default: '4' },
     },
   });
   const n = Number(values.records);
@@ -376,7 +444,7 @@ async function main(): Promise<void> {
     return;
   }
   if (values.role === 'cluster') {
-    await clusterPrimary(values.name as string, n, values.file as string, 4);
+    await clusterPrimary(values.name as string, n, values.file as string, Number(values.workers));
     return;
   }
   checkBuilt();
@@ -459,8 +527,14 @@ async function main(): Promise<void> {
             String(cn),
             '--file',
             join(dir, `c${fileNo++}.log`),
+            '--workers',
+            String(values.workers),
           ],
           name === 'starlog (baseline)' ? { STARLOG_BENCH_DIST: BASELINE } : {},
+          [
+            ...profArgs(name),
+            ...(process.env.VS_PEERS_PRIMARY_ARGS?.split(' ').filter((x) => x) ?? []),
+          ],
         );
       }
       const base = runs[BASE] as Run;
@@ -506,7 +580,7 @@ async function main(): Promise<void> {
   if (parts.includes('2')) {
     const cn = Number(values['cluster-records']);
     console.log(
-      `\n2. 4 cluster workers × ${cn.toLocaleString('en')} records into one file (${rounds} rounds)`,
+      `\n2. ${values.workers} cluster workers × ${cn.toLocaleString('en')} records into one file (${rounds} rounds)`,
     );
     console.log(
       "| contender | records/s (median) | × pino | CPU µs/record, all processes | × pino | with the workers' start-up: µs/record | × pino | lost (max over rounds) |",

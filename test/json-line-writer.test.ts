@@ -15,7 +15,7 @@ import {
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { encodeLogsRequest } from '../src/otlp/json-encoder.ts';
-import { encodeLogsRequestLine } from '../src/otlp/json-line-writer.ts';
+import { encodeLogsRequestLine, releaseLine } from '../src/otlp/json-line-writer.ts';
 import { OtlpLogsDecoder } from '../src/otlp/logs-decoder.ts';
 import { PlainLogRecord } from '../src/util/plain-log-record.ts';
 import { emittedRecord } from './support/records.ts';
@@ -117,4 +117,25 @@ it('and for hostile strings, numbers, times and values, dropping what it drops',
   });
   records.splice(2, 0, throwing);
   same(records, 'hostile');
+});
+
+it('lends its scratch buffer with borrow: the same bytes, reused once given back, never overwritten before', () => {
+  const records = sdkRecords();
+  const copy = encodeLogsRequestLine(records).line;
+  const a = encodeLogsRequestLine(records, true).line;
+  assert.ok(a.equals(copy), 'a borrowed line holds the same bytes');
+  // not given back yet: the next calls (nested, or a caller keeping its line) write elsewhere
+  const other = encodeLogsRequestLine(records.slice(0, 3), true).line;
+  const plain = encodeLogsRequestLine(records.slice(0, 5)).line;
+  assert.ok(a.equals(copy), 'the first borrowed line is intact');
+  assert.notEqual(other.buffer, a.buffer);
+  assert.ok(plain.equals(encodeLogsRequestLine(records.slice(0, 5)).line));
+  releaseLine(a); // another line was lent since: ignored, left to the garbage collector
+  releaseLine(other);
+  const b = encodeLogsRequestLine(records, true).line;
+  assert.equal(b.buffer, other.buffer, 'given back: the next borrowed line reuses the scratch');
+  assert.ok(b.equals(copy));
+  releaseLine(b);
+  releaseLine(b); // twice: ignored
+  assert.ok(encodeLogsRequestLine(records).line.equals(copy));
 });

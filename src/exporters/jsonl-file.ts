@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { encodeLogsRequestLine } from '../otlp/json-line-writer.ts';
+import { encodeLogsRequestLine, releaseLine } from '../otlp/json-line-writer.ts';
 import { LineFile, type LineFileStats } from './line-file.ts';
 
 /** Options of {@link JsonlFileExporter}. */
@@ -182,7 +182,9 @@ export class JsonlFileExporter implements LogRecordExporter {
     let line: Buffer;
     let encoded: number;
     try {
-      const enc = encodeLogsRequestLine(records); // the line's bytes, '\n' included
+      // the line's bytes, '\n' included, in the writer's scratch buffer (no copy): written
+      // synchronously below, then given back
+      const enc = encodeLogsRequestLine(records, true);
       if (enc.dropped > 0) {
         this._encodeDropped += enc.dropped;
         diag.warn(
@@ -190,7 +192,10 @@ export class JsonlFileExporter implements LogRecordExporter {
           enc.firstError,
         );
       }
-      if (enc.encoded === 0) return undefined;
+      if (enc.encoded === 0) {
+        releaseLine(enc.line);
+        return undefined;
+      }
       line = enc.line;
       encoded = enc.encoded;
     } catch (err) {
@@ -198,7 +203,11 @@ export class JsonlFileExporter implements LogRecordExporter {
       this._encodeDropped += records.length;
       return err as Error;
     }
-    if (this._file.write(line, encoded)) return undefined;
+    try {
+      if (this._file.write(line, encoded)) return undefined;
+    } finally {
+      releaseLine(line);
+    }
     return this._file.lastError ?? new Error(`JsonlFileExporter: cannot write ${this.path}`);
   }
 

@@ -47,6 +47,15 @@ let buf = Buffer.allocUnsafe(1 << 20) as Utf8Buffer;
 /** `buf` as a DataView (4-byte writes); set with every new `buf`. */
 let view = viewOf(buf);
 let pos = 0;
+/** `buf` while a borrowed line holds the scratch (see `releaseLine`) */
+const NO_SCRATCH = Buffer.alloc(0) as Utf8Buffer;
+/** the scratch buffer of the borrowed line not given back yet */
+let lent: Utf8Buffer | undefined;
+
+function setScratch(b: Utf8Buffer): void {
+  buf = b;
+  view = viewOf(b);
+}
 /** The request bytes being transcoded and their DataView (let go at the end of each line). */
 let viewSrc: Buffer | undefined;
 const NO_VIEW = new DataView(new ArrayBuffer(0));
@@ -835,7 +844,10 @@ function parts(
 
 /** What {@link encodeLogsRequestLine} returns. */
 export interface EncodedLogsLine {
-  /** the `ExportLogsServiceRequest` as one line of UTF-8 JSON, `\n` included (its own memory) */
+  /**
+   * the `ExportLogsServiceRequest` as one line of UTF-8 JSON, `\n` included: its own memory, or
+   * with `borrow` the writer's scratch buffer (give it back with {@link releaseLine})
+   */
   line: Buffer;
   /** records encoded into `line` */
   encoded: number;
@@ -846,11 +858,32 @@ export interface EncodedLogsLine {
 }
 
 /**
+ * Gives a line encoded with `borrow` back: its scratch buffer is written over by the next call.
+ * A line never given back is simply left to the garbage collector (the next call writes into a
+ * new scratch buffer), so a nested call, or a caller that keeps its line, is safe.
+ */
+export function releaseLine(line: Buffer): void {
+  if (lent === undefined || line.buffer !== lent.buffer) return;
+  // a huge scratch (over 16 MiB) goes; the next call starts a 1 MiB one
+  if (lent.length <= 16 << 20) setScratch(lent);
+  lent = undefined;
+}
+
+/**
  * Encodes records as one OTLP/JSON `ExportLogsServiceRequest` line into bytes: the same bytes as
  * `encodeLogsRequest(records).json + '\n'` (batch order kept, see there). Never throws: a record
  * whose encoding throws is left out and counted in `dropped`.
+ *
+ * `borrow` (default false): the line is a view of the writer's scratch buffer instead of a copy,
+ * for a caller that writes it synchronously and then gives it back with {@link releaseLine} (the
+ * JSON-lines file: no copy, and the same scratch pages from line to line). Until then, calls
+ * write into another buffer.
  */
-export function encodeLogsRequestLine(records: readonly ReadableLogRecord[]): EncodedLogsLine {
+export function encodeLogsRequestLine(
+  records: readonly ReadableLogRecord[],
+  borrow = false,
+): EncodedLogsLine {
+  if (buf === NO_SCRATCH) setScratch(Buffer.allocUnsafe(1 << 20) as Utf8Buffer);
   pos = 0;
   ascii('{"resourceLogs":[');
   let resource: object | undefined;
@@ -916,7 +949,11 @@ export function encodeLogsRequestLine(records: readonly ReadableLogRecord[]): En
   }
   ascii(']}\n');
   let line: Buffer;
-  if (pos >= HAND_OVER_BYTES && pos * 2 >= buf.length) {
+  if (borrow) {
+    line = buf.subarray(0, pos);
+    lent = buf;
+    buf = NO_SCRATCH; // until the line is given back
+  } else if (pos >= HAND_OVER_BYTES && pos * 2 >= buf.length) {
     // a large line filling at least half of the scratch buffer: hand it over, no copy
     line = buf.subarray(0, pos);
     let size = HAND_OVER_BYTES;
