@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { readdirSync, unlinkSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readdirSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { diag } from '@opentelemetry/api';
 import { writeHandoffSync } from '../multiprocess/child/handoff-writer.ts';
 
@@ -16,6 +16,8 @@ interface HandedOff {
   /** the file's name in the directory */
   name: string;
   path: string;
+  /** its name once claimed by the primary it is addressed to, if addressed */
+  claimedPath: string | undefined;
   /** after this time (ms since the epoch) an unclaimed file is taken back and the batch retried */
   deadline: number;
   done: (ok: boolean) => void;
@@ -73,7 +75,14 @@ export class HandoffOffloads {
     }
     this.written++;
     const name = basename(written.path);
-    this._list.push({ name, path: written.path, deadline: Date.now() + timeoutMs, done });
+    this._list.push({
+      name,
+      path: written.path,
+      claimedPath:
+        this._to === undefined ? undefined : join(this._dir, `.${name}.${this._to}.claimed`),
+      deadline: Date.now() + timeoutMs,
+      done,
+    });
     this._timer ??= this._schedule();
     return true;
   }
@@ -116,7 +125,9 @@ export class HandoffOffloads {
 
   /**
    * Blocks the calling thread until the oldest file is ingested or `maxMs` passed (looking every
-   * `POLL_MS`). Returns whether fewer files are outstanding than before.
+   * `POLL_MS`). Returns whether fewer files are outstanding than before. While the oldest file is
+   * still there, unclaimed or claimed by its primary, and before its deadline, a look is one
+   * `access` (or two) instead of listing the directory.
    */
   awaitOldest(maxMs: number): boolean {
     const before = this._list.length;
@@ -124,9 +135,18 @@ export class HandoffOffloads {
     this.read();
     while (this._list.length >= before && before > 0 && Date.now() < until) {
       Atomics.wait(this._sleep, 0, 0, POLL_MS);
+      if (this._oldestWaiting()) continue;
       this.read();
     }
     return this._list.length < before;
+  }
+
+  /** Whether the oldest file is surely not done yet (see `awaitOldest`); false when unsure. */
+  private _oldestWaiting(): boolean {
+    const h = this._list[0];
+    if (h === undefined || Date.now() >= h.deadline) return false;
+    if (existsSync(h.path)) return true;
+    return h.claimedPath !== undefined && existsSync(h.claimedPath);
   }
 
   /** Stops looking (the batches stay in flight for the exit path). */

@@ -6,9 +6,21 @@
  *
  * @module
  */
-import { constants, type FSWatcher, watch } from 'node:fs';
-import { type FileHandle, open, readdir, rename, rm } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  type FSWatcher,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  watch,
+} from 'node:fs';
 import { join } from 'node:path';
+import { setImmediate as turn } from 'node:timers/promises';
 import { diag } from '@opentelemetry/api';
 import { pidAlive } from '../control/primary-record.ts';
 import {
@@ -18,6 +30,12 @@ import {
   statProblem,
   unframeHandoff,
 } from '../protocol/handoff.ts';
+
+/**
+ * How long a scan works through files before it lets the event loop turn, ms (a backlog of files
+ * left while no primary ran must not hold the primary's event loop for long).
+ */
+const SCAN_SLICE_MS = 20;
 
 /** A hand-off file claimed by a primary (`.<name>.<pid>.claimed`). */
 const CLAIMED_NAME = /^\.(handoff-[^/]+\.otlp)\.(\d+)\.claimed$/;
@@ -129,12 +147,17 @@ export class HandoffIntake {
     clearInterval(this.timer);
   }
 
+  /**
+   * Lists the directory and takes its files. The file-system calls are synchronous: a few system
+   * calls per file of up to thousands of records, cheaper than the thread pool's round trips; the
+   * event loop turns every `SCAN_SLICE_MS` of a long backlog.
+   */
   private async scanOnce(): Promise<void> {
     if (this.closed) return;
     const dir = this.options.dir;
     let names: string[];
     try {
-      names = await readdir(dir);
+      names = readdirSync(dir);
     } catch (err) {
       diag.warn(`starlog receiver: cannot read the hand-off directory ${dir}`, err);
       return;
@@ -154,37 +177,48 @@ export class HandoffIntake {
       files.push({ path: join(dir, entry), name, m });
     }
     files.sort((a, b) => Number(a.m[3]) - Number(b.m[3]) || (a.name < b.name ? -1 : 1));
-    for (const { path, name } of files) await this.take(path, name);
+    let slice = Date.now();
+    for (const { path, name } of files) {
+      if (this.closed) return;
+      this.take(path, name);
+      if (Date.now() - slice >= SCAN_SLICE_MS) {
+        await turn();
+        slice = Date.now();
+      }
+    }
   }
 
   /** Claims, reads, ingests and deletes one file. */
-  private async take(path: string, name: string): Promise<void> {
+  private take(path: string, name: string): void {
     const claimed = join(this.options.dir, `.${name}.${process.pid}.claimed`);
     try {
-      await rename(path, claimed); // the entry itself moves, never a link's target
+      renameSync(path, claimed); // the entry itself moves, never a link's target
     } catch {
       return; // taken by another primary, or gone
     }
     let bytes: Buffer | undefined;
-    let handle: FileHandle | undefined;
+    let fd: number | undefined;
     try {
-      handle = await open(claimed, constants.O_RDONLY | HANDOFF_OPEN_NOFOLLOW);
-      const st = await handle.stat();
+      fd = openSync(claimed, constants.O_RDONLY | HANDOFF_OPEN_NOFOLLOW);
+      const st = fstatSync(fd);
       const problem = statProblem(st, 'file');
       if (problem !== undefined) throw new Error(problem);
       if (st.size > this.options.maxFileBytes) {
         throw new Error(`${st.size} bytes exceed the limit of ${this.options.maxFileBytes}`);
       }
-      bytes = await handle.readFile();
+      bytes = readFileSync(fd);
     } catch (err) {
       this.refuse(name, (err as Error).message);
     } finally {
-      await handle?.close().catch(() => {});
+      if (fd !== undefined) {
+        try {
+          closeSync(fd);
+        } catch {
+          // gone either way
+        }
+      }
     }
-    // recursive: a directory planted under a hand-off name goes too (links are removed, not followed)
-    await rm(claimed, { force: true, recursive: true }).catch((err: unknown) =>
-      diag.warn(`starlog receiver: could not remove the hand-off file ${claimed}`, err),
-    );
+    removeClaimed(claimed);
     if (bytes === undefined) return;
     let requests: Buffer[];
     try {
@@ -206,5 +240,28 @@ export class HandoffIntake {
     diag.error(
       `starlog receiver: hand-off file ${name} in ${this.options.dir} refused (its records are lost, uncounted): ${why}`,
     );
+  }
+}
+
+/**
+ * Deletes a claimed file; a directory planted under a hand-off name goes too, recursively (links
+ * are removed, not followed). Never throws: a failure goes to `diag`.
+ */
+function removeClaimed(claimed: string): void {
+  try {
+    unlinkSync(claimed);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'EISDIR' && code !== 'EPERM') {
+      diag.warn(`starlog receiver: could not remove the hand-off file ${claimed}`, err);
+      return;
+    }
+  }
+  try {
+    rmSync(claimed, { force: true, recursive: true });
+  } catch (err) {
+    diag.warn(`starlog receiver: could not remove the hand-off file ${claimed}`, err);
   }
 }
