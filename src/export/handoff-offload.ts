@@ -10,6 +10,7 @@ import { existsSync, readdirSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { diag } from '@opentelemetry/api';
 import { writeHandoffSync } from '../multiprocess/child/handoff-writer.ts';
+import type { HandoffRequest } from '../multiprocess/protocol/handoff.ts';
 
 /** A batch written as a hand-off file and not yet ingested. */
 interface HandedOff {
@@ -63,11 +64,11 @@ export class HandoffOffloads {
   }
 
   /**
-   * Writes `request` (one encoded `ExportLogsServiceRequest`, without a deadline: a file may be
+   * Writes `request` (one encoded `ExportLogsServiceRequest`, or its parts; without a deadline: a file may be
    * ingested later than any deadline) as a hand-off file. Returns false when it could not be
    * written (reported through `diag`; nothing is left behind and `done` is not called).
    */
-  post(request: Uint8Array, timeoutMs: number, done: (ok: boolean) => void): boolean {
+  post(request: HandoffRequest, timeoutMs: number, done: (ok: boolean) => void): boolean {
     const written = writeHandoffSync(this._dir, [request], this._to);
     if (!written.ok) {
       diag.warn(`starlog: offloading a batch through a hand-off file failed: ${written.reason}`);

@@ -9,6 +9,7 @@
  * @module
  */
 import type { SyncExporter } from '../multiprocess/child/sync-export.ts';
+import type { HandoffRequest } from '../multiprocess/protocol/handoff.ts';
 import { HandoffOffloads } from './handoff-offload.ts';
 import { BACKPRESSURE_DETAILS, GrpcCode } from './retry.ts';
 import type { ShippingStats } from './shipping-stats.ts';
@@ -140,12 +141,12 @@ export class Offloader<T> {
   }
 
   /**
-   * Offloads `request` (without a deadline: a file may be read later) as a hand-off file; `done`
+   * Offloads `request` (its bytes or parts, without a deadline: a file may be read later) as a hand-off file; `done`
    * is called once the primary ingested it, or with `false` when it was taken back unread.
    * Returns false when the file could not be written (then no more files: the worker thread).
    */
   postToFile(
-    request: Buffer,
+    request: HandoffRequest,
     timeoutMs: number,
     done: (ok: boolean, error?: unknown) => void,
   ): boolean {

@@ -241,15 +241,23 @@ export class OtlpShippingProcessor
     bytes: Buffer,
     deadline?: number,
   ): Buffer {
-    if (!this._reportDrops || this._lastResource === undefined) return bytes;
+    const report = this._reportOf(batch, deadline);
+    return report === undefined ? bytes : Buffer.concat([bytes, report]);
+  }
+
+  /**
+   * With `reportDrops`: the drop report to append to `batch`'s request (see `_withReport`),
+   * else undefined.
+   */
+  private _reportOf(batch: QueuedBatch<EncodedBatchData>, deadline?: number): Buffer | undefined {
+    if (!this._reportDrops || this._lastResource === undefined) return undefined;
     batch.sent = true;
-    const report = this._encodeReport(
+    return this._encodeReport(
       this._lastResource,
       this.dropCounts(),
       this._batchId(batch.id, batch.part),
       deadline,
     );
-    return Buffer.concat([bytes, report]);
   }
 
   private _lastResource: PlainLogRecord['resource'] | undefined;
@@ -339,7 +347,9 @@ export class OtlpShippingProcessor
     data: Buffer,
     done: (ok: boolean, error?: unknown) => void,
   ): boolean {
-    const request = this._withReport(batch, data);
+    // the batch and its drop report as two parts of one request: written, not concatenated
+    const report = this._reportOf(batch);
+    const request = report === undefined ? data : [data, report];
     const named = this._droppedIds.upTo;
     return this._offloader.postToFile(request, this._timeoutMs, (ok, error) => {
       if (ok) this._droppedIds.acknowledge(named);

@@ -18,6 +18,7 @@ import { threadId } from 'node:worker_threads';
 import {
   frameHandoff,
   HANDOFF_OPEN_NOFOLLOW,
+  type HandoffRequest,
   handoffDirProblem,
   statProblem,
 } from '../protocol/handoff.ts';
@@ -47,7 +48,8 @@ export type HandoffWriteResult =
   | { ok: false; reason: string; elapsedMs: number };
 
 /**
- * Writes `requests` (serialized `ExportLogsServiceRequest`s, in order) as one hand-off file in
+ * Writes `requests` (serialized `ExportLogsServiceRequest`s, in order; each one buffer or the
+ * parts of one) as one hand-off file in
  * `dir`: checks the directory (a real directory of the effective user, not writable by others),
  * creates a temporary file (`O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600), writes everything in
  * one `writev`, closes it and renames it to its final name. No `fsync`: the file must survive
@@ -57,7 +59,7 @@ export type HandoffWriteResult =
  */
 export function writeHandoffSync(
   dir: string,
-  requests: readonly Uint8Array[],
+  requests: readonly HandoffRequest[],
   to?: number,
 ): HandoffWriteResult {
   const t0 = performance.now();

@@ -66,13 +66,29 @@ export function statProblem(st: Stats, kind: 'directory' | 'file'): string | und
   return undefined;
 }
 
+/**
+ * A request for {@link frameHandoff}: its bytes, or parts whose concatenation is the message (a
+ * batch and the drop report appended to it, written without copying them into one buffer).
+ */
+export type HandoffRequest = Uint8Array | readonly Uint8Array[];
+
 /** Frames requests as a hand-off file's content: the magic, then each length-prefixed message. */
-export function frameHandoff(requests: readonly Uint8Array[]): Uint8Array[] {
+export function frameHandoff(requests: readonly HandoffRequest[]): Uint8Array[] {
   const out: Uint8Array[] = [HANDOFF_MAGIC];
   for (const r of requests) {
     const head = Buffer.alloc(5);
-    head.writeUInt32BE(r.byteLength, 1);
-    out.push(head, r);
+    out.push(head);
+    if (r instanceof Uint8Array) {
+      head.writeUInt32BE(r.byteLength, 1);
+      out.push(r);
+      continue;
+    }
+    let length = 0;
+    for (const part of r) {
+      length += part.byteLength;
+      out.push(part);
+    }
+    head.writeUInt32BE(length, 1);
   }
   return out;
 }
