@@ -26,6 +26,13 @@ interface HandedOff {
 
 /** How often the files are looked for while the event loop runs, ms. */
 const POLL_MS = 2;
+/**
+ * How long `awaitOldest` sleeps between looks at most, ms: it starts at `POLL_MS` and doubles up
+ * to this. A child waits when the primary is behind, so the primary still has the child's other
+ * files (about 3 × 4,096 records, tens of ms of work) when the oldest is done: looking later costs
+ * it nothing, and every look wakes a process on a machine whose cores are all busy.
+ */
+const MAX_WAIT_POLL_MS = 8;
 /** How long a file claimed by a primary may stay before it is counted delivered anyway, ms. */
 const CLAIMED_GRACE_MS = 5000;
 
@@ -125,17 +132,20 @@ export class HandoffOffloads {
   }
 
   /**
-   * Blocks the calling thread until the oldest file is ingested or `maxMs` passed (looking every
-   * `POLL_MS`). Returns whether fewer files are outstanding than before. While the oldest file is
-   * still there, unclaimed or claimed by its primary, and before its deadline, a look is one
-   * `access` (or two) instead of listing the directory.
+   * Blocks the calling thread until the oldest file is ingested or `maxMs` passed (looking after
+   * `POLL_MS`, then at doubling intervals up to `MAX_WAIT_POLL_MS`). Returns whether fewer files
+   * are outstanding than before. While the oldest file is still there, unclaimed or claimed by
+   * its primary, and before its deadline, a look is one `access` (or two) instead of listing the
+   * directory.
    */
   awaitOldest(maxMs: number): boolean {
     const before = this._list.length;
     const until = Date.now() + maxMs;
+    let poll = POLL_MS;
     this.read();
     while (this._list.length >= before && before > 0 && Date.now() < until) {
-      Atomics.wait(this._sleep, 0, 0, POLL_MS);
+      Atomics.wait(this._sleep, 0, 0, Math.max(1, Math.min(poll, until - Date.now())));
+      poll = Math.min(poll * 2, MAX_WAIT_POLL_MS);
       if (this._oldestWaiting()) continue;
       this.read();
     }

@@ -181,6 +181,9 @@ export class HandoffIntake {
     for (const { path, name } of files) {
       if (this.closed) return;
       this.take(path, name);
+      // the destinations' queues write what this file brought (from microtasks) before the next
+      // file is decoded: records do not pile up, nor live long enough to cost the GC
+      await null;
       if (Date.now() - slice >= SCAN_SLICE_MS) {
         await turn();
         slice = Date.now();
