@@ -88,7 +88,9 @@ const SYNC_FLUSH_MAX_REST_MS = 30_000;
  * machine) they are written there as hand-off files instead, synchronously and without a thread,
  * and count as exported once the primary has ingested and deleted them (`handoff-offload.ts`; at
  * most 4 outstanding). The primary then works while the children still emit, instead of after
- * them. When and how batches are offloaded is the business of its {@link Offloader}
+ * them. With that directory, what is left at `shutdown()` goes as hand-off files too (unless the
+ * primary was found unreachable): a short-lived process does not open its gRPC connection, and
+ * pay for it, for its last batches. When and how batches are offloaded is the business of its {@link Offloader}
  * (`offloader.ts`); what each offloaded request holds (its drop report, its deadline) is this
  * class's.
  */
@@ -315,7 +317,10 @@ export class OtlpShippingProcessor
       return;
     }
     const offloader = this._offloader;
-    if (offloader.sending && offloader.toFiles && this._offloadToFile(batch, data, done)) return;
+    // offloaded, or what is left at shutdown (a short-lived process need not open its gRPC
+    // connection for its last batches): a hand-off file, while the primary is not unreachable
+    const toFile = offloader.sending || (this._shutdownPromise !== undefined && !this._blocked);
+    if (toFile && offloader.toFiles && this._offloadToFile(batch, data, done)) return;
     // the receiver refuses the request after this time (the export has timed out here by then)
     const deadline = Math.min(
       Date.now() + this._timeoutMs - Math.min(DEADLINE_MARGIN_MS, this._timeoutMs / 4),
