@@ -83,3 +83,34 @@ test('a directory that cannot be written: post() returns false and calls nothing
   assert.equal(offloads.size, 0);
   assert.equal(called, false);
 });
+
+test('close() takes back the files nobody claimed (given up at shutdown) and leaves a claimed one', () => {
+  const dir = mkdtempSync(join(root, 'd-'));
+  const offloads = new HandoffOffloads(dir, 4242);
+  const outcomes: boolean[] = [];
+  assert.equal(
+    offloads.post(new Uint8Array([1]), 60_000, (ok) => outcomes.push(ok)),
+    true,
+  );
+  const [first] = files(dir);
+  assert.ok(first, 'a file written');
+  assert.equal(
+    offloads.post(new Uint8Array([2]), 60_000, (ok) => outcomes.push(ok)),
+    true,
+  );
+  // the primary it is addressed to claims the first one and is still ingesting it
+  const claimed = `.${first}.4242.claimed`;
+  renameSync(join(dir, first), join(dir, claimed));
+  offloads.close();
+  assert.deepEqual(
+    files(dir),
+    [claimed],
+    'the unclaimed file is taken back, the claimed one stays',
+  );
+  assert.equal(offloads.size, 0);
+  assert.deepEqual(
+    outcomes,
+    [],
+    'the batches were settled by the queue already: nothing is called',
+  );
+});

@@ -160,10 +160,16 @@ export class HandoffOffloads {
     return h.claimedPath !== undefined && existsSync(h.claimedPath);
   }
 
-  /** Stops looking (the batches stay in flight for the exit path). */
+  /**
+   * Stops looking, and takes back the files nobody claimed yet (called once the processor's
+   * shutdown flush is over, so the files still here are of batches it gave up on and counted in
+   * `exportFailed`: taken back, they are not delivered later either; a claimed one is being
+   * ingested and stays).
+   */
   close(): void {
     if (this._timer !== undefined) clearTimeout(this._timer);
     this._timer = undefined;
+    for (const h of this._list.splice(0)) this._takeBack(h);
   }
 
   private readonly _poll = (): void => {

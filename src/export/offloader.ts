@@ -191,7 +191,10 @@ export class Offloader<T> {
     return false;
   }
 
-  /** Stops looking for the hand-off files (the batches stay in flight for the exit path). */
+  /**
+   * Stops looking for the hand-off files and takes back those nobody claimed (after the shutdown
+   * flush: batches given up on, see `HandoffOffloads.close`).
+   */
   close(): void {
     this._handoffs?.close();
   }
