@@ -23,8 +23,9 @@
  * Run: ./node_modules/.bin/node bench/lookback.ts   (re-runs itself with --expose-gc)
  *      ./node_modules/.bin/node bench/lookback.ts --pass-through   (figure 4 only)
  *      options of figure 4: --case <part of a case name> (only those cases),
- *      --baseline <git rev> (that revision's LookbackProcessor side by side: its src/ extracted
- *      with `git archive` into bench/.baseline-<rev>/, removed at the end)
+ *      --baseline <git rev> (that revision's LookbackProcessor side by side, on records decoded
+ *      by that revision's decoder in the decoded cases: its src/ extracted with `git archive`
+ *      into bench/.baseline-<rev>/, removed at the end)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -64,6 +65,11 @@ const { values: args } = parseArgs({
 const only = args.case;
 type BaselineProcessor = LogRecordProcessor & { flush(key?: string): number };
 let Baseline: (new (next: LogRecordProcessor) => BaselineProcessor) | undefined;
+/** The baseline's decoder: the baseline side of a decoded case gets the records it decodes. */
+let BaselineDecoder: (new () => Decoder) | undefined;
+interface Decoder {
+  decode(bytes: Uint8Array): { records: unknown[] };
+}
 let baselineRev: string | undefined;
 let baselineDir: string | undefined;
 if (args.baseline !== undefined) {
@@ -79,6 +85,8 @@ if (args.baseline !== undefined) {
   });
   const m = await import(join(baselineDir, 'src/processors/lookback/lookback-processor.ts'));
   Baseline = m.LookbackProcessor;
+  const d = await import(join(baselineDir, 'src/otlp/logs-decoder.ts'));
+  BaselineDecoder = d.OtlpLogsDecoder;
 }
 
 function collect(): void {
@@ -379,22 +387,31 @@ function sdkRecords(
  * The primary's receiver: one decoder for every child (as in `src/multiprocess/receiver`), so
  * whatever it keeps between requests is kept here too.
  */
-const decoder = new OtlpLogsDecoder();
+const decoder: Decoder = new OtlpLogsDecoder();
+const baselineDecoder: Decoder | undefined =
+  BaselineDecoder === undefined ? undefined : new BaselineDecoder();
 
-/** The records a primary hands on for `records` sent by a child: serialized, then decoded. */
-function decodedFrom(records: ReadWriteLogRecord[]): () => ReadWriteLogRecord[] {
+/**
+ * The records a primary hands on for `records` sent by a child: serialized, then decoded (by the
+ * baseline's decoder for the baseline side).
+ */
+function decodedFrom(records: ReadWriteLogRecord[]): (side?: Side) => ReadWriteLogRecord[] {
   const bytes = ProtobufLogsSerializer.serializeRequest(records)!;
-  return () => decoder.decode(bytes).records as unknown as ReadWriteLogRecord[];
+  return (side) =>
+    (side === 'baseline' ? baselineDecoder! : decoder).decode(bytes)
+      .records as unknown as ReadWriteLogRecord[];
 }
+
+type Side = 'current' | 'baseline';
 
 interface PassCase {
   name: string;
   /** Records for one timed pass (called once per pass and side, outside the timed part). */
-  records: () => ReadWriteLogRecord[];
+  records: (side?: Side) => ReadWriteLogRecord[];
   /** Whether every call of `records` makes new records (else the same array every time). */
   fresh: boolean;
   /** Puts a fresh processor in the state the case needs (e.g. a follow window open). */
-  prepare?: (lookback: LogRecordProcessor & { flush(key?: string): number }) => void;
+  prepare?: (lookback: LogRecordProcessor & { flush(key?: string): number }, side: Side) => void;
 }
 
 function passCases(): PassCase[] {
@@ -449,11 +466,11 @@ function passCases(): PassCase[] {
   // decoded ERROR record of the trace
   const errorsOne = decodedFrom(sdkRecords(1, SeverityNumber.ERROR, () => one));
   const errorsMany = decodedFrom(sdkRecords(1000, SeverityNumber.ERROR, (i) => many[i]!));
-  const openOne = (l: LogRecordProcessor) => {
-    for (const r of errorsOne()) l.onEmit(r);
+  const openOne = (l: LogRecordProcessor, side: Side) => {
+    for (const r of errorsOne(side)) l.onEmit(r);
   };
-  const openMany = (l: LogRecordProcessor) => {
-    for (const r of errorsMany()) l.onEmit(r);
+  const openMany = (l: LogRecordProcessor, side: Side) => {
+    for (const r of errorsMany(side)) l.onEmit(r);
   };
   const decoded: PassCase[] = [
     {
@@ -556,8 +573,8 @@ async function passThroughRatio(c: PassCase, kind: 'counting' | 'batch', rounds:
   const forward = new Forward(makeNext());
   const lookback = new LookbackProcessor(makeNext());
   const old = Baseline === undefined ? undefined : new Baseline(makeNext());
-  c.prepare?.(lookback);
-  if (old !== undefined) c.prepare?.(old);
+  c.prepare?.(lookback, 'current');
+  if (old !== undefined) c.prepare?.(old, 'baseline');
   // decoded cases decode their records afresh for every pass (outside the timed part): fewer passes
   const repeat = c.fresh ? 4 : kind === 'counting' ? 20 : 10;
   // each target gets its own copy of the loop (its own call site), as a real pipeline stage has
@@ -566,11 +583,12 @@ async function passThroughRatio(c: PassCase, kind: 'counting' | 'batch', rounds:
   if (old !== undefined) targets.push(old);
   const loops = targets.map(loop);
   const results: number[][] = targets.map(() => []);
-  const fixed = c.fresh ? undefined : Array.from({ length: repeat }, c.records);
+  const fixed = c.fresh ? undefined : Array.from({ length: repeat }, () => c.records());
   for (let round = 0; round < rounds + 20; round++) {
     for (let k = 0; k < targets.length; k++) {
       const j = (round + k) % targets.length; // rotate the order
-      const passes = fixed ?? Array.from({ length: repeat }, c.records);
+      const side: Side = targets[j] === old ? 'baseline' : 'current';
+      const passes = fixed ?? Array.from({ length: repeat }, () => c.records(side));
       const ns = loops[j]!(targets[j]!, passes);
       if (kind === 'batch') await tick();
       if (round >= 20) results[j]!.push(ns);
