@@ -51,9 +51,12 @@ export class TraceIdCache {
     }
     const id = b.hexSlice(s, s + 16);
     // the set's first entry becomes its second
-    words.copyWithin(i, i - 4, i);
-    ids[e + 1] = ids[e];
     i -= 4;
+    words[i + 4] = words[i]!;
+    words[i + 5] = words[i + 1]!;
+    words[i + 6] = words[i + 2]!;
+    words[i + 7] = words[i + 3]!;
+    ids[e + 1] = ids[e];
     words[i] = w0;
     words[i + 1] = w1;
     words[i + 2] = w2;

@@ -65,8 +65,11 @@ const CLOSED = new Window(0, false);
  * comparison; a failing request's ERRORs and later records, one after the other, a pointer
  * comparison of their span context with the processor's own fast-path fields and their window's
  * end (no `Map` operation, no clock read, no call);
- * an ERROR of another trace than the last record's one `Map` lookup of its window, and a store
- * lookup only when the key has no open window. Held records are only read,
+ * an ERROR of another trace than the last record's one `Map` lookup of its window by trace id
+ * (~30 ns at 1,000 windows; cheap only when the id is a string already hashed: the SDK's records
+ * of a trace share theirs, and a primary's decoder hands out one per trace, see
+ * src/otlp/trace-id-cache.ts), and a store lookup only when the key has no open window. Held
+ * records are only read,
  * never changed. Flushed records reach `next.onEmit` with a Context holding only their own span
  * context (the original Context is not kept: it would pin spans and baggage in memory). `onEmit`
  * never throws. Works in any sdk-logs `LoggerProvider`; `next` is any LogRecordProcessor (e.g. a
