@@ -661,6 +661,7 @@ console.log(
 );
 const acc = await maxBytesAccuracy(32 * 1024 * 1024);
 const pass = await passThrough();
+if (baselineDir !== undefined) rmSync(baselineDir, { recursive: true, force: true });
 console.log(
   `maxBytes 32 MiB: ${acc.held} records held, estimate ${(acc.estimated / 2 ** 20).toFixed(2)} MiB, real heap ${(acc.heap / 2 ** 20).toFixed(2)} MiB = ${(acc.heapOverBound * 100).toFixed(1)} % of the bound (target 90–110 %), ${acc.heapPerRecord.toFixed(0)} B/record`,
 );
