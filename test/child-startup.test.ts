@@ -5,7 +5,8 @@
  * configuration parser (zod, yaml), the receiver, the primary's set-up, the views, the tree viewer
  * or the CLI; a single-process application without a configuration file must not load zod or yaml.
  * The loaded modules are recorded by test/fixtures/module-census.ts (a `module.registerHooks`
- * load hook).
+ * load hook). Until its first record a child loads no gRPC (issue 13: `@grpc/grpc-js` and the
+ * official OTLP/gRPC exporter base, ~150 ms CPU, are loaded at the first gRPC export).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -56,11 +57,27 @@ const NOT_IN_A_CHILD = [
  */
 const CHILD_MODULE_CEILING = 400;
 
-function census(stderr: string): { modules: string[]; cpuMs: number } {
-  const line = stderr.split('\n').find((l) => l.startsWith('modules '));
+/**
+ * What a child may load only at its first gRPC export, not at start-up (src/export/
+ * otlp-bytes-exporter.ts loads them; the level and control clients load at their first call).
+ */
+const NOT_BEFORE_FIRST_EXPORT = [
+  '/node_modules/@grpc/grpc-js/',
+  '/node_modules/@opentelemetry/otlp-grpc-exporter-base/',
+];
+
+function census(stderr: string): { modules: string[]; cpuMs: number; atFirstRecord: string[] } {
+  const lines = stderr.split('\n');
+  const line = lines.find((l) => l.startsWith('modules '));
   assert.ok(line, `the census printed no module list; stderr:\n${stderr}`);
+  const first = lines.find((l) => l.startsWith('modules-at-first-record '));
+  assert.ok(first, `the application marked no first record; stderr:\n${stderr}`);
   const cpu = /cpu-ms ([\d.]+)/.exec(stderr);
-  return { modules: JSON.parse(line.slice(8)) as string[], cpuMs: Number(cpu?.[1]) };
+  return {
+    modules: JSON.parse(line.slice(8)) as string[],
+    cpuMs: Number(cpu?.[1]),
+    atFirstRecord: JSON.parse(first.slice('modules-at-first-record '.length)) as string[],
+  };
 }
 
 function forbidden(modules: string[], prefixes: readonly string[]): string[] {
@@ -89,8 +106,13 @@ describe('start-up: what a process loads', () => {
           timeoutMs: 60_000,
         });
         assert.equal(r.code, 0, `the child failed:\n${r.stderr}`);
-        const { modules, cpuMs } = census(r.stderr);
+        const { modules, cpuMs, atFirstRecord } = census(r.stderr);
         assert.deepEqual(forbidden(modules, NOT_IN_A_CHILD), [], 'a child loaded these');
+        assert.deepEqual(
+          forbidden(atFirstRecord, NOT_BEFORE_FIRST_EXPORT),
+          [],
+          'a child loaded these before its first record',
+        );
         assert.ok(
           modules.length <= CHILD_MODULE_CEILING,
           `a child loaded ${modules.length} modules (at most ${CHILD_MODULE_CEILING}), ${cpuMs} ms CPU`,
@@ -113,7 +135,16 @@ describe('start-up: what a process loads', () => {
         timeoutMs: 60_000,
       });
       assert.equal(r.code, 0, `the child failed:\n${r.stderr}`);
-      const { modules, cpuMs } = census(r.stderr);
+      const { modules, cpuMs, atFirstRecord } = census(r.stderr);
+      assert.deepEqual(
+        forbidden(atFirstRecord, NOT_BEFORE_FIRST_EXPORT),
+        [],
+        'a child of the built package loaded these before its first record',
+      );
+      assert.ok(
+        forbidden(modules, ['/node_modules/@grpc/grpc-js/']).length > 0,
+        'the child did not load grpc-js for the export at shutdown (is the mark in the right place?)',
+      );
       assert.deepEqual(
         modules.filter((url) => url.startsWith(SRC)),
         [],

@@ -7,7 +7,6 @@ import { installExitHooks } from '../multiprocess/child/exit-hooks.ts';
 import { type LevelSubscription, subscribeLevels } from '../multiprocess/child/level-subscriber.ts';
 import { primaryTarget } from '../multiprocess/child/primary-target.ts';
 import { SyncExporter } from '../multiprocess/child/sync-export.ts';
-import { setLevels as setLevelsOnPrimary } from '../multiprocess/control/level-client.ts';
 import type { SetupOptions } from '../options.ts';
 import { setActiveLevelTable } from '../pipeline/active-levels.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
@@ -106,6 +105,10 @@ export async function setupChild(
     resource,
     async setLevels(change) {
       const request = typeof change === 'string' ? { spec: change } : change;
+      // loaded when used: the level client is a grpc-js client (not loaded at start-up)
+      const { setLevels: setLevelsOnPrimary } = await import(
+        '../multiprocess/control/level-client.ts'
+      );
       const state = await setLevelsOnPrimary({
         endpoint: env.STARLOG_ENDPOINT ?? '',
         token: env.STARLOG_TOKEN ?? '',
