@@ -37,6 +37,16 @@ export interface EncodedLogsExporter {
 
 type GrpcBytesModule = typeof import('./otlp-grpc-bytes.ts');
 let grpcBytesModule: Promise<GrpcBytesModule> | undefined;
+let grpcBytesRequested = false;
+
+/**
+ * Whether this process has asked for the OTLP/gRPC transport yet (an export reached a
+ * {@link DeferredExporter}): until then a child's `shutdown()` may hand its records over in a
+ * file instead of loading it (`setup/child.ts`).
+ */
+export function grpcTransportRequested(): boolean {
+  return grpcBytesRequested;
+}
 
 /**
  * Loads `otlp-grpc-bytes.ts` (once; after a failure the next call tries again).
@@ -44,6 +54,7 @@ let grpcBytesModule: Promise<GrpcBytesModule> | undefined;
  * @returns the module; rejects with the import's error
  */
 export function loadGrpcBytesModule(): Promise<GrpcBytesModule> {
+  grpcBytesRequested = true;
   grpcBytesModule ??= import('./otlp-grpc-bytes.ts').catch((err: unknown) => {
     grpcBytesModule = undefined;
     throw err;
@@ -95,7 +106,14 @@ export class DeferredExporter<I> implements ExporterOf<I> {
         this._delegate = delegate;
         const waiting = this._waiting;
         this._waiting = [];
-        for (const [items, callback] of waiting) delegate.export(items, callback);
+        for (const [items, callback] of waiting) {
+          // one export that throws must not strand the ones after it (as BatchQueue.send)
+          try {
+            delegate.export(items, callback);
+          } catch (error) {
+            callback({ code: ExportResultCode.FAILED, error: error as Error });
+          }
+        }
       },
       (err: unknown) => {
         diag.error('starlog: could not load the OTLP/gRPC exporter', err);
