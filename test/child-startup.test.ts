@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
 import { CountingProcessor } from './support/collect.ts';
 import { cleanEnv, runProcess } from './support/process.ts';
+import { until } from './support/wait.ts';
 
 const NODE = process.execPath;
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -134,6 +135,31 @@ describe('start-up: what a process loads', () => {
       }
     });
   }
+
+  test('on SIGTERM before any gRPC export, a child hands its records over in a file and loads no gRPC', async () => {
+    const processor = new CountingProcessor();
+    const receiver = await startReceiver({ processor });
+    try {
+      const r = await runProcess(NODE, ['--import', CENSUS, APP, 'signal'], {
+        cwd: dir,
+        env: { ...cleanEnv(), ...receiver.env },
+        signal: 'SIGTERM',
+        timeoutMs: 60_000,
+      });
+      assert.equal(r.code, 0, `the child failed:\n${r.stderr}`);
+      const { modules } = census(r.stderr);
+      assert.deepEqual(
+        forbidden(modules, NOT_BEFORE_FIRST_EXPORT),
+        [],
+        'a child that handed its records over on SIGTERM loaded gRPC',
+      );
+      await until(() => processor.n >= 20, { what: 'the 20 records at the receiver' });
+      assert.equal(processor.n, 20);
+      assert.equal(receiver.stats().handoff?.files, 1, 'not one hand-off file');
+    } finally {
+      await receiver.close();
+    }
+  });
 
   test('a child from the built package loads a few bundled files of starlog, not its modules', async (t) => {
     if (!existsSync(new URL('index.js', DIST))) return t.skip('dist/ missing: npm test builds it');

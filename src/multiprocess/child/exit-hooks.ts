@@ -38,7 +38,7 @@ export interface ExitHooksOptions {
   /** The primary's pid (`STARLOG_PRIMARY_PID`): the file {@link ExitHooks.handOff} writes is addressed to it. */
   handoffTo?: number;
   /**
-   * Asked at `beforeExit` and on a signal: when it returns true (and there is a hand-off
+   * Asked at `beforeExit`, on a signal and at `disconnect`: when it returns true (and there is a hand-off
    * directory), the records are handed over in a file ({@link ExitHooks.handOff}) instead of
    * flushed through the processor's exporter. A child passes "the gRPC transport is not loaded
    * yet", so that a short-lived child never loads grpc-js to export its last records. Default:
@@ -120,6 +120,10 @@ function ipcChannel(): { refCounted?: () => void; unrefCounted?: () => void } | 
  * - `disconnect` (IPC channel closed, e.g. a cluster worker disconnected by the primary; the
  *   listener does not make the channel keep the process alive):
  *   `forceFlush()` at once.
+ *
+ * With `handOffFirst` returning true (a child that has not loaded its gRPC transport yet), the
+ * flushes at `beforeExit`, on a signal and at `disconnect` hand the records over in a hand-off
+ * file instead ({@link ExitHooks.handOff}), as `exit` does.
  *
  * Node's own behaviour is unchanged otherwise: no listener for `uncaughtException` or
  * `unhandledRejection` is added (the `exit` event covers them), so the printed error and exit
@@ -246,7 +250,7 @@ export function installExitHooks(
       return false;
     }
   };
-  /** Whether the flushes at beforeExit and on a signal hand the records over in a file. */
+  /** Whether the flushes at beforeExit, on a signal and at disconnect hand the records over in a file. */
   const handingOff = (): boolean =>
     handoffDir !== undefined && 'takeAllRequests' in processor && options.handOffFirst?.() === true;
 
@@ -281,7 +285,7 @@ export function installExitHooks(
   };
 
   const onDisconnect = (): void => {
-    processor.forceFlush().catch(() => {});
+    (handingOff() ? handOff(timeoutMs) : processor.forceFlush()).catch(() => {});
   };
 
   const raise = (sig: NodeJS.Signals): void => {
