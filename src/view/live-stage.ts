@@ -170,15 +170,20 @@ export class ViewStage implements LogRecordProcessor {
   private refill(): boolean {
     const now = performance.now();
     if (now - this.checkedAt >= BUSY_CHECK_MS) this.check(now);
+    else this.settle(now);
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
+
+  /** Adds the tokens of the time since the bucket was last filled, at the current rate. */
+  private settle(now: number): void {
     const busy = this.busy;
     this.tokens = Math.min(
       busy ? this.busyCapacity : this.capacity,
       this.tokens + (now - this.filledAt) * (busy ? this.busyPerMs : this.ratePerMs),
     );
     this.filledAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens--;
-    return true;
   }
 
   /**
@@ -186,6 +191,9 @@ export class ViewStage implements LogRecordProcessor {
    * fills at `busyRate` and holds a tenth of a second's worth (what it held beyond is given up).
    */
   private check(now: number): void {
+    // the time since the last fill counts at the rate it passed at, before the rate can change
+    // (else a flip to saturated credited the whole unsaturated stretch again at the busy rate)
+    this.settle(now);
     const u = performance.eventLoopUtilization(this.elu).utilization;
     this.elu = performance.eventLoopUtilization();
     const stale = now - this.checkedAt > STALE_CHECK_MS;
