@@ -181,11 +181,18 @@ export class HandoffIntake {
     } finally {
       await handle?.close().catch(() => {});
     }
+    // ingested before the file goes: whoever sees it gone from the directory (a child counting
+    // its offloaded files as exported, a test) sees its records ingested (a primary that dies in
+    // between leaves a claimed file, taken again: at least once)
+    if (bytes !== undefined) this.ingestFile(name, bytes);
     // recursive: a directory planted under a hand-off name goes too (links are removed, not followed)
     await rm(claimed, { force: true, recursive: true }).catch((err: unknown) =>
       diag.warn(`starlog receiver: could not remove the hand-off file ${claimed}`, err),
     );
-    if (bytes === undefined) return;
+  }
+
+  /** Ingests each request of a file's content (see `unframeHandoff`). */
+  private ingestFile(name: string, bytes: Buffer): void {
     let requests: Buffer[];
     try {
       requests = unframeHandoff(bytes);
