@@ -14,16 +14,28 @@
  *     on (ERROR of one failing trace, ERROR of 1,000 failing traces, INFO, DEBUG inside a follow
  *     window, DEBUG inside 1,000 follow windows interleaved, ERROR and DEBUG without a trace)
  *     over `next.onEmit` alone, for a cheap `next` (it counts) and a BatchLogRecordProcessor; interleaved rounds, medians of per-round ratios
- *     (target ≤ 1.10).
+ *     (target ≤ 1.10). Each traced case twice: records as the SDK hands them to a processor in
+ *     the process that logs them (the records of one trace share their span context and its
+ *     trace id string), and records as a primary's receiver hands them on (made by the SDK in a
+ *     "child", serialized by the official `ProtobufLogsSerializer`, decoded by starlog's
+ *     decoder, decoded afresh for every round as each record is decoded once in a primary).
  *
  * Run: ./node_modules/.bin/node bench/lookback.ts   (re-runs itself with --expose-gc)
  *      ./node_modules/.bin/node bench/lookback.ts --pass-through   (figure 4 only)
+ *      options of figure 4: --case <part of a case name> (only those cases),
+ *      --baseline <git rev> (that revision's LookbackProcessor side by side, on records decoded
+ *      by that revision's decoder in the decoded cases: its src/ extracted with `git archive`
+ *      into bench/.baseline-<rev>/, removed at the end)
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { type Context, ROOT_CONTEXT, SeverityNumber, TraceFlags, trace } from '@opentelemetry/api';
+import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import {
   BatchLogRecordProcessor,
   LoggerProvider,
@@ -31,6 +43,7 @@ import {
   type LogRecordProcessor,
   type ReadWriteLogRecord,
 } from '@opentelemetry/sdk-logs';
+import { OtlpLogsDecoder } from '../src/otlp/logs-decoder.ts';
 import { LookbackProcessor } from '../src/processors/lookback/lookback-processor.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -41,6 +54,41 @@ if (gc === undefined) {
   });
   process.exit(r.status ?? 1);
 }
+const { values: args } = parseArgs({
+  options: {
+    'pass-through': { type: 'boolean' },
+    case: { type: 'string' },
+    baseline: { type: 'string' },
+  },
+});
+/** Only the pass-through cases whose name contains this. */
+const only = args.case;
+type BaselineProcessor = LogRecordProcessor & { flush(key?: string): number };
+let Baseline: (new (next: LogRecordProcessor) => BaselineProcessor) | undefined;
+/** The baseline's decoder: the baseline side of a decoded case gets the records it decodes. */
+let BaselineDecoder: (new () => Decoder) | undefined;
+interface Decoder {
+  decode(bytes: Uint8Array): { records: unknown[] };
+}
+let baselineRev: string | undefined;
+let baselineDir: string | undefined;
+if (args.baseline !== undefined) {
+  const root = join(import.meta.dirname, '..');
+  baselineRev = execFileSync('git', ['rev-parse', '--short', args.baseline], {
+    cwd: root,
+    encoding: 'utf8',
+  }).trim();
+  baselineDir = join(import.meta.dirname, `.baseline-${baselineRev}`);
+  mkdirSync(baselineDir, { recursive: true });
+  execFileSync('sh', ['-c', `git archive ${baselineRev} src | tar -x -C ${baselineDir}`], {
+    cwd: root,
+  });
+  const m = await import(join(baselineDir, 'src/processors/lookback/lookback-processor.ts'));
+  Baseline = m.LookbackProcessor;
+  const d = await import(join(baselineDir, 'src/otlp/logs-decoder.ts'));
+  BaselineDecoder = d.OtlpLogsDecoder;
+}
+
 function collect(): void {
   for (let i = 0; i < 4; i++) gc!();
 }
@@ -335,50 +383,125 @@ function sdkRecords(
   return out;
 }
 
+/**
+ * The primary's receiver: one decoder for every child (as in `src/multiprocess/receiver`), so
+ * whatever it keeps between requests is kept here too.
+ */
+const decoder: Decoder = new OtlpLogsDecoder();
+const baselineDecoder: Decoder | undefined =
+  BaselineDecoder === undefined ? undefined : new BaselineDecoder();
+
+/**
+ * The records a primary hands on for `records` sent by a child: serialized, then decoded (by the
+ * baseline's decoder for the baseline side).
+ */
+function decodedFrom(records: ReadWriteLogRecord[]): (side?: Side) => ReadWriteLogRecord[] {
+  const bytes = ProtobufLogsSerializer.serializeRequest(records)!;
+  return (side) =>
+    (side === 'baseline' ? baselineDecoder! : decoder).decode(bytes)
+      .records as unknown as ReadWriteLogRecord[];
+}
+
+type Side = 'current' | 'baseline';
+
 interface PassCase {
   name: string;
-  records: ReadWriteLogRecord[];
+  /** Records for one timed pass (called once per pass and side, outside the timed part). */
+  records: (side?: Side) => ReadWriteLogRecord[];
+  /** Whether every call of `records` makes new records (else the same array every time). */
+  fresh: boolean;
   /** Puts a fresh processor in the state the case needs (e.g. a follow window open). */
-  prepare?: (lookback: LookbackProcessor) => void;
+  prepare?: (lookback: LogRecordProcessor & { flush(key?: string): number }, side: Side) => void;
 }
 
 function passCases(): PassCase[] {
   const one = traceContext();
   const oneId = trace.getSpanContext(one)!.traceId;
   const many = Array.from({ length: 1000 }, traceContext);
-  return [
+  const same = (records: ReadWriteLogRecord[]) => () => records;
+  const sdk: PassCase[] = [
     {
       name: 'ERROR, one failing trace',
-      records: sdkRecords(1000, SeverityNumber.ERROR, () => one),
+      records: same(sdkRecords(1000, SeverityNumber.ERROR, () => one)),
+      fresh: false,
     },
     {
       name: 'ERROR, 1,000 failing traces',
-      records: sdkRecords(1000, SeverityNumber.ERROR, (i) => many[i]!),
+      records: same(sdkRecords(1000, SeverityNumber.ERROR, (i) => many[i]!)),
+      fresh: false,
     },
-    { name: 'INFO, traced', records: sdkRecords(1000, SeverityNumber.INFO, (i) => many[i]!) },
+    {
+      name: 'INFO, traced',
+      records: same(sdkRecords(1000, SeverityNumber.INFO, (i) => many[i]!)),
+      fresh: false,
+    },
     {
       name: 'DEBUG in a follow window',
-      records: sdkRecords(1000, SeverityNumber.DEBUG, () => one),
+      records: same(sdkRecords(1000, SeverityNumber.DEBUG, () => one)),
+      fresh: false,
       prepare: (l) => l.flush(oneId),
     },
     {
       // the interleaved case of the one above: each record's window is another trace's (the
       // follow fast path is for runs of one span; here every record needs its `Map` lookup)
       name: 'DEBUG in 1,000 follow windows, interleaved',
-      records: sdkRecords(1000, SeverityNumber.DEBUG, (i) => many[i]!),
+      records: same(sdkRecords(1000, SeverityNumber.DEBUG, (i) => many[i]!)),
+      fresh: false,
       prepare: (l) => {
         for (const ctx of many) l.flush(trace.getSpanContext(ctx)!.traceId);
       },
     },
     {
       name: 'ERROR, no trace',
-      records: sdkRecords(1000, SeverityNumber.ERROR, () => ROOT_CONTEXT),
+      records: same(sdkRecords(1000, SeverityNumber.ERROR, () => ROOT_CONTEXT)),
+      fresh: false,
     },
     {
       name: 'DEBUG, no trace',
-      records: sdkRecords(1000, SeverityNumber.DEBUG, () => ROOT_CONTEXT),
+      records: same(sdkRecords(1000, SeverityNumber.DEBUG, () => ROOT_CONTEXT)),
+      fresh: false,
     },
   ];
+  // the same traced cases as a primary sees them; a window is opened as in a primary, by a
+  // decoded ERROR record of the trace
+  const errorsOne = decodedFrom(sdkRecords(1, SeverityNumber.ERROR, () => one));
+  const errorsMany = decodedFrom(sdkRecords(1000, SeverityNumber.ERROR, (i) => many[i]!));
+  const openOne = (l: LogRecordProcessor, side: Side) => {
+    for (const r of errorsOne(side)) l.onEmit(r);
+  };
+  const openMany = (l: LogRecordProcessor, side: Side) => {
+    for (const r of errorsMany(side)) l.onEmit(r);
+  };
+  const decoded: PassCase[] = [
+    {
+      name: 'decoded: ERROR, one failing trace',
+      records: decodedFrom(sdkRecords(1000, SeverityNumber.ERROR, () => one)),
+      fresh: true,
+    },
+    {
+      name: 'decoded: ERROR, 1,000 failing traces',
+      records: decodedFrom(sdkRecords(1000, SeverityNumber.ERROR, (i) => many[i]!)),
+      fresh: true,
+    },
+    {
+      name: 'decoded: INFO, traced',
+      records: decodedFrom(sdkRecords(1000, SeverityNumber.INFO, (i) => many[i]!)),
+      fresh: true,
+    },
+    {
+      name: 'decoded: DEBUG in a follow window',
+      records: decodedFrom(sdkRecords(1000, SeverityNumber.DEBUG, () => one)),
+      fresh: true,
+      prepare: openOne,
+    },
+    {
+      name: 'decoded: DEBUG in 1,000 follow windows, interleaved',
+      records: decodedFrom(sdkRecords(1000, SeverityNumber.DEBUG, (i) => many[i]!)),
+      fresh: true,
+      prepare: openMany,
+    },
+  ];
+  return [...sdk, ...decoded].filter((c) => only === undefined || c.name.includes(only));
 }
 
 /** A `next` that only counts (the cheapest possible downstream). */
@@ -407,16 +530,19 @@ class Forward implements LogRecordProcessor {
 }
 
 /**
- * ns per record of `target.onEmit` over `records`, `repeat` times. Before each call the loop
+ * ns per record of `target.onEmit` over every record of `passes`. Before each call the loop
  * reads what `Logger.emit` has just written or read for the record (its severity, its span
  * context's trace id, which the SDK validates): in a real pipeline a record reaches the first
  * processor hot in the cache, and `next` alone (a batch processor only stores the pointer) would
  * otherwise be timed without ever loading the record. The same loop on every side.
  */
-function timeEmits(target: LogRecordProcessor, records: ReadWriteLogRecord[], repeat: number) {
+function timeEmits(target: LogRecordProcessor, passes: ReadWriteLogRecord[][]) {
   let touched = 0;
+  let n = 0;
   const start = process.hrtime.bigint();
-  for (let r = 0; r < repeat; r++) {
+  for (let r = 0; r < passes.length; r++) {
+    const records = passes[r]!;
+    n += records.length;
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       touched += record.severityNumber ?? 0;
@@ -425,7 +551,7 @@ function timeEmits(target: LogRecordProcessor, records: ReadWriteLogRecord[], re
       target.onEmit(record, undefined);
     }
   }
-  const ns = Number(process.hrtime.bigint() - start) / (repeat * records.length);
+  const ns = Number(process.hrtime.bigint() - start) / n;
   return touched === -1 ? 0 : ns;
 }
 
@@ -446,20 +572,24 @@ async function passThroughRatio(c: PassCase, kind: 'counting' | 'batch', rounds:
   const alone = makeNext();
   const forward = new Forward(makeNext());
   const lookback = new LookbackProcessor(makeNext());
-  c.prepare?.(lookback);
-  const repeat = kind === 'counting' ? 20 : 10;
-  const a: number[] = [];
-  const f: number[] = [];
-  const l: number[] = [];
+  const old = Baseline === undefined ? undefined : new Baseline(makeNext());
+  c.prepare?.(lookback, 'current');
+  if (old !== undefined) c.prepare?.(old, 'baseline');
+  // decoded cases decode their records afresh for every pass (outside the timed part): fewer passes
+  const repeat = c.fresh ? 4 : kind === 'counting' ? 20 : 10;
   // each target gets its own copy of the loop (its own call site), as a real pipeline stage has
   const loop = () => new Function(`return ${timeEmits.toString()}`)() as typeof timeEmits;
-  const loops = [loop(), loop(), loop()];
   const targets: LogRecordProcessor[] = [alone, forward, lookback];
-  const results = [a, f, l];
+  if (old !== undefined) targets.push(old);
+  const loops = targets.map(loop);
+  const results: number[][] = targets.map(() => []);
+  const fixed = c.fresh ? undefined : Array.from({ length: repeat }, () => c.records());
   for (let round = 0; round < rounds + 20; round++) {
-    for (let k = 0; k < 3; k++) {
-      const j = (round + k) % 3; // rotate the order
-      const ns = loops[j]!(targets[j]!, c.records, repeat);
+    for (let k = 0; k < targets.length; k++) {
+      const j = (round + k) % targets.length; // rotate the order
+      const side: Side = targets[j] === old ? 'baseline' : 'current';
+      const passes = fixed ?? Array.from({ length: repeat }, () => c.records(side));
+      const ns = loops[j]!(targets[j]!, passes);
       if (kind === 'batch') await tick();
       if (round >= 20) results[j]!.push(ns);
     }
@@ -467,14 +597,19 @@ async function passThroughRatio(c: PassCase, kind: 'counting' | 'batch', rounds:
   const s = lookback.stats();
   if (s.buffered !== 0) throw new Error(`bench: ${c.name}: records were held, not passed`);
   await lookback.shutdown();
+  await old?.shutdown();
   await alone.shutdown();
   const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1]!;
+  const [a, f, l, o] = results as [number[], number[], number[], number[] | undefined];
   return {
     nextNs: median(a),
     forwardNs: median(f),
     lookbackNs: median(l),
     ratio: median(a.map((v, i) => l[i]! / v)),
     forwardRatio: median(a.map((v, i) => f[i]! / v)),
+    ...(o === undefined
+      ? {}
+      : { baselineNs: median(o), baselineRatio: median(a.map((v, i) => o[i]! / v)) }),
   };
 }
 
@@ -488,9 +623,14 @@ async function passThrough() {
   }
   for (const c of cases) {
     for (const kind of ['counting', 'batch'] as const) {
-      const r = await passThroughRatio(c, kind, kind === 'counting' ? 200 : 300);
+      const rounds = c.fresh ? 120 : kind === 'counting' ? 200 : 300;
+      const r = await passThroughRatio(c, kind, rounds);
+      const base =
+        r.baselineNs === undefined
+          ? ''
+          : `; ${baselineRev}: ${r.baselineNs.toFixed(1)} ns, ${r.baselineRatio!.toFixed(2)}`;
       console.log(
-        `pass-through, ${c.name}, ${kind} next: next alone ${r.nextNs.toFixed(1)} ns, lookback→next ${r.lookbackNs.toFixed(1)} ns, ratio ${r.ratio.toFixed(2)} (target ≤ 1.10; a stage that only forwards: ${r.forwardNs.toFixed(1)} ns, ${r.forwardRatio.toFixed(2)})`,
+        `pass-through, ${c.name}, ${kind} next: next alone ${r.nextNs.toFixed(1)} ns, lookback→next ${r.lookbackNs.toFixed(1)} ns, ratio ${r.ratio.toFixed(2)} (target ≤ 1.10; a stage that only forwards: ${r.forwardNs.toFixed(1)} ns, ${r.forwardRatio.toFixed(2)}${base})`,
       );
       out.push({ case: c.name, next: kind, ...r });
     }
@@ -501,7 +641,9 @@ async function passThrough() {
 // ---- main ------------------------------------------------------------------------------------
 
 if (process.argv.includes('--pass-through')) {
-  console.log(JSON.stringify({ bench: 'lookback-pass-through', cases: await passThrough() }));
+  const cases = await passThrough();
+  if (baselineDir !== undefined) rmSync(baselineDir, { recursive: true, force: true });
+  console.log(JSON.stringify({ bench: 'lookback-pass-through', baseline: baselineRev, cases }));
   process.exit(0);
 }
 
@@ -519,6 +661,7 @@ console.log(
 );
 const acc = await maxBytesAccuracy(32 * 1024 * 1024);
 const pass = await passThrough();
+if (baselineDir !== undefined) rmSync(baselineDir, { recursive: true, force: true });
 console.log(
   `maxBytes 32 MiB: ${acc.held} records held, estimate ${(acc.estimated / 2 ** 20).toFixed(2)} MiB, real heap ${(acc.heap / 2 ** 20).toFixed(2)} MiB = ${(acc.heapOverBound * 100).toFixed(1)} % of the bound (target 90–110 %), ${acc.heapPerRecord.toFixed(0)} B/record`,
 );

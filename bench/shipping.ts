@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { SeverityNumber } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { OtlpGrpcBytesExporter } from '../src/export/otlp-bytes-exporter.ts';
+import { OtlpGrpcBytesExporter } from '../src/export/otlp-grpc-bytes.ts';
 import { OtlpShippingProcessor } from '../src/export/otlp-shipping-processor.ts';
 import type { ShippingStats } from '../src/export/shipping-stats.ts';
 import { installExitHooks } from '../src/multiprocess/child/exit-hooks.ts';

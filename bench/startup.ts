@@ -1,7 +1,8 @@
 /**
  * Start-up of a child and of a single-process application (issue 11 item 1): per case, the
  * modules loaded and the process's CPU time until exit (test/fixtures/module-census.ts), median
- * over ROUNDS runs. Cases: `child` (`setupLogging()` from the public entry under a receiver, one
+ * over ROUNDS runs, and (cases `child`, `dist`, `single`) the CPU time until its first record was
+ * logged (`first record`, before the shutdown that exports it). Cases: `child` (`setupLogging()` from the public entry under a receiver, one
  * record, shutdown), `dist` (the same child from the built package, `dist/index.js`: `npm run
  * build` first), `register` (`--import starlog/register` in a child, one record), `single`
  * (`setupLogging()` without a configuration file, no primary: a primary of its own).
@@ -57,7 +58,7 @@ function run(
   });
 }
 
-const results = new Map<string, { modules: number[]; cpu: number[] }>();
+const results = new Map<string, { modules: number[]; cpu: number[]; first: number[] }>();
 for (let round = 0; round < rounds; round++) {
   for (const kind of ['child', 'dist', 'register', 'single']) {
     for (const root of roots) {
@@ -66,10 +67,12 @@ for (let round = 0; round < rounds; round++) {
       const r = await run(argsOf(root, kind), env);
       const modules = /modules (\[.*\])/.exec(r.stderr);
       const cpu = /cpu-ms ([\d.]+)/.exec(r.stderr);
+      const first = /cpu-ms-at-first-record ([\d.]+)/.exec(r.stderr);
       if (r.status !== 0 || !modules || !cpu)
         throw new Error(`${kind} in ${root} failed: ${r.stderr}`);
       const key = `${kind}\t${root}`;
-      const entry = results.get(key) ?? { modules: [], cpu: [] };
+      const entry = results.get(key) ?? { modules: [], cpu: [], first: [] };
+      if (first) entry.first.push(Number(first[1]));
       entry.modules.push((JSON.parse(modules[1]) as string[]).length);
       entry.cpu.push(Number(cpu[1]));
       results.set(key, entry);
@@ -80,10 +83,11 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length
 console.log(
   `# ${new Date().toISOString()}, Node ${process.version}, ${rounds} rounds, shared 2-core machine`,
 );
-for (const [key, { modules, cpu }] of results) {
+for (const [key, { modules, cpu, first }] of results) {
   const [kind, root] = key.split('\t');
+  const atFirst = first.length ? `, at first record ${median(first).toFixed(0)}` : '';
   console.log(
-    `${kind.padEnd(9)} modules ${median(modules)}, CPU ms median ${median(cpu).toFixed(0)}  ${root}`,
+    `${kind.padEnd(9)} modules ${median(modules)}, CPU ms median ${median(cpu).toFixed(0)}${atFirst}  ${root}`,
   );
 }
 await receiver.close();

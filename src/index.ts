@@ -36,7 +36,16 @@ export {
 } from './exporters/pretty-console.ts';
 export type { InstrumentationOptions } from './instrumentations/install.ts';
 // loaded on the first call: a child (and an application that only logs) never loads them
-export { runTree, startLiveView, startReceiver, viewFiles } from './lazy-exports.ts';
+export {
+  getLevels,
+  requestFileReopen,
+  requestReload,
+  runTree,
+  setLevels,
+  startLiveView,
+  startReceiver,
+  viewFiles,
+} from './lazy-exports.ts';
 export { getLogger, type Logger, type LogMethod } from './logger.ts';
 // multi-process
 export {
@@ -45,20 +54,13 @@ export {
   installExitHooks,
 } from './multiprocess/child/exit-hooks.ts';
 // control of a running primary from another process
-export {
-  getLevels,
-  type LevelClientOptions,
-  LevelControlError,
-  type SetLevelsOptions,
-  setLevels,
+// (the clients are grpc-js clients, loaded at the first call: lazy-exports.ts)
+export { LevelControlError, PrimaryControlError } from './multiprocess/control/control-errors.ts';
+export type {
+  LevelClientOptions,
+  SetLevelsOptions,
 } from './multiprocess/control/level-client.ts';
-export {
-  PrimaryControlError,
-  type ReloadAnswer,
-  type ReopenAnswer,
-  requestFileReopen,
-  requestReload,
-} from './multiprocess/control/primary-control.ts';
+export type { ReloadAnswer, ReopenAnswer } from './multiprocess/control/primary-control.ts';
 export {
   type PrimaryRecord,
   type PrimaryRecordLookup,

@@ -20,9 +20,12 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { writeHandoffSync } from '../src/multiprocess/child/handoff-writer.ts';
 import { startReceiver } from '../src/multiprocess/receiver/receiver.ts';
+import { encodeLogsRequest } from '../src/otlp/logs-encoder.ts';
+import { PlainLogRecord } from '../src/util/plain-log-record.ts';
 import { captureDiag } from './support/diag.ts';
 import { cleanEnv, runProcess } from './support/process.ts';
 import { quietRunArgs } from './support/starlog-run.ts';
@@ -88,7 +91,10 @@ describe('hand-off files: every role of a short-lived child', () => {
             [...idx].sort((a, b) => a - b),
             `order of ${who}`,
           );
-        assert.deepEqual(handoffFiles(s.handoff?.dir as string), [], 'files deleted');
+        // a file is deleted after its records were ingested
+        await until(() => handoffFiles(s.handoff?.dir as string).length === 0, {
+          what: `the primary to delete the ingested files (${handoffFiles(s.handoff?.dir as string)})`,
+        });
       } finally {
         await receiver.close();
       }
@@ -172,6 +178,44 @@ describe('hand-off files: the primary', () => {
       assert.deepEqual(handoffFiles(handoffDir), []);
     } finally {
       await b.close();
+    }
+  });
+
+  test('a file leaves the directory only after its records were ingested (who sees it gone sees them)', async () => {
+    // exit-paths' receiver.settled() and a child's offloaded files count as delivered once the
+    // file is gone: a file deleted before its records were ingested (round 19) let a test look
+    // in between and find 2,952 of 5,000 records missing
+    const handoffDir = mkdtempSync(join(dir, 'order-'));
+    const resource = resourceFromAttributes({ 'service.name': 'order' });
+    const request = encodeLogsRequest(
+      ['a', 'b', 'c'].map(
+        (body) => new PlainLogRecord({ resource, instrumentationScope: { name: 't' }, body }),
+      ),
+    );
+    assert.ok(writeHandoffSync(handoffDir, [request]).ok, 'file written');
+    const seen: [string, number][] = [];
+    const processor: LogRecordProcessor = {
+      onEmit(record) {
+        seen.push([String(record.body), handoffFiles(handoffDir).length]);
+      },
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    };
+    // the intake scans once before startReceiver() resolves
+    const receiver = await startReceiver({ processor, handoffDir });
+    try {
+      assert.deepEqual(
+        seen,
+        [
+          ['a', 1],
+          ['b', 1],
+          ['c', 1],
+        ],
+        'records ingested after their file was gone (or not at all)',
+      );
+      assert.deepEqual(handoffFiles(handoffDir), [], 'the file was not deleted');
+    } finally {
+      await receiver.close();
     }
   });
 

@@ -1,29 +1,23 @@
 /**
- * The official OTLP/gRPC transport for requests starlog has already encoded: the export
- * delegate of `@opentelemetry/otlp-grpc-exporter-base` (what `OTLPLogExporter` is made of) with
- * a serializer that returns the pre-encoded bytes. Transport, options, `OTEL_EXPORTER_OTLP_*`
- * handling, concurrency limit and self-observability metrics stay the official ones.
+ * Exporters of requests starlog has already encoded, and the child's exporter to its primary.
+ *
+ * The OTLP/gRPC transport (`otlp-grpc-bytes.ts`: `@opentelemetry/otlp-grpc-exporter-base` and
+ * through it `@grpc/grpc-js`, ~65 modules, ~150 ms CPU to load) is loaded here with a dynamic
+ * import at the first export, not at start-up: a child whose records leave as hand-off files
+ * (batches sealed while the application does not yield, the exit path) or through the sync
+ * worker never loads it, and one that exports over gRPC pays for it off its critical path.
  *
  * @module
  */
-import { credentials, Metadata } from '@grpc/grpc-js';
-import type { ExportResult } from '@opentelemetry/core';
+import { diag } from '@opentelemetry/api';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import { primaryTarget } from '../multiprocess/child/primary-target.ts';
 import {
-  createOtlpNetworkExportDelegate,
-  OTLPExporterBase,
-} from '@opentelemetry/otlp-exporter-base';
-import {
-  convertLegacyOtlpGrpcOptions,
-  createOtlpGrpcExportDelegate,
-  createOtlpGrpcExporterMetrics,
-  type OTLPGRPCExporterConfigNode,
-} from '@opentelemetry/otlp-grpc-exporter-base';
-import { type PrimaryTarget, primaryTarget } from '../multiprocess/child/primary-target.ts';
-import { TOKEN_METADATA_KEY } from '../multiprocess/protocol/token.ts';
-import { OTLP_LOGS_EXPORT_PATH } from '../otlp/grpc-methods.ts';
-import { decodeLogsExportResponse, type LogsExportResponse } from '../otlp/logs-response.ts';
-import { ReconnectingExporter, type ReconnectingExporterOptions } from './retry.ts';
-import { UnrefGrpcTransport } from './unref-grpc-transport.ts';
+  type ExporterOf,
+  GrpcCode,
+  ReconnectingExporter,
+  type ReconnectingExporterOptions,
+} from './retry.ts';
 
 /**
  * An encoded `ExportLogsServiceRequest`: its protobuf bytes and how many log records it holds
@@ -41,88 +35,106 @@ export interface EncodedLogsExporter {
   shutdown(): Promise<void>;
 }
 
-/**
- * The serializer handed to the official delegate: the request is already bytes; the response is
- * read by `logs-response.ts` (what `ProtobufLogsSerializer.deserializeResponse` reads, without
- * loading `@opentelemetry/otlp-transformer` and `@opentelemetry/sdk-metrics` into every child).
- */
-const PRE_ENCODED = {
-  serializeRequest: (request: EncodedLogsRequest): Uint8Array => request.bytes,
-  deserializeResponse: (data: Uint8Array): LogsExportResponse => decodeLogsExportResponse(data),
-};
-
-/** The official exporter metrics' item counter for logs (as `LogsExporterMetricsHelper` of otlp-transformer 0.301). */
-const LOGS_METRICS_HELPER = {
-  name: 'log',
-  countItems: (request: EncodedLogsRequest): number => request.length,
-};
+type GrpcBytesModule = typeof import('./otlp-grpc-bytes.ts');
+let grpcBytesModule: Promise<GrpcBytesModule> | undefined;
+let grpcBytesRequested = false;
 
 /**
- * An OTLP/gRPC logs exporter for encoded requests, configured like the official
- * `OTLPLogExporter` (same options object, same `OTEL_EXPORTER_OTLP_LOGS_*` /
- * `OTEL_EXPORTER_OTLP_*` fallbacks, same defaults).
+ * Whether this process has asked for the OTLP/gRPC transport yet (an export reached a
+ * {@link DeferredExporter}): until then a child's `shutdown()` may hand its records over in a
+ * file instead of loading it (`setup/child.ts`).
  */
-export class OtlpGrpcBytesExporter
-  extends OTLPExporterBase<EncodedLogsRequest>
-  implements EncodedLogsExporter
-{
-  constructor(config: OTLPGRPCExporterConfigNode = {}) {
-    super(
-      createOtlpGrpcExportDelegate(
-        convertLegacyOtlpGrpcOptions(config, 'LOGS'),
-        PRE_ENCODED,
-        'otlp_grpc_log_exporter',
-        LOGS_METRICS_HELPER as never,
-        undefined,
-        'LogsExportService',
-        OTLP_LOGS_EXPORT_PATH,
-      ),
-    );
-  }
+export function grpcTransportRequested(): boolean {
+  return grpcBytesRequested;
 }
 
 /**
- * The exporter of encoded requests to the primary's receiver: the official OTLP export delegate
- * over {@link UnrefGrpcTransport} (plain-text gRPC: the socket is private, TCP is loopback only;
- * an open call does not keep the child alive), the token as metadata `x-starlog-token`,
- * `timeoutMillis` as the deadline of each call.
+ * Loads `otlp-grpc-bytes.ts` (once; after a failure the next call tries again).
+ *
+ * @returns the module; rejects with the import's error
  */
-export function bytesExporterToPrimary(
-  target: PrimaryTarget,
-  timeoutMillis: number,
-  userAgent?: string,
-): OTLPExporterBase<EncodedLogsRequest> {
-  const metadata = new Metadata();
-  if (target.token) metadata.set(TOKEN_METADATA_KEY, target.token);
-  const config = convertLegacyOtlpGrpcOptions(
-    { url: target.endpoint, credentials: credentials.createInsecure(), metadata, timeoutMillis },
-    'LOGS',
-  );
-  return new OTLPExporterBase(
-    createOtlpNetworkExportDelegate(
-      config,
-      PRE_ENCODED,
-      createOtlpGrpcExporterMetrics(
-        'otlp_grpc_log_exporter',
-        LOGS_METRICS_HELPER as never,
-        config.url,
-        undefined,
-      ),
-      new UnrefGrpcTransport({
-        address: config.url,
-        path: OTLP_LOGS_EXPORT_PATH,
-        metadata,
-        ...(userAgent === undefined ? {} : { userAgent }),
-      }),
-    ),
-  );
+export function loadGrpcBytesModule(): Promise<GrpcBytesModule> {
+  grpcBytesRequested = true;
+  grpcBytesModule ??= import('./otlp-grpc-bytes.ts').catch((err: unknown) => {
+    grpcBytesModule = undefined;
+    throw err;
+  });
+  return grpcBytesModule;
+}
+
+/**
+ * An exporter made when first needed: `make()` runs at the first `export()` and the exports
+ * until it settles wait, in order, then go to the exporter it made (nothing is dropped or
+ * reordered). When `make()` rejects, the error goes to `diag` and every waiting export fails
+ * with gRPC status UNAVAILABLE (`code` 14, `grpc/status.proto`), which the shipping processor
+ * retries with backoff and {@link ReconnectingExporter} answers with a new generation, so the
+ * next export calls `make()` again.
+ */
+export class DeferredExporter<I> implements ExporterOf<I> {
+  private readonly _make: () => Promise<ExporterOf<I>>;
+  private _delegate: ExporterOf<I> | undefined;
+  private _making: Promise<void> | undefined;
+  private _waiting: [I, (result: ExportResult) => void][] = [];
+
+  constructor(make: () => Promise<ExporterOf<I>>) {
+    this._make = make;
+  }
+
+  export(items: I, resultCallback: (result: ExportResult) => void): void {
+    if (this._delegate) {
+      this._delegate.export(items, resultCallback);
+      return;
+    }
+    this._waiting.push([items, resultCallback]);
+    this._making ??= this._start();
+  }
+
+  async forceFlush(): Promise<void> {
+    await this._making;
+    await this._delegate?.forceFlush?.();
+  }
+
+  async shutdown(): Promise<void> {
+    await this._making;
+    await this._delegate?.shutdown();
+  }
+
+  private _start(): Promise<void> {
+    return this._make().then(
+      (delegate) => {
+        // set and drained in one step: a later export() cannot overtake a waiting one
+        this._delegate = delegate;
+        const waiting = this._waiting;
+        this._waiting = [];
+        for (const [items, callback] of waiting) {
+          // one export that throws must not strand the ones after it (as BatchQueue.send)
+          try {
+            delegate.export(items, callback);
+          } catch (error) {
+            callback({ code: ExportResultCode.FAILED, error: error as Error });
+          }
+        }
+      },
+      (err: unknown) => {
+        diag.error('starlog: could not load the OTLP/gRPC exporter', err);
+        const error = Object.assign(
+          new Error(`starlog: could not load the OTLP/gRPC exporter: ${String(err)}`),
+          { code: GrpcCode.UNAVAILABLE, details: 'starlog: exporter not loaded', cause: err },
+        );
+        const waiting = this._waiting;
+        this._waiting = [];
+        this._making = undefined;
+        for (const [, callback] of waiting) callback({ code: ExportResultCode.FAILED, error });
+      },
+    );
+  }
 }
 
 /**
  * The child's exporter to the primary (`STARLOG_ENDPOINT`, `STARLOG_TOKEN`), on a fresh channel
  * after an outage (see {@link ReconnectingExporter}; generation `n > 0` uses
  * `userAgent: 'starlog-reconnect/n'`). `timeoutMillis` (default 30 s) is the gRPC deadline of
- * each Export call.
+ * each Export call. The gRPC transport is loaded at the first export ({@link DeferredExporter}).
  *
  * @throws Error when `STARLOG_ENDPOINT` is not set
  */
@@ -133,10 +145,14 @@ export function createPrimaryBytesExporter(
   const target = primaryTarget(env);
   return new ReconnectingExporter<EncodedLogsRequest>(
     (generation) =>
-      bytesExporterToPrimary(
-        target,
-        options.timeoutMillis ?? 30_000,
-        generation > 0 ? `starlog-reconnect/${generation}` : undefined,
+      new DeferredExporter(() =>
+        loadGrpcBytesModule().then((m) =>
+          m.bytesExporterToPrimary(
+            target,
+            options.timeoutMillis ?? 30_000,
+            generation > 0 ? `starlog-reconnect/${generation}` : undefined,
+          ),
+        ),
       ),
     options,
   );

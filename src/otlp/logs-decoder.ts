@@ -51,6 +51,7 @@ import {
 } from './protobuf-reader.ts';
 import { sortByTime } from './record-order.ts';
 import { type IngestedResource, ingestedResource, readResource } from './resource-decoder.ts';
+import { TraceIdCache } from './trace-id-cache.ts';
 
 export type { OtlpDecodeLimits, OtlpDecoderOptions } from './decoder-options.ts';
 export { OtlpDecodeError, type OtlpDecodeErrorKind } from './protobuf-reader.ts';
@@ -151,6 +152,8 @@ export class OtlpLogsDecoder {
     spanId: undefined as string | undefined,
     sc: undefined as SpanContext | undefined,
   };
+  /** The strings of recent trace ids (see ./trace-id-cache.ts). */
+  readonly #traceIds = new TraceIdCache();
   readonly #run = {
     bytes: new Uint8Array(RUN_MAX_BYTES),
     /** `bytes` read 4 at a time by {@link #sameRun} */
@@ -556,7 +559,10 @@ export class OtlpLogsDecoder {
     return record;
   }
 
-  /** The hex trace id of the 16 bytes at `s` (the last one's string when they are the same). */
+  /**
+   * The hex trace id of the 16 bytes at `s`: the last one's string when they are the same, else
+   * the one of {@link #traceIds} (one string per trace for the lookback buffer's lookups).
+   */
   #traceIdAt(s: number): string {
     const ids = this.#ids;
     const b = this.#r.buf;
@@ -567,7 +573,7 @@ export class OtlpLogsDecoder {
       if (i === 16) return ids.traceId;
     }
     for (let i = 0; i < 16; i++) kept[i] = b[s + i]!;
-    const id = this.#r.hex(s, s + 16);
+    const id = this.#traceIds.get(b, s);
     ids.traceId = id;
     return id;
   }

@@ -44,7 +44,7 @@ const TWO_32 = 4294967296;
 const KEY_SLOTS = 1024;
 const MAX_KEY_BYTES = 48;
 
-interface SlicingBuffer extends Buffer {
+export interface SlicingBuffer extends Buffer {
   utf8Slice(start: number, end: number): string;
   latin1Slice(start: number, end: number): string;
   hexSlice(start: number, end: number): string;

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { diag } from '@opentelemetry/api';
 import type { OtlpShippingProcessor } from '../../export/otlp-shipping-processor.ts';
@@ -33,6 +35,16 @@ export interface ExitHooksOptions {
   handoffDir?: string | false;
   /** The synchronous exporter to use (e.g. the one the processor's backpressure already warmed). Default: one made from `endpoint`, `token`, `timeout`, `worker`. */
   syncExporter?: SyncExporter;
+  /** The primary's pid (`STARLOG_PRIMARY_PID`): the file {@link ExitHooks.handOff} writes is addressed to it. */
+  handoffTo?: number;
+  /**
+   * Asked at `beforeExit`, on a signal and at `disconnect`: when it returns true (and there is a hand-off
+   * directory), the records are handed over in a file ({@link ExitHooks.handOff}) instead of
+   * flushed through the processor's exporter. A child passes "the gRPC transport is not loaded
+   * yet", so that a short-lived child never loads grpc-js to export its last records. Default:
+   * never.
+   */
+  handOffFirst?: () => boolean;
 }
 
 /** Handle returned by {@link installExitHooks}. */
@@ -45,6 +57,41 @@ export interface ExitHooks {
   uninstall(): void;
   /** Outcome of the last synchronous export, if one ran (for tests and diagnostics). */
   readonly lastSyncExport: SyncExportResult | undefined;
+  /**
+   * Hands every record an `OtlpShippingProcessor` holds over now, as at `exit` (one hand-off
+   * file, addressed to `handoffTo`; gRPC through the synchronous exporter if the write fails),
+   * and resolves once the primary has ingested the file (it is gone from the directory: the
+   * primary deletes a file after ingesting it) or `waitMs` passed (the file then stays for this
+   * primary, or the next). Resolves `false` at once, doing nothing, without a hand-off directory,
+   * with another processor, or with nothing pending. A child's `shutdown()` uses it when it never
+   * loaded the gRPC transport (`setup/child.ts`). Never rejects.
+   */
+  handOff(waitMs: number): Promise<boolean>;
+}
+
+/** How often {@link ingested} looks at the hand-off directory, ms. */
+const INGESTED_POLL_MS = 2;
+
+/**
+ * Resolves once the hand-off file `path` is gone from its directory, under its name or claimed
+ * (`.<name>.<pid>.claimed`): the primary has ingested and deleted it; or after `waitMs`.
+ */
+async function ingested(path: string, waitMs: number): Promise<void> {
+  const dir = dirname(path);
+  const name = basename(path);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    let present = false;
+    try {
+      present = readdirSync(dir).some((n) => n.includes(name));
+    } catch {
+      return; // the directory is gone: nobody will ingest it here
+    }
+    if (!present) return;
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(INGESTED_POLL_MS, left)));
+  }
 }
 
 /** Node's IPC channel object; `refCounted`/`unrefCounted` adjust its listener count (Node ≥ 14). */
@@ -73,6 +120,10 @@ function ipcChannel(): { refCounted?: () => void; unrefCounted?: () => void } | 
  * - `disconnect` (IPC channel closed, e.g. a cluster worker disconnected by the primary; the
  *   listener does not make the channel keep the process alive):
  *   `forceFlush()` at once.
+ *
+ * With `handOffFirst` returning true (a child that has not loaded its gRPC transport yet), the
+ * flushes at `beforeExit`, on a signal and at `disconnect` hand the records over in a hand-off
+ * file instead ({@link ExitHooks.handOff}), as `exit` does.
  *
  * Node's own behaviour is unchanged otherwise: no listener for `uncaughtException` or
  * `unhandledRejection` is added (the `exit` event covers them), so the printed error and exit
@@ -133,7 +184,7 @@ export function installExitHooks(
     }
   };
 
-  const exportRestSync = (): void => {
+  const exportRestSync = (to?: number): void => {
     if (processor.pending === 0) {
       handOffDropReport();
       return;
@@ -149,7 +200,7 @@ export function installExitHooks(
         const report = processor.dropReportRequest();
         const bytes = requests.map((r) => r.bytes as Uint8Array);
         if (report !== undefined) bytes.push(report);
-        const written = writeHandoffSync(handoffDir, bytes);
+        const written = writeHandoffSync(handoffDir, bytes, to);
         if (written.ok) {
           lastSyncExport = {
             exported: total,
@@ -183,14 +234,37 @@ export function installExitHooks(
     }
   };
 
+  /** Hands the records over in a file and waits for the primary (see `handOff`). */
+  const handOff = async (waitMs: number): Promise<boolean> => {
+    try {
+      if (handoffDir === undefined || !('takeAllRequests' in processor)) return false;
+      if (processor.pending === 0) return false;
+      lastSyncExport = undefined;
+      exportRestSync(options.handoffTo);
+      // set by exportRestSync (TypeScript does not see the closure assign it)
+      const path = (lastSyncExport as SyncExportResult | undefined)?.handoff;
+      if (path !== undefined) await ingested(path, waitMs);
+      return true;
+    } catch (err) {
+      diag.error('starlog: handing the records over failed', err);
+      return false;
+    }
+  };
+  /** Whether the flushes at beforeExit, on a signal and at disconnect hand the records over in a file. */
+  const handingOff = (): boolean =>
+    handoffDir !== undefined && 'takeAllRequests' in processor && options.handOffFirst?.() === true;
+
   const onBeforeExit = (): void => {
     try {
       if (beforeExitFlush !== undefined || processor.pending === 0) return;
       if (beforeExitTimedOut) return; // let the process go: `exit` exports the rest synchronously
       // kept alive at most `timeout` (exports in flight do not keep a child alive: a hung
       // primary would hold it until their deadline)
-      beforeExitFlush = processor
-        .flushWithin(timeoutMs)
+      beforeExitFlush = (
+        handingOff()
+          ? handOff(timeoutMs).then(() => processor.pending === 0)
+          : processor.flushWithin(timeoutMs)
+      )
         .then((done) => {
           beforeExitTimedOut = !done;
         })
@@ -211,7 +285,7 @@ export function installExitHooks(
   };
 
   const onDisconnect = (): void => {
-    processor.forceFlush().catch(() => {});
+    (handingOff() ? handOff(timeoutMs) : processor.forceFlush()).catch(() => {});
   };
 
   const raise = (sig: NodeJS.Signals): void => {
@@ -232,7 +306,8 @@ export function installExitHooks(
       const timedOut = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
       });
-      Promise.race([processor.forceFlush(), timedOut])
+      const flush = handingOff() ? handOff(timeoutMs) : processor.forceFlush();
+      Promise.race([flush, timedOut])
         .then(() => {
           clearTimeout(timer);
           signalsHandling.delete(sig);
@@ -298,5 +373,6 @@ export function installExitHooks(
     get lastSyncExport() {
       return lastSyncExport;
     },
+    handOff,
   };
 }

@@ -16,6 +16,9 @@ import {
   type LevelState,
 } from '../protocol/level-control.ts';
 import { TOKEN_METADATA_KEY } from '../protocol/token.ts';
+import { LevelControlError } from './control-errors.ts';
+
+export { LevelControlError };
 
 /** Where the primary is and how to authenticate. */
 export interface LevelClientOptions {
@@ -29,16 +32,6 @@ export interface LevelClientOptions {
 
 /** Options of {@link setLevels}: where, plus the change (see {@link LevelChange}). */
 export interface SetLevelsOptions extends LevelClientOptions, LevelChange {}
-
-/** Why a level-control call failed; `code` is the gRPC status code. */
-export class LevelControlError extends Error {
-  override name = 'LevelControlError';
-  readonly code: number;
-  constructor(message: string, code: number) {
-    super(message);
-    this.code = code;
-  }
-}
 
 function explain(err: ServiceError, endpoint: string): LevelControlError {
   const details = err.details || err.message;

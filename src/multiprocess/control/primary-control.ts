@@ -26,6 +26,9 @@ import {
 import { rawMethod } from '../../otlp/grpc-methods.ts';
 import { TOKEN_METADATA_KEY } from '../protocol/token.ts';
 import type { ExtraService } from '../receiver/receiver.ts';
+import { PrimaryControlError } from './control-errors.ts';
+
+export { PrimaryControlError };
 
 /** gRPC method path of `Reload`. */
 export const RELOAD_PATH = '/starlog.v1.PrimaryControl/Reload';
@@ -105,16 +108,6 @@ export function primaryControlService(handlers: PrimaryControlHandlers): ExtraSe
       };
     },
   };
-}
-
-/** Why a control call failed: the primary's message (or why none answered) and the gRPC code. */
-export class PrimaryControlError extends Error {
-  override name = 'PrimaryControlError';
-  readonly code: number;
-  constructor(message: string, code: number) {
-    super(message);
-    this.code = code;
-  }
 }
 
 function target(endpoint: string): string {

@@ -221,8 +221,15 @@ export class HandoffIntake {
         }
       }
     }
+    // ingested before the file goes: whoever sees it gone from the directory (a child counting
+    // its offloaded files as exported, a test) sees its records ingested (a primary that dies in
+    // between leaves a claimed file, taken again: at least once)
+    if (bytes !== undefined) this.ingestFile(name, bytes);
     removeClaimed(claimed);
-    if (bytes === undefined) return;
+  }
+
+  /** Ingests each request of a file's content (see `unframeHandoff`). */
+  private ingestFile(name: string, bytes: Buffer): void {
     let requests: Buffer[];
     try {
       requests = unframeHandoff(bytes);

@@ -29,6 +29,13 @@ import { isRootTaskSuccess, isTaskEndScope } from './task-end.ts';
 
 export type { LookbackBounds, LookbackKey, LookbackOptions, LookbackStats };
 
+/**
+ * `passAbove` after shutdown: above every severity number. A small integer, not `Infinity`: a
+ * field that once held a non-integer is read as a boxed double by every processor afterwards
+ * (V8 generalizes the field of the class's objects), one more load per record.
+ */
+const ABOVE_ALL = 0x3fff_ffff;
+
 /** The fast path's window when there is none: never open (`until` 0). */
 const CLOSED = new Window(0, false);
 
@@ -58,8 +65,11 @@ const CLOSED = new Window(0, false);
  * comparison; a failing request's ERRORs and later records, one after the other, a pointer
  * comparison of their span context with the processor's own fast-path fields and their window's
  * end (no `Map` operation, no clock read, no call);
- * an ERROR of another trace than the last record's one `Map` lookup of its window, and a store
- * lookup only when the key has no open window. Held records are only read,
+ * an ERROR of another trace than the last record's one `Map` lookup of its window by trace id
+ * (~30 ns at 1,000 windows; cheap only when the id is a string already hashed: the SDK's records
+ * of a trace share theirs, and a primary's decoder hands out one per trace, see
+ * src/otlp/trace-id-cache.ts), and a store lookup only when the key has no open window. Held
+ * records are only read,
  * never changed. Flushed records reach `next.onEmit` with a Context holding only their own span
  * context (the original Context is not kept: it would pin spans and baggage in memory). `onEmit`
  * never throws. Works in any sdk-logs `LoggerProvider`; `next` is any LogRecordProcessor (e.g. a
@@ -183,7 +193,7 @@ export class LookbackProcessor implements LogRecordProcessor {
   /** Holds, flushes, passes or discards one record (see the class description). Never throws. */
   onEmit(record: ReadWriteLogRecord, ctx?: Context): void {
     // The common case first, kept small so that it is inlined: written at once, above every hold
-    // level and below the flush level (after shutdown `passAbove` is Infinity: never taken;
+    // level and below the flush level (after shutdown `passAbove` is ABOVE_ALL: never taken;
     // `undefined` compares false). One call site of `next.onEmit` for every record that passes.
     const severity = record.severityNumber;
     if ((severity as number) > this.passAbove && (severity as number) < this.passBelow) {
@@ -466,7 +476,7 @@ export class LookbackProcessor implements LogRecordProcessor {
     else this.discard();
     this.windows.clear();
     this.isShutdown = true;
-    this.passAbove = Number.POSITIVE_INFINITY;
+    this.passAbove = ABOVE_ALL;
     this.untracedPass = false;
     this.followFast = false;
     this.peekFast = false;
