@@ -2,6 +2,7 @@ import {
   type AnyValue,
   type Attributes,
   diag,
+  type LoggerProvider,
   logs,
   type Logger as OtelLogger,
   SeverityNumber,
@@ -9,6 +10,7 @@ import {
 import { activeLevelTable } from './pipeline/active-levels.ts';
 import type { LevelTable } from './pipeline/level-table.ts';
 import { countDisabled } from './processors/status/counters.ts';
+import { emitPrimitive } from './tasks/direct-emit.ts';
 import { monotonicHrTime } from './util/clock.ts';
 import { format } from './util/format.ts';
 
@@ -56,6 +58,10 @@ export function getLogger(name: string, version?: string): Logger {
 class FacadeLogger implements Logger {
   readonly name: string;
   private readonly otel: OtelLogger;
+  private readonly version: string | undefined;
+  /** the global provider's logger for this name, re-fetched when the provider changes */
+  private provider: LoggerProvider | undefined;
+  private direct: OtelLogger | undefined;
   private readonly bindings: Attributes | undefined;
   private table: LevelTable | undefined;
   private tableVersion = -1;
@@ -64,6 +70,7 @@ class FacadeLogger implements Logger {
   constructor(name: string, version: string | undefined, bindings: Attributes | undefined) {
     this.name = String(name);
     this.otel = logs.getLogger(this.name, version);
+    this.version = version;
     this.bindings = bindings;
   }
 
@@ -167,6 +174,16 @@ class FacadeLogger implements Logger {
     return { ...this.bindings, ...attributes };
   }
 
+  /** The global provider's logger (not a proxy made before `setupLogging()`), cached. */
+  private sdkLogger(): OtelLogger {
+    const provider = logs.getLoggerProvider();
+    if (provider !== this.provider || this.direct === undefined) {
+      this.provider = provider;
+      this.direct = provider.getLogger(this.name, this.version);
+    }
+    return this.direct;
+  }
+
   private write(severityNumber: SeverityNumber, severityText: string, args: unknown[]): void {
     try {
       let attributes: Attributes | undefined;
@@ -185,6 +202,15 @@ class FacadeLogger implements Logger {
       if (rest.length === 0) body = '';
       else if (rest.length === 1 && typeof rest[0] === 'string') body = rest[0];
       else body = format(...rest);
+      const merged = this.merge(attributes);
+      // string, number and boolean attributes (the usual call) skip the SDK's re-validation
+      // (tasks/direct-emit.ts); anything else goes through Logger.emit(), which validates
+      if (
+        exception === undefined &&
+        typeof body === 'string' &&
+        emitPrimitive(this.sdkLogger(), severityNumber, severityText, body, merged)
+      )
+        return;
       const now = monotonicHrTime(); // µs resolution, never backwards (util/clock.ts)
       this.otel.emit({
         timestamp: now,
@@ -192,7 +218,7 @@ class FacadeLogger implements Logger {
         severityNumber,
         severityText,
         body,
-        attributes: this.merge(attributes),
+        attributes: merged,
         exception,
       });
     } catch (err) {

@@ -16,12 +16,22 @@
  * version, a Logs API no-op logger, a user's own provider), or when the record would exceed the
  * provider's attribute limits, it falls back to `logger.emit()`, which applies them.
  */
-import type { Attributes, Context, Logger, LogRecord, SpanContext } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Context,
+  context,
+  isSpanContextValid,
+  type Logger,
+  type LogRecord,
+  type SpanContext,
+  trace,
+} from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { monotonicHrTime } from '../util/clock.ts';
 import { PlainLogRecord } from '../util/plain-log-record.ts';
+import { getProcessTask, taskInContext } from './task.ts';
 
 interface SdkLoggerInternals {
   _instrumentationScope?: InstrumentationScope;
@@ -95,6 +105,59 @@ export function emitDirect(
   shared.loggerMetrics?.emitLog?.();
   processor.onEmit(record, r.context);
 }
+
+/**
+ * The facade's record (`logger.info({ route: '/orders' }, 'handled %d', 1)`) through
+ * {@link emitDirect}, in the active Context, when every attribute is an own string, number or
+ * boolean under a non-empty key (and the task's attributes are primitive too); returns `false`,
+ * having emitted nothing, otherwise (the caller then uses `Logger.emit()`, which validates).
+ * `attributes` is copied (the caller's object is never kept nor changed). Never throws.
+ */
+export function emitPrimitive(
+  logger: Logger,
+  severityNumber: number,
+  severityText: string,
+  body: string,
+  attributes: Attributes | undefined,
+): boolean {
+  const own: Attributes = {};
+  let count = 0;
+  let longest = 0;
+  if (attributes !== undefined) {
+    for (const key in attributes) {
+      if (key.length === 0 || !Object.hasOwn(attributes, key)) return false;
+      const v = attributes[key];
+      if (typeof v === 'string') {
+        if (v.length > longest) longest = v.length;
+      } else if (typeof v !== 'number' && typeof v !== 'boolean') return false;
+      own[key] = v;
+      count++;
+    }
+  }
+  const ctx = context.active();
+  const task = taskInContext(ctx);
+  // the task attributes TaskAttributesProcessor adds count against the limits too
+  const view = (task ?? getProcessTask())?._recordView;
+  if (view !== undefined && !view.primitive) return false;
+  const span = trace.getSpan(ctx);
+  let sc = span?.spanContext();
+  if (sc !== undefined && sc !== lastValid) {
+    // a task's synthetic span context is valid by construction (random or parsed ids)
+    if ((task !== undefined && span === task._span && !task._recording) || isSpanContextValid(sc))
+      lastValid = sc;
+    else sc = undefined;
+  }
+  emitDirect(
+    logger,
+    { severityNumber, severityText, body, attributes: own, context: ctx, spanContext: sc },
+    count + (view?.keys.length ?? 0),
+    Math.max(longest, view?.maxLength ?? 0),
+  );
+  return true;
+}
+
+/** The last span context found valid (records of one span in a row check it once). */
+let lastValid: SpanContext | undefined;
 
 function toLogRecord(r: DirectRecord): LogRecord {
   return {
