@@ -17,14 +17,8 @@
  * set. The result is the record the JSON path makes: same scope, severity, body, attributes (in
  * the same order), timestamp rule.
  */
-import {
-  type Attributes,
-  context,
-  isSpanContextValid,
-  type SpanContext,
-  trace,
-} from '@opentelemetry/api';
-import { emitDirect } from '../tasks/direct-emit.ts';
+import { type Attributes, context } from '@opentelemetry/api';
+import { emitDirect, validSpanContext } from '../tasks/direct-emit.ts';
 import { getProcessTask, taskInContext } from '../tasks/task.ts';
 import { monotonicHrTime } from '../util/clock.ts';
 import { LEVEL_NAMES, NOT_ATTRIBUTES, scopeOf, severityOfLevel } from './json-record.ts';
@@ -154,8 +148,6 @@ function makePlan(logger: PinoLogger, p: PinoInternals, fallbackScope: string): 
   return plan;
 }
 
-let lastValid: SpanContext | undefined;
-
 /**
  * Captures the record pino just wrote from its metadata; returns `false` (nothing emitted)
  * when the fast path does not apply. May throw (the caller reports it).
@@ -214,14 +206,7 @@ export function captureFast(
   const timestamp = Number.isFinite(ms) && Math.abs(ms - Date.now()) > 1 ? ms : undefined;
   const ctx = context.active();
   const task = taskInContext(ctx);
-  const span = trace.getSpan(ctx);
-  let sc = span?.spanContext();
-  if (sc !== undefined && sc !== lastValid) {
-    // a task's synthetic span context is valid by construction (random or parsed ids)
-    if ((task !== undefined && span === task._span && !task._recording) || isSpanContextValid(sc))
-      lastValid = sc;
-    else sc = undefined;
-  }
+  const sc = validSpanContext(ctx, task);
   const record = {
     severityNumber,
     severityText,

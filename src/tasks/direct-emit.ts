@@ -31,7 +31,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { monotonicHrTime } from '../util/clock.ts';
 import { PlainLogRecord } from '../util/plain-log-record.ts';
-import { getProcessTask, taskInContext } from './task.ts';
+import { getProcessTask, type Task, taskInContext } from './task.ts';
 
 interface SdkLoggerInternals {
   _instrumentationScope?: InstrumentationScope;
@@ -139,14 +139,7 @@ export function emitPrimitive(
   // the task attributes TaskAttributesProcessor adds count against the limits too
   const view = (task ?? getProcessTask())?._recordView;
   if (view !== undefined && !view.primitive) return false;
-  const span = trace.getSpan(ctx);
-  let sc = span?.spanContext();
-  if (sc !== undefined && sc !== lastValid) {
-    // a task's synthetic span context is valid by construction (random or parsed ids)
-    if ((task !== undefined && span === task._span && !task._recording) || isSpanContextValid(sc))
-      lastValid = sc;
-    else sc = undefined;
-  }
+  const sc = validSpanContext(ctx, task);
   emitDirect(
     logger,
     { severityNumber, severityText, body, attributes: own, context: ctx, spanContext: sc },
@@ -154,6 +147,22 @@ export function emitPrimitive(
     Math.max(longest, view?.maxLength ?? 0),
   );
   return true;
+}
+
+/**
+ * The span context of the span in `ctx` when it is valid (what `Logger.emit()` puts on a record),
+ * else `undefined`; `task` is the task in `ctx`, whose synthetic span context is valid by
+ * construction (random or parsed ids).
+ */
+export function validSpanContext(ctx: Context, task: Task | undefined): SpanContext | undefined {
+  const span = trace.getSpan(ctx);
+  const sc = span?.spanContext();
+  if (sc === undefined || sc === lastValid) return sc;
+  if ((task !== undefined && span === task._span && !task._recording) || isSpanContextValid(sc)) {
+    lastValid = sc;
+    return sc;
+  }
+  return undefined;
 }
 
 /** The last span context found valid (records of one span in a row check it once). */
