@@ -18,7 +18,7 @@
  *          [--files 100] [--outstanding 16] [/abs/other/dist …]
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -31,6 +31,7 @@ import {
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { writeHandoffSync } from '../src/multiprocess/child/handoff-writer.ts';
+import { threadCpuMs } from './support/thread-cpu.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const PER_FILE = 4096;
@@ -50,20 +51,6 @@ interface Result {
   main: number;
   writer: number;
   threads: Record<string, number>;
-}
-
-/** CPU ms of this process's threads by name (`/proc/self/task/<tid>/stat`, 10 ms ticks). */
-function threadCpuMs(): Record<string, number> {
-  const out: Record<string, number> = {};
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) * 10;
-    }
-  } catch {}
-  return out;
 }
 
 function makeRequest(): Uint8Array {

@@ -27,19 +27,13 @@
  */
 import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
-import {
-  createReadStream,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format, parseArgs } from 'node:util';
+import { threadCpuDiff, threadCpuMs } from './support/thread-cpu.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 /**
@@ -385,31 +379,6 @@ async function clusterPrimary(
     lost: n * workers - inFile,
   });
 }
-
-/**
- * CPU of this process's threads by name (Linux: `/proc/self/task/<tid>/stat`, clock ticks of
- * 10 ms), ms; `{}` elsewhere. For the timeline: which threads (V8's GC helpers `V8Worker`, libuv's
- * `libuv-worker`) besides the main thread spend the CPU.
- */
-function threadCpuMs(): Record<string, number> {
-  const out: Record<string, number> = {};
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) * 10;
-    }
-  } catch {}
-  return out;
-}
-/** `after - before` by thread name, as `name ms` for the threads that spent any. */
-const threadCpuDiff = (before: Record<string, number>, after: Record<string, number>): string =>
-  Object.entries(after)
-    .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
-    .filter(([, v]) => v > 0)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
