@@ -50,6 +50,12 @@ export interface Logger {
  * A disabled call costs a level lookup cached per logger (a few ns) and builds nothing; its
  * `inc()` counters (an `inc()` object as first argument, or `exception()`'s attributes) are
  * still counted (see `count()`), so status counters do not depend on the level.
+ *
+ * An enabled call whose attributes are all strings, numbers and booleans (and within the
+ * provider's attribute limits) reaches the processors without the SDK's `LogRecordImpl` and its
+ * per-attribute re-validation (`tasks/direct-emit.ts`: the same `enabled()` decision, Context and
+ * span context; the record is a `ReadWriteLogRecord`, its attributes a copy of the caller's);
+ * every other call goes through the Logs API's `Logger.emit()`.
  */
 export function getLogger(name: string, version?: string): Logger {
   return new FacadeLogger(name, version, undefined);
