@@ -28,8 +28,8 @@ import { buildResource } from './resource.ts';
  * cannot keep up, retrying with backoff while the primary is unreachable or busy, spilling meanwhile,
  * and reporting its drops to the primary); exit hooks flush on every exit path; the parent's
  * task (`TRACEPARENT`) is continued. The gRPC transport (grpc-js) is loaded at the first gRPC
- * export; on the primary's machine a child that has not needed it by `shutdown()` hands its
- * last records over in a hand-off file instead and never loads it.
+ * export; on the primary's machine a child that has not needed it by its end hands its last
+ * records over in hand-off files instead and never loads it.
  * The processors that decide (status, lookback) run once, in the primary.
  */
 export async function setupChild(
@@ -144,11 +144,6 @@ export async function setupChild(
     shutdown() {
       shutdownPromise ??= (async () => {
         try {
-          // on the primary's machine, a child that never exported over gRPC (its batches left
-          // as hand-off files, or it logged only now) hands the rest over in a file, as at exit,
-          // and waits for the primary to ingest it, instead of loading grpc-js (~100 ms of CPU)
-          // for one last export
-          if (hooks !== undefined && !grpcTransportRequested()) await hooks.handOff(timeout);
           await provider.shutdown();
         } catch (err) {
           diag.error('starlog: shutdown failed', err);

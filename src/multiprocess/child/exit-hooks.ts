@@ -63,8 +63,9 @@ export interface ExitHooks {
    * and resolves once the primary has ingested the file (it is gone from the directory: the
    * primary deletes a file after ingesting it) or `waitMs` passed (the file then stays for this
    * primary, or the next). Resolves `false` at once, doing nothing, without a hand-off directory,
-   * with another processor, or with nothing pending. A child's `shutdown()` uses it when it never
-   * loaded the gRPC transport (`setup/child.ts`). Never rejects.
+   * with another processor, or with nothing pending. The flushes at `beforeExit`, on a signal and
+   * at `disconnect` use it while `handOffFirst` says so (a child's `shutdown()` needs it not: the
+   * shipping processor writes what is left as hand-off files itself). Never rejects.
    */
   handOff(waitMs: number): Promise<boolean>;
 }
